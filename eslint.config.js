@@ -1,0 +1,85 @@
+// ESLint flat config. The architecture rule lives here (enforced in lint, not in review):
+//   - src/shared imports nothing else of faultline;
+//   - src/injector, src/slo, src/load, src/failover import only src/shared (never each other);
+//   - src/scenario may import the four modules and shared; src/report imports scenario and shared;
+//   - src/cli (the composition root) may import everything;
+//   - any import that crosses from one src/ folder into another goes through that folder's index.ts.
+import js from '@eslint/js';
+import tseslint from 'typescript-eslint';
+import path from 'node:path';
+
+const SRC = path.resolve('src');
+const ALLOWED = {
+  shared: [],
+  injector: ['shared'],
+  slo: ['shared'],
+  load: ['shared'],
+  failover: ['shared'],
+  scenario: ['shared', 'injector', 'slo', 'load', 'failover'],
+  report: ['shared', 'scenario'],
+  cli: ['shared', 'injector', 'slo', 'load', 'failover', 'scenario', 'report'],
+};
+
+function topFolder(file) {
+  const rel = path.relative(SRC, file);
+  if (rel.startsWith('..') || path.isAbsolute(rel)) return undefined;
+  return rel.split(path.sep)[0];
+}
+
+const boundaries = {
+  meta: { type: 'problem', messages: { forbidden: '{{why}}' }, schema: [] },
+  create(context) {
+    const file = context.filename;
+    const from = topFolder(file);
+    if (from === undefined || !(from in ALLOWED)) return {};
+    const check = (node, source) => {
+      if (typeof source !== 'string' || !source.startsWith('.')) return;
+      const target = path.resolve(path.dirname(file), source);
+      const to = topFolder(target);
+      if (to === undefined) {
+        context.report({ node, messageId: 'forbidden', data: { why: `src/${from} must not import from outside src/ ('${source}')` } });
+        return;
+      }
+      if (to === from) return;
+      if (!ALLOWED[from].includes(to)) {
+        context.report({
+          node,
+          messageId: 'forbidden',
+          data: { why: `src/${from} may import only ${ALLOWED[from].map((f) => `src/${f}`).join(', ') || 'nothing else of faultline'}; not src/${to}` },
+        });
+        return;
+      }
+      const rel = path.relative(path.join(SRC, to), target);
+      if (rel !== 'index.ts' && rel !== 'index.js' && rel !== 'index' && rel !== '') {
+        context.report({ node, messageId: 'forbidden', data: { why: `import src/${to} through its front door (src/${to}/index.ts), not '${source}'` } });
+      }
+    };
+    return {
+      ImportDeclaration: (n) => check(n, n.source.value),
+      ExportNamedDeclaration: (n) => n.source && check(n, n.source.value),
+      ExportAllDeclaration: (n) => check(n, n.source.value),
+      ImportExpression: (n) => n.source.type === 'Literal' && check(n, n.source.value),
+    };
+  },
+};
+
+export default tseslint.config(
+  { ignores: ['node_modules/**', 'reports/**', 'coverage/**', 'fixtures/**/*.js', '.tmp/**'] },
+  js.configs.recommended,
+  ...tseslint.configs.recommended,
+  {
+    plugins: { faultline: { rules: { boundaries } } },
+    languageOptions: { globals: { process: 'readonly', console: 'readonly', setTimeout: 'readonly', clearTimeout: 'readonly', setInterval: 'readonly', clearInterval: 'readonly', setImmediate: 'readonly', performance: 'readonly', AbortController: 'readonly', AbortSignal: 'readonly', URL: 'readonly', Buffer: 'readonly', structuredClone: 'readonly', fetch: 'readonly', TextEncoder: 'readonly', TextDecoder: 'readonly', queueMicrotask: 'readonly' } },
+    rules: {
+      'faultline/boundaries': 'error',
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_', caughtErrors: 'none' }],
+      '@typescript-eslint/no-explicit-any': 'error',
+      'no-console': 'error',
+    },
+  },
+  {
+    // Tests, benchmarks, fixtures and bin scripts may print and may reach into any module.
+    files: ['test/**', 'bench/**', 'fixtures/**', 'bin/**', '**/*.test.ts', 'eslint.config.js', 'vitest.config.ts'],
+    rules: { 'no-console': 'off', 'faultline/boundaries': 'off' },
+  },
+);

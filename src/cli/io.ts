@@ -1,0 +1,20 @@
+/** What a command may touch: the CLI is the only place that sees argv, env, stdout and exit codes. */
+export interface CliIo {
+  stdout: { write(s: string): unknown; isTTY?: boolean };
+  stderr: { write(s: string): unknown; isTTY?: boolean };
+  env: Record<string, string | undefined>;
+  cwd: string;
+}
+
+export interface Command {
+  /** One line for `faultline --help`. */
+  summary: string;
+  /** Full usage text for `faultline <command> --help`. */
+  usage: string;
+  /** Returns the process exit code (see ExitCode in src/shared). */
+  run(argv: string[], io: CliIo): Promise<number>;
+}
+
+export function processIo(): CliIo {
+  return { stdout: process.stdout, stderr: process.stderr, env: process.env, cwd: process.cwd() };
+}

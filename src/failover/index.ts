@@ -1,0 +1,2 @@
+// Front door of src/failover (filled in by its issue).
+export {};

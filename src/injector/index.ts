@@ -1,0 +1,2 @@
+// Front door of src/injector (filled in by its issue).
+export {};

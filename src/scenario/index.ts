@@ -1,0 +1,2 @@
+// Front door of src/scenario (filled in by its issue).
+export {};

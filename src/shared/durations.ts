@@ -1,0 +1,72 @@
+/**
+ * Durations as users write them (Prometheus style: `250ms`, `5s`, `1m30s`, `1h`, `30d`, `1w`)
+ * and as faultline prints them. Internally every duration is milliseconds (a number).
+ */
+import { InputError } from './errors.ts';
+
+const UNIT_MS: Record<string, number> = {
+  us: 0.001,
+  µs: 0.001,
+  ms: 1,
+  s: 1_000,
+  m: 60_000,
+  h: 3_600_000,
+  d: 86_400_000,
+  w: 604_800_000,
+  y: 31_536_000_000,
+};
+
+const PART = /(\d+(?:\.\d+)?)(us|µs|ms|s|m|h|d|w|y)/gy;
+
+/** Parses `1h30m`, `250ms`, `1.5s`; a bare number is milliseconds. Throws `FAULTLINE_INPUT_DURATION`. */
+export function parseDuration(input: string | number, field?: string): number {
+  if (typeof input === 'number') {
+    if (!Number.isFinite(input) || input < 0) {
+      throw new InputError('FAULTLINE_INPUT_DURATION', `not a valid duration: ${input}`, { field });
+    }
+    return input;
+  }
+  const s = input.trim();
+  if (/^\d+(\.\d+)?$/.test(s)) return Number(s);
+  PART.lastIndex = 0;
+  let total = 0;
+  let matched = 0;
+  let m: RegExpExecArray | null;
+  while ((m = PART.exec(s)) !== null) {
+    total += Number(m[1]) * (UNIT_MS[m[2] as string] as number);
+    matched = PART.lastIndex;
+  }
+  if (s.length === 0 || matched !== s.length) {
+    throw new InputError(
+      'FAULTLINE_INPUT_DURATION',
+      `not a valid duration: '${input}' (use e.g. 250ms, 5s, 1m30s, 1h, 30d)`,
+      { field },
+    );
+  }
+  return total;
+}
+
+/** Formats milliseconds compactly: `1h5m`, `2.5s`, `340ms`, `12.3ms`. */
+export function formatDuration(ms: number): string {
+  if (!Number.isFinite(ms)) return String(ms);
+  if (ms < 0) return `-${formatDuration(-ms)}`;
+  if (ms < 1) return `${Number(ms.toFixed(3))}ms`;
+  if (ms < 1_000) return `${Number(ms.toFixed(1))}ms`;
+  if (ms < 60_000) return `${Number((ms / 1_000).toFixed(2))}s`;
+  const units: Array<[string, number]> = [
+    ['d', 86_400_000],
+    ['h', 3_600_000],
+    ['m', 60_000],
+    ['s', 1_000],
+  ];
+  let rest = Math.round(ms);
+  let out = '';
+  for (const [u, size] of units) {
+    const n = Math.floor(rest / size);
+    if (n > 0) {
+      out += `${n}${u}`;
+      rest -= n * size;
+    }
+  }
+  return out || '0s';
+}

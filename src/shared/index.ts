@@ -1,0 +1,9 @@
+/** Front door of src/shared: errors, clock, seeded rng, durations, logger, redaction, spec input. */
+export * from './errors.ts';
+export * from './clock.ts';
+export * from './rng.ts';
+export * from './durations.ts';
+export * from './logger.ts';
+export * from './redact.ts';
+export * from './spec-input.ts';
+export * from './net.ts';

@@ -1,0 +1,2 @@
+// Front door of src/slo (filled in by its issue).
+export {};
