@@ -1,11 +1,65 @@
-import { FaultlineError } from '../shared/index.ts';
+import { readFileSync } from 'node:fs';
+import { createLogger, ExitCode, formatLogLine, InputError } from '../shared/index.ts';
+import { startControlServer, type ProxyConfig } from '../injector/index.ts';
+import { parseFlags } from './args.ts';
 import type { Command } from './io.ts';
 
-// Placeholder until the owning issue lands; replaced by the real command.
+const usage = `faultline serve — run the fault injector's control plane (Toxiproxy HTTP API)
+
+Usage: faultline serve [--host 127.0.0.1] [--port 8474] [--config proxies.json] [--seed N]
+
+  --host     loopback address to bind (127.0.0.0/8 or ::1 only; anything else is refused)
+  --port     control plane port (default 8474; 0 picks a free port)
+  --config   JSON array of proxies to create at start: [{"name","listen","upstream","enabled"}]
+  --seed     seed for every random draw (jitter, loss, toxicity); reported by GET /version
+  --verbose  log every fault change
+
+Drive it with any Toxiproxy client (e.g. toxiproxy-node-client) or curl. GET /metrics serves
+Prometheus counters. SIGINT/SIGTERM heal every fault before exit.`;
+
 export const serveCommand: Command = {
-  summary: '(not yet available)',
-  usage: 'faultline serve — not yet available',
-  run: async () => {
-    throw new FaultlineError('FAULTLINE_CLI_NOT_AVAILABLE', "'serve' is not available in this build yet");
+  summary: 'run the injector control plane (Toxiproxy-compatible HTTP API) on loopback',
+  usage,
+  async run(argv, io) {
+    const { values } = parseFlags(argv, {
+      host: { type: 'string' },
+      port: { type: 'string' },
+      config: { type: 'string' },
+      seed: { type: 'string' },
+      verbose: { type: 'boolean' },
+    });
+    const port = values.port === undefined ? 8474 : Number(values.port);
+    if (!Number.isInteger(port) || port < 0 || port > 65535) throw new InputError('FAULTLINE_CLI_USAGE', `--port must be 0..65535 (got '${values.port}')`, { field: 'port' });
+    let configs: ProxyConfig[] = [];
+    if (values.config) {
+      const file = values.config;
+      let parsed: unknown;
+      try {
+        parsed = JSON.parse(readFileSync(file, 'utf8'));
+      } catch (e) {
+        throw new InputError('FAULTLINE_INJECTOR_CONFIG', `cannot read proxy config: ${(e as Error).message}`, { file }, { cause: e });
+      }
+      if (!Array.isArray(parsed)) throw new InputError('FAULTLINE_INJECTOR_CONFIG', 'expected a JSON array of proxies', { file });
+      configs = parsed as ProxyConfig[];
+    }
+    const logger = createLogger((r) => io.stderr.write(`${formatLogLine(r)}\n`), values.verbose ? 'info' : 'warn');
+    const control = await startControlServer({ host: values.host ?? '127.0.0.1', port, seed: values.seed ?? 0, logger });
+    if (configs.length > 0) await control.populate(configs);
+    io.stdout.write(`faultline control plane listening on ${control.url} (${control.proxies().length} proxies)\n`);
+    await new Promise<void>((resolve) => {
+      const stop = (sig: string): void => {
+        io.stderr.write(`${sig}: healing every fault and stopping\n`);
+        process.off('SIGINT', onInt);
+        process.off('SIGTERM', onTerm);
+        resolve();
+      };
+      const onInt = (): void => stop('SIGINT');
+      const onTerm = (): void => stop('SIGTERM');
+      process.on('SIGINT', onInt);
+      process.on('SIGTERM', onTerm);
+    });
+    await control.healAll();
+    await control.stop();
+    return ExitCode.passed;
   },
 };

@@ -1,2 +1,15 @@
-// Front door of src/injector (filled in by its issue).
-export {};
+/**
+ * Front door of src/injector: the fault-injecting TCP/UDP proxy and its Toxiproxy-compatible control plane.
+ *
+ *   await using proxy = await startProxy({ name: 'api', upstream: '127.0.0.1:8080', seed: 7 });
+ *   proxy.addFault({ type: 'latency', stream: 'downstream', attributes: { latency: 50, jitter: 5 }, ttlMs: 30_000 });
+ *   proxy.heal();
+ */
+export { startProxy, TcpProxy, normaliseFault, summariseHistogramUs } from './proxy.ts';
+export type { Proxy, ProxyOptions, FaultInfo, FaultStats, ProxyStats, LatencySummary } from './proxy.ts';
+export { FAULT_TYPES, FAULT_TYPE_NAMES, JITTER_DISTRIBUTIONS, drawLatency, isFaultType } from './faults.ts';
+export type { FaultSpec, Stream, Direction, FaultTypeName, JitterDistribution } from './faults.ts';
+export { startUdpProxy } from './udp-proxy.ts';
+export type { UdpProxy, UdpProxyOptions, UdpFaults, UdpDirectionStats } from './udp-proxy.ts';
+export { startControlServer, TOXIPROXY_COMPAT_VERSION } from './control-server.ts';
+export type { ControlServer, ControlServerOptions, ProxyConfig } from './control-server.ts';

@@ -1,0 +1,361 @@
+/**
+ * The control plane: an HTTP server speaking the Toxiproxy API (so `toxiproxy-node-client` drives it
+ * unchanged), bound to loopback only. faultline's extensions (stream `both`, `ttl`, extra fault types
+ * and attributes) are additions a Toxiproxy client can ignore. `GET /metrics` serves Prometheus text.
+ */
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { Counter, Gauge, Registry } from 'prom-client';
+import { assertLoopback, errorMessage, FaultlineError, InputError, isFaultlineError, parseHostPort, silentLogger, type Logger, type Seed } from '../shared/index.ts';
+import { isFaultType, type FaultSpec } from './faults.ts';
+import { TcpProxy, type FaultInfo } from './proxy.ts';
+
+export const TOXIPROXY_COMPAT_VERSION = '2.12.0';
+
+export interface ControlServerOptions {
+  host?: string;
+  port?: number;
+  seed?: Seed;
+  logger?: Logger;
+}
+
+export interface ProxyConfig {
+  name: string;
+  listen?: string;
+  upstream: string;
+  enabled?: boolean;
+}
+
+export interface ControlServer extends AsyncDisposable {
+  readonly host: string;
+  readonly port: number;
+  readonly url: string;
+  /** Creates proxies from a config list (as `--config` and POST /populate do). */
+  populate(configs: ProxyConfig[]): Promise<TcpProxy[]>;
+  proxies(): TcpProxy[];
+  /** Removes every fault from every proxy and re-enables them (POST /reset). */
+  healAll(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+class ApiError extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+function toxicJson(f: FaultInfo): Record<string, unknown> {
+  const out: Record<string, unknown> = { attributes: f.attributes, name: f.name, type: f.type, stream: f.stream, toxicity: f.toxicity };
+  if (f.ttlMs !== undefined) out.ttl = f.ttlMs;
+  return out;
+}
+
+function proxyJson(p: TcpProxy): Record<string, unknown> {
+  const faults = p.faults();
+  const order = (s: string): number => (s === 'upstream' ? 0 : s === 'both' ? 1 : 2);
+  faults.sort((a, b) => order(a.stream) - order(b.stream));
+  return { name: p.name, listen: p.listen, upstream: p.upstream, enabled: p.enabled, toxics: faults.map(toxicJson) };
+}
+
+/** Go's encoding/json matches keys case-insensitively; so do we (top level and attributes). */
+function lowerKeys(v: unknown): Record<string, unknown> {
+  if (v === null || typeof v !== 'object' || Array.isArray(v)) throw new ApiError(400, 'bad request body: expected a JSON object');
+  const out: Record<string, unknown> = {};
+  for (const [k, inner] of Object.entries(v as Record<string, unknown>)) {
+    const key = k.toLowerCase();
+    out[key] = key === 'attributes' && inner && typeof inner === 'object' && !Array.isArray(inner) ? Object.fromEntries(Object.entries(inner).map(([a, b]) => [a.toLowerCase(), b])) : inner;
+  }
+  return out;
+}
+
+function readBody(req: http.IncomingMessage): Promise<unknown> {
+  return new Promise((resolve, reject) => {
+    const parts: Buffer[] = [];
+    let size = 0;
+    req.on('data', (d: Buffer) => {
+      size += d.length;
+      if (size > 1 << 20) reject(new ApiError(413, 'request body too large'));
+      else parts.push(d);
+    });
+    req.on('end', () => {
+      const text = Buffer.concat(parts).toString('utf8').trim();
+      if (text === '') return resolve(undefined);
+      try {
+        resolve(JSON.parse(text));
+      } catch (e) {
+        reject(new ApiError(400, `bad request body: ${errorMessage(e)}`));
+      }
+    });
+    req.on('error', reject);
+  });
+}
+
+function statusOf(e: unknown): number {
+  if (e instanceof ApiError) return e.status;
+  if (isFaultlineError(e)) {
+    const s = e.details?.status;
+    if (typeof s === 'number') return s;
+    if (e instanceof InputError) return 400;
+  }
+  return 500;
+}
+
+export async function startControlServer(opts: ControlServerOptions = {}): Promise<ControlServer> {
+  const host = opts.host ?? '127.0.0.1';
+  assertLoopback(host, 'control plane host', 'host');
+  const log = (opts.logger ?? silentLogger).child('control');
+  const proxies = new Map<string, TcpProxy>();
+
+  const registry = new Registry();
+  const labelNames = ['proxy', 'direction'] as const;
+  new Counter({
+    name: 'faultline_proxy_bytes_total',
+    help: 'Bytes read by the proxy, per direction (upstream = client to server).',
+    labelNames,
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const p of proxies.values()) {
+        const s = p.stats();
+        this.inc({ proxy: p.name, direction: 'upstream' }, s.bytes.upstream);
+        this.inc({ proxy: p.name, direction: 'downstream' }, s.bytes.downstream);
+      }
+    },
+  });
+  new Counter({
+    name: 'faultline_proxy_connections_total',
+    help: 'Connections accepted by the proxy.',
+    labelNames: ['proxy'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const p of proxies.values()) this.inc({ proxy: p.name }, p.stats().connections.total);
+    },
+  });
+  new Counter({
+    name: 'faultline_proxy_connection_resets_total',
+    help: 'Connections reset (RST) by the proxy.',
+    labelNames: ['proxy'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const p of proxies.values()) this.inc({ proxy: p.name }, p.stats().connections.reset);
+    },
+  });
+  new Gauge({
+    name: 'faultline_proxy_active_connections',
+    help: 'Open connections through the proxy.',
+    labelNames: ['proxy'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const p of proxies.values()) this.set({ proxy: p.name }, p.stats().connections.active);
+    },
+  });
+  new Gauge({
+    name: 'faultline_proxy_active_faults',
+    help: 'Faults currently injected, per proxy and type.',
+    labelNames: ['proxy', 'type'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const p of proxies.values()) for (const f of p.faults()) this.inc({ proxy: p.name, type: f.type }, 1);
+    },
+  });
+
+  const createProxy = async (cfg: Record<string, unknown>, where = ''): Promise<TcpProxy> => {
+    if (typeof cfg.name !== 'string' || cfg.name === '') throw new ApiError(400, `missing required field: name${where}`);
+    if (typeof cfg.upstream !== 'string' || cfg.upstream === '') throw new ApiError(400, `missing required field: upstream${where}`);
+    const listen = typeof cfg.listen === 'string' && cfg.listen !== '' ? cfg.listen : '127.0.0.1:0';
+    const p = new TcpProxy({ name: cfg.name, listen, upstream: cfg.upstream, seed: opts.seed ?? 0, logger: opts.logger ?? silentLogger });
+    if (cfg.enabled !== false) await p.start();
+    return p;
+  };
+
+  const getProxy = (name: string): TcpProxy => {
+    const p = proxies.get(name);
+    if (!p) throw new ApiError(404, 'proxy not found');
+    return p;
+  };
+
+  const populate = async (list: unknown, where = true): Promise<TcpProxy[]> => {
+    if (!Array.isArray(list)) throw new ApiError(400, 'bad request body: expected a JSON array of proxies');
+    const items = list.map((x) => lowerKeys(x));
+    items.forEach((it, i) => {
+      if (typeof it.name !== 'string' || it.name === '') throw new ApiError(400, `missing required field: name${where ? ` at proxy ${i + 1}` : ''}`);
+      if (typeof it.upstream !== 'string' || it.upstream === '') throw new ApiError(400, `missing required field: upstream${where ? ` at proxy ${i + 1}` : ''}`);
+    });
+    const out: TcpProxy[] = [];
+    for (const it of items) {
+      const existing = proxies.get(it.name as string);
+      if (existing && (it.listen === undefined || it.listen === existing.listen) && it.upstream === existing.upstream) {
+        out.push(existing);
+        continue;
+      }
+      if (existing) {
+        await existing.stop();
+        proxies.delete(existing.name);
+      }
+      const p = await createProxy(it);
+      proxies.set(p.name, p);
+      out.push(p);
+    }
+    return out;
+  };
+
+  const route = async (req: http.IncomingMessage, res: http.ServerResponse): Promise<void> => {
+    const url = new URL(req.url ?? '/', 'http://control');
+    const parts = url.pathname.split('/').filter(Boolean).map(decodeURIComponent);
+    const method = req.method ?? 'GET';
+    const send = (status: number, body?: unknown): void => {
+      if (body === undefined) {
+        res.writeHead(status).end();
+        return;
+      }
+      const text = JSON.stringify(body);
+      res.writeHead(status, { 'content-type': 'application/json; charset=utf-8' }).end(`${text}\n`);
+    };
+    const isUpdate = method === 'POST' || method === 'PATCH';
+
+    if (parts.length === 1 && parts[0] === 'version' && method === 'GET') return send(200, { version: TOXIPROXY_COMPAT_VERSION, faultline: '0.1.0' });
+    if (parts.length === 1 && parts[0] === 'metrics' && method === 'GET') {
+      const text = await registry.metrics();
+      res.writeHead(200, { 'content-type': registry.contentType }).end(text);
+      return;
+    }
+    if (parts.length === 1 && parts[0] === 'reset' && method === 'POST') {
+      await healAll();
+      return send(204);
+    }
+    if (parts.length === 1 && parts[0] === 'populate' && method === 'POST') {
+      const body = await readBody(req);
+      try {
+        const created = await populate(body ?? []);
+        return send(201, { proxies: created.map(proxyJson) });
+      } catch (e) {
+        return send(statusOf(e), { error: errorMessage(e), status: statusOf(e), proxies: null });
+      }
+    }
+    if (parts[0] !== 'proxies') throw new ApiError(404, 'not found');
+    if (parts.length === 1) {
+      if (method === 'GET') return send(200, Object.fromEntries([...proxies.values()].map((p) => [p.name, proxyJson(p)])));
+      if (method === 'POST') {
+        const body = lowerKeys(await readBody(req));
+        if (typeof body.name === 'string' && proxies.has(body.name)) throw new ApiError(409, 'proxy already exists');
+        const p = await createProxy(body);
+        proxies.set(p.name, p);
+        return send(201, proxyJson(p));
+      }
+      throw new ApiError(405, 'method not allowed');
+    }
+    const proxy = getProxy(parts[1] as string);
+    if (parts.length === 2) {
+      if (method === 'GET') return send(200, proxyJson(proxy));
+      if (method === 'DELETE') {
+        await proxy.stop();
+        proxies.delete(proxy.name);
+        return send(204);
+      }
+      if (isUpdate) {
+        const body = lowerKeys((await readBody(req)) ?? {});
+        let target = proxy;
+        const newListen = typeof body.listen === 'string' && body.listen !== '' ? body.listen : proxy.listen;
+        const newUpstream = typeof body.upstream === 'string' && body.upstream !== '' ? body.upstream : proxy.upstream;
+        if (newListen !== proxy.listen || newUpstream !== proxy.upstream) {
+          parseHostPort(newUpstream, 'upstream');
+          const faults = proxy.faults();
+          const wasEnabled = proxy.enabled;
+          await proxy.stop();
+          target = await createProxy({ name: proxy.name, listen: newListen, upstream: newUpstream, enabled: wasEnabled });
+          for (const f of faults) target.addFault(f);
+          proxies.set(target.name, target);
+        }
+        if (typeof body.enabled === 'boolean') await target.setEnabled(body.enabled);
+        return send(200, proxyJson(target));
+      }
+      throw new ApiError(405, 'method not allowed');
+    }
+    if (parts[2] !== 'toxics' || parts.length > 4) throw new ApiError(404, 'not found');
+    if (parts.length === 3) {
+      if (method === 'GET') return send(200, proxyJson(proxy).toxics);
+      if (method === 'POST') {
+        const body = lowerKeys(await readBody(req));
+        if (typeof body.type !== 'string' || !isFaultType(body.type)) throw new ApiError(400, 'invalid toxic type');
+        const stream = body.stream === undefined ? 'downstream' : String(body.stream).toLowerCase();
+        if (!['upstream', 'downstream', 'both'].includes(stream)) throw new ApiError(400, 'stream was invalid, can be either upstream or downstream');
+        const spec: FaultSpec = { type: body.type, stream: stream as FaultSpec['stream'] };
+        if (typeof body.name === 'string' && body.name !== '') spec.name = body.name;
+        if (body.toxicity !== undefined) spec.toxicity = Number(body.toxicity);
+        if (body.attributes !== undefined) spec.attributes = body.attributes as Record<string, unknown>;
+        if (body.ttl !== undefined) spec.ttlMs = Number(body.ttl);
+        const name = spec.name ?? `${spec.type}_${stream}`;
+        if (proxy.getFault(name)) throw new ApiError(409, 'toxic already exists');
+        return send(200, toxicJson(proxy.addFault(spec)));
+      }
+      throw new ApiError(405, 'method not allowed');
+    }
+    const toxicName = parts[3] as string;
+    const fault = proxy.getFault(toxicName);
+    if (!fault) throw new ApiError(404, 'toxic not found');
+    if (method === 'GET') return send(200, toxicJson(fault));
+    if (method === 'DELETE') {
+      proxy.removeFault(toxicName);
+      return send(204);
+    }
+    if (isUpdate) {
+      const body = lowerKeys((await readBody(req)) ?? {});
+      const patch: Partial<FaultSpec> = {};
+      if (body.attributes !== undefined) patch.attributes = body.attributes as Record<string, unknown>;
+      if (body.toxicity !== undefined) patch.toxicity = Number(body.toxicity);
+      if (body.ttl !== undefined) patch.ttlMs = Number(body.ttl);
+      return send(200, toxicJson(proxy.updateFault(toxicName, patch)));
+    }
+    throw new ApiError(405, 'method not allowed');
+  };
+
+  const server = http.createServer((req, res) => {
+    res.setHeader('x-toxiproxy-request-id', Math.random().toString(36).slice(2, 10));
+    route(req, res).catch((e: unknown) => {
+      const status = statusOf(e);
+      if (status >= 500) log.warn('control request failed', { method: req.method, url: req.url, error: errorMessage(e) });
+      if (!res.headersSent) res.writeHead(status, { 'content-type': 'application/json; charset=utf-8' });
+      res.end(`${JSON.stringify({ error: errorMessage(e), status })}\n`);
+    });
+  });
+
+  const healAll = async (): Promise<void> => {
+    for (const p of proxies.values()) {
+      p.heal();
+      if (!p.enabled) await p.setEnabled(true);
+    }
+  };
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', (e: NodeJS.ErrnoException) =>
+      reject(new FaultlineError('FAULTLINE_INJECTOR_CONTROL_LISTEN', `control plane cannot listen on ${host}:${opts.port ?? 8474}: ${e.code ?? e.message}`, { cause: e })),
+    );
+    server.listen({ host, port: opts.port ?? 8474, exclusive: true }, () => resolve());
+  });
+  const port = (server.address() as AddressInfo).port;
+  const urlHost = host.includes(':') ? `[${host}]` : host;
+
+  const control: ControlServer = {
+    host,
+    port,
+    url: `http://${urlHost}:${port}`,
+    populate: (configs) => populate(configs, false),
+    proxies: () => [...proxies.values()],
+    healAll,
+    async stop() {
+      for (const p of proxies.values()) await p.stop();
+      proxies.clear();
+      server.closeAllConnections();
+      await new Promise<void>((r) => server.close(() => r()));
+    },
+    [Symbol.asyncDispose]: () => control.stop(),
+  };
+  return control;
+}

@@ -1,0 +1,466 @@
+/**
+ * The fault (toxic) registry: a typed const map from type name to its attribute defaults, validation
+ * and stage factory. Toxiproxy's own types keep their names and attribute meanings; faultline's extra
+ * types (`loss`, `partition`) and extra attributes (`distribution`, `scope`, …) are additions a
+ * Toxiproxy client can ignore.
+ *
+ * One fault = one small stage behind one contract (`Stage`); toxicity and direction belong to the link.
+ */
+import { InputError, type Rng } from '../shared/index.ts';
+
+export type Stream = 'upstream' | 'downstream' | 'both';
+export type Direction = 'upstream' | 'downstream';
+
+/** What a user asks for (library API and control plane alike). */
+export interface FaultSpec {
+  type: string;
+  name?: string;
+  stream?: Stream;
+  /** Probability (0..1) that the fault applies to a given connection's link; drawn per link, seeded. */
+  toxicity?: number;
+  attributes?: Record<string, unknown>;
+  /** Lease: the fault removes itself after this many milliseconds. */
+  ttlMs?: number;
+}
+
+/** A data chunk as read from a socket: one read(), with the monotonic time it was read. */
+export interface Chunk {
+  data: Buffer;
+  readAt: number;
+  /** Monotonic time before which the link must not write this chunk (pacing of slices). */
+  notBefore?: number;
+}
+
+/** What a stage can see and do on its link. */
+export interface LinkContext {
+  readonly direction: Direction;
+  readonly connectionId: number;
+  now(): number;
+  /** Sleep that ends early (resolving, not rejecting) when `signal` aborts: heal flushes in-flight data. */
+  sleep(ms: number, signal: AbortSignal): Promise<void>;
+  /** Close both sockets with RST. */
+  reset(reason: string): void;
+  /** Close both sockets gracefully. */
+  close(reason: string): void;
+}
+
+/** Per-fault counters, shared by every link the fault is attached to. */
+export interface FaultRecorder {
+  chunk(bytes: number): void;
+  delay(ms: number): void;
+  stall(ms: number): void;
+  drop(bytes: number): void;
+  reset(): void;
+  close(): void;
+}
+
+/** One fault's behaviour on one link. `process` returns the chunks to pass on (none = swallowed). */
+export interface Stage {
+  process(chunk: Chunk): Chunk[] | Promise<Chunk[]>;
+  /** Called once when the stage is attached to a live link (timers start here). */
+  attach?(): void;
+  /** Called on EOF from the source, before the destination is ended (slow_close). */
+  beforeEnd?(): Promise<void> | void;
+  /** The fault was removed (heal): release everything held, stop timers. */
+  detach(): void;
+  /** Whether achieved delay of chunks through this stage is recorded against the fault. */
+  readonly measuresDelay?: boolean;
+}
+
+export interface StageContext {
+  link: LinkContext;
+  attrs: Record<string, unknown>;
+  rng: Rng;
+  rec: FaultRecorder;
+  /** State shared by all links of this fault (e.g. proxy-wide bandwidth bucket). */
+  shared: Map<string, unknown>;
+}
+
+export interface FaultType {
+  /** Toxiproxy attribute defaults (echoed back by the API). */
+  defaults: Record<string, number | string | boolean>;
+  /** True for faults that exist in Toxiproxy (same name, same meaning). */
+  toxiproxy: boolean;
+  /** Validates merged attributes; throws InputError with the field name. */
+  validate(attrs: Record<string, unknown>): void;
+  /** Creates the stage for one link. Undefined for faults that act on connections, not chunks. */
+  stage?(ctx: StageContext): Stage;
+  summary: string;
+}
+
+// ---------- helpers ----------
+
+function num(attrs: Record<string, unknown>, key: string): number {
+  return Number(attrs[key] ?? 0);
+}
+
+function requireNumber(attrs: Record<string, unknown>, key: string, min: number, max = Infinity): void {
+  const v = attrs[key];
+  if (typeof v !== 'number' || !Number.isFinite(v) || v < min || v > max) {
+    throw new InputError('FAULTLINE_INJECTOR_ATTRIBUTE', `attribute '${key}' must be a number in [${min}, ${max === Infinity ? '∞' : max}] (got ${JSON.stringify(v)})`, {
+      field: `attributes.${key}`,
+    });
+  }
+}
+
+function requireOneOf(attrs: Record<string, unknown>, key: string, allowed: readonly string[]): void {
+  const v = attrs[key];
+  if (typeof v !== 'string' || !allowed.includes(v)) {
+    throw new InputError('FAULTLINE_INJECTOR_ATTRIBUTE', `attribute '${key}' must be one of ${allowed.join(', ')} (got ${JSON.stringify(v)})`, {
+      field: `attributes.${key}`,
+    });
+  }
+}
+
+function passthrough(): Stage {
+  return { process: (c) => [c], detach: () => {} };
+}
+
+/** A stage that holds every chunk until detached (heal), then lets them through in order. */
+function holdUntilDetached(rec: FaultRecorder, onHold?: () => void): Stage {
+  const released = new AbortController();
+  let waiter: Promise<void> | undefined;
+  return {
+    process: async (c) => {
+      if (released.signal.aborted) return [c];
+      onHold?.();
+      waiter ??= new Promise<void>((r) => released.signal.addEventListener('abort', () => r(), { once: true }));
+      rec.chunk(c.data.length);
+      await waiter;
+      return [c];
+    },
+    detach: () => released.abort(),
+  };
+}
+
+export const JITTER_DISTRIBUTIONS = ['uniform', 'normal', 'pareto'] as const;
+export type JitterDistribution = (typeof JITTER_DISTRIBUTIONS)[number];
+
+/**
+ * Draws one latency target (ms):
+ * - uniform: latency + U[-jitter, +jitter)  (Toxiproxy's semantics, continuous instead of integer ms)
+ * - normal:  latency + N(0, jitter²)        (jitter is the standard deviation)
+ * - pareto:  latency + Lomax(alpha, λ) with mean = jitter (λ = jitter·(alpha−1)); latency is the minimum
+ * Negative draws clamp to 0.
+ */
+export function drawLatency(rng: Rng, latency: number, jitter: number, dist: JitterDistribution, alpha = 3): number {
+  if (jitter <= 0) return Math.max(0, latency);
+  let d: number;
+  switch (dist) {
+    case 'uniform':
+      d = latency + rng.uniform(-jitter, jitter);
+      break;
+    case 'normal':
+      d = rng.normal(latency, jitter);
+      break;
+    case 'pareto': {
+      const lambda = jitter * (alpha - 1);
+      let u = 0;
+      while (u === 0) u = rng.next();
+      d = latency + lambda * (Math.pow(u, -1 / alpha) - 1);
+      break;
+    }
+  }
+  return Math.max(0, d);
+}
+
+/** Token-bucket pacing state: `rate` bytes per ms; `nextFree` is when the pipe is free again. */
+interface Pacer {
+  nextFree: number;
+}
+
+async function pace(ctx: StageContext, pacer: Pacer, chunk: Chunk, bytesPerMs: number, signal: AbortSignal): Promise<Chunk[]> {
+  const out: Chunk[] = [];
+  // Slices of at most 100 ms worth of bytes, as Toxiproxy does, so large chunks trickle.
+  const slice = Math.max(1, Math.floor(bytesPerMs * 100));
+  for (let off = 0; off < chunk.data.length; off += slice) {
+    const data = chunk.data.subarray(off, Math.min(chunk.data.length, off + slice));
+    const now = ctx.link.now();
+    const start = Math.max(now, pacer.nextFree);
+    pacer.nextFree = start + data.length / bytesPerMs;
+    const wait = pacer.nextFree - now;
+    if (wait > 0 && !signal.aborted) await ctx.link.sleep(wait, signal);
+    out.push({ data, readAt: chunk.readAt });
+  }
+  ctx.rec.chunk(chunk.data.length);
+  return out;
+}
+
+// ---------- the registry ----------
+
+export const FAULT_TYPES = {
+  noop: {
+    summary: 'passes data through unchanged',
+    toxiproxy: true,
+    defaults: {},
+    validate: () => {},
+    stage: () => passthrough(),
+  },
+
+  latency: {
+    summary: 'delays every chunk by latency ± jitter, measured from when the chunk was read; order preserved',
+    toxiproxy: true,
+    defaults: { latency: 0, jitter: 0, distribution: 'uniform' },
+    validate: (a) => {
+      requireNumber(a, 'latency', 0);
+      requireNumber(a, 'jitter', 0);
+      requireOneOf(a, 'distribution', JITTER_DISTRIBUTIONS);
+      if (a.alpha !== undefined) requireNumber(a, 'alpha', 1.01);
+    },
+    stage: (ctx) => {
+      const cancel = new AbortController();
+      const dist = ctx.attrs.distribution as JitterDistribution;
+      return {
+        measuresDelay: true,
+        process: async (c) => {
+          const target = drawLatency(ctx.rng, num(ctx.attrs, 'latency'), num(ctx.attrs, 'jitter'), dist, num(ctx.attrs, 'alpha') || 3);
+          const wait = c.readAt + target - ctx.link.now();
+          if (wait > 0 && !cancel.signal.aborted) await ctx.link.sleep(wait, cancel.signal);
+          ctx.rec.chunk(c.data.length);
+          return [c];
+        },
+        detach: () => cancel.abort(),
+      };
+    },
+  },
+
+  bandwidth: {
+    summary: 'limits throughput to rate KB/s (1 KB = 1000 B), per connection or proxy-wide (scope)',
+    toxiproxy: true,
+    defaults: { rate: 0, scope: 'connection' },
+    validate: (a) => {
+      requireNumber(a, 'rate', 0);
+      requireOneOf(a, 'scope', ['connection', 'proxy']);
+    },
+    stage: (ctx) => {
+      const cancel = new AbortController();
+      const rate = num(ctx.attrs, 'rate');
+      // Proxy-wide: one pacer per direction shared by every link of this fault.
+      const key = `pacer:${ctx.link.direction}`;
+      let pacer: Pacer;
+      if (ctx.attrs.scope === 'proxy') {
+        pacer = (ctx.shared.get(key) as Pacer | undefined) ?? { nextFree: 0 };
+        ctx.shared.set(key, pacer);
+      } else {
+        pacer = { nextFree: 0 };
+      }
+      return {
+        process: (c) => (rate <= 0 || cancel.signal.aborted ? [c] : pace(ctx, pacer, c, rate, cancel.signal)),
+        detach: () => cancel.abort(),
+      };
+    },
+  },
+
+  loss: {
+    summary:
+      'TCP packet loss modelled honestly: a lost chunk is delivered late by a retransmission timeout (rto ms, doubling on consecutive losses); bytes are never dropped',
+    toxiproxy: false,
+    defaults: { probability: 0, rto: 200, correlation: 0, max_rto: 60_000 },
+    validate: (a) => {
+      requireNumber(a, 'probability', 0, 1);
+      requireNumber(a, 'rto', 0);
+      requireNumber(a, 'correlation', 0, 1);
+      requireNumber(a, 'max_rto', 0);
+    },
+    stage: (ctx) => {
+      const cancel = new AbortController();
+      let previousLost = false;
+      return {
+        measuresDelay: true,
+        process: async (c) => {
+          const p = num(ctx.attrs, 'probability');
+          const corr = num(ctx.attrs, 'correlation');
+          let stall = 0;
+          let rto = num(ctx.attrs, 'rto');
+          // Each (re)transmission is lost with p, or with p + correlation right after a loss (burst).
+          while (ctx.rng.chance(previousLost ? Math.min(1, p + corr) : p)) {
+            stall += rto;
+            rto = Math.min(rto * 2, num(ctx.attrs, 'max_rto'));
+            previousLost = true;
+            if (stall > 3_600_000) break;
+          }
+          if (stall === 0) previousLost = false;
+          if (stall > 0) {
+            ctx.rec.stall(stall);
+            const wait = c.readAt + stall - ctx.link.now();
+            if (wait > 0 && !cancel.signal.aborted) await ctx.link.sleep(wait, cancel.signal);
+          }
+          ctx.rec.chunk(c.data.length);
+          return [c];
+        },
+        detach: () => cancel.abort(),
+      };
+    },
+  },
+
+  partition: {
+    summary:
+      "a network partition: mode refuse (connection refused), blackhole (accept, hold, forward nothing, never close; delivered on heal like TCP retransmission) or reset (RST); scope says whether existing connections, new ones, or both are hit; stream makes it one-way",
+    toxiproxy: false,
+    defaults: { mode: 'blackhole', scope: 'both' },
+    validate: (a) => {
+      requireOneOf(a, 'mode', ['refuse', 'blackhole', 'reset']);
+      requireOneOf(a, 'scope', ['existing', 'new', 'both']);
+    },
+    // refuse/reset act on connections (see proxy.ts); blackhole holds chunks on the link.
+    stage: (ctx) => (ctx.attrs.mode === 'blackhole' ? holdUntilDetached(ctx.rec) : passthrough()),
+  },
+
+  timeout: {
+    summary: 'stops all data (dropped) and closes the connection after timeout ms (0 = never); removing it closes the connection',
+    toxiproxy: true,
+    defaults: { timeout: 0 },
+    validate: (a) => requireNumber(a, 'timeout', 0),
+    stage: (ctx) => {
+      let timer: NodeJS.Timeout | undefined;
+      let dropped = false;
+      const arm = (): void => {
+        const t = num(ctx.attrs, 'timeout');
+        if (timer) clearTimeout(timer);
+        if (t > 0) {
+          timer = setTimeout(() => {
+            ctx.rec.close();
+            ctx.link.close('timeout');
+          }, t);
+        }
+      };
+      return {
+        attach: arm,
+        process: (c) => {
+          dropped = true;
+          ctx.rec.drop(c.data.length);
+          arm(); // Toxiproxy re-arms on every chunk: an inactivity timeout.
+          return [];
+        },
+        detach: () => {
+          if (timer) clearTimeout(timer);
+          // Dropped bytes would corrupt the stream: the connection is closed, as Toxiproxy does.
+          if (dropped) ctx.link.close('timeout removed');
+        },
+      };
+    },
+  },
+
+  reset_peer: {
+    summary: 'drops data, then resets the connection with TCP RST timeout ms after the first chunk (or EOF) in its direction',
+    toxiproxy: true,
+    defaults: { timeout: 0 },
+    validate: (a) => requireNumber(a, 'timeout', 0),
+    stage: (ctx) => {
+      let timer: NodeJS.Timeout | undefined;
+      const fire = (): void => {
+        if (timer) return;
+        timer = setTimeout(() => {
+          ctx.rec.reset();
+          ctx.link.reset('reset_peer');
+        }, num(ctx.attrs, 'timeout'));
+      };
+      return {
+        process: (c) => {
+          ctx.rec.drop(c.data.length);
+          fire();
+          return [];
+        },
+        beforeEnd: () => fire(),
+        detach: () => {
+          if (timer) clearTimeout(timer);
+        },
+      };
+    },
+  },
+
+  slow_close: {
+    summary: 'passes data; delays the close after EOF by delay ms',
+    toxiproxy: true,
+    defaults: { delay: 0 },
+    validate: (a) => requireNumber(a, 'delay', 0),
+    stage: (ctx) => {
+      const cancel = new AbortController();
+      return {
+        process: (c) => [c],
+        beforeEnd: () => ctx.link.sleep(num(ctx.attrs, 'delay'), cancel.signal),
+        detach: () => cancel.abort(),
+      };
+    },
+  },
+
+  slicer: {
+    summary: 'splits chunks into pieces of average_size ± size_variation bytes, delay µs apart',
+    toxiproxy: true,
+    defaults: { average_size: 0, size_variation: 0, delay: 0 },
+    validate: (a) => {
+      requireNumber(a, 'average_size', 0);
+      requireNumber(a, 'size_variation', 0);
+      requireNumber(a, 'delay', 0);
+    },
+    stage: (ctx) => {
+      const cancel = new AbortController();
+      return {
+        process: (c) => {
+          const avg = num(ctx.attrs, 'average_size');
+          if (avg <= 0 || cancel.signal.aborted) return [c];
+          const variation = Math.min(num(ctx.attrs, 'size_variation'), avg - 1);
+          const out: Chunk[] = [];
+          let off = 0;
+          while (off < c.data.length) {
+            const size = Math.max(1, Math.round(avg + ctx.rng.uniform(-variation, variation)));
+            out.push({ data: c.data.subarray(off, off + size), readAt: c.readAt });
+            off += size;
+          }
+          ctx.rec.chunk(c.data.length);
+          // Pieces are written delay µs apart: the link waits for each piece's notBefore.
+          const delayMs = num(ctx.attrs, 'delay') / 1000;
+          const start = ctx.link.now();
+          out.forEach((piece, i) => {
+            if (i > 0 && delayMs > 0) piece.notBefore = start + i * delayMs;
+          });
+          return out;
+        },
+        detach: () => cancel.abort(),
+      };
+    },
+  },
+
+  limit_data: {
+    summary: 'forwards at most bytes bytes on the link, truncating the chunk that crosses the limit, then closes the connection',
+    toxiproxy: true,
+    defaults: { bytes: 0 },
+    validate: (a) => requireNumber(a, 'bytes', 0),
+    stage: (ctx) => {
+      let sent = 0;
+      let closed = false;
+      return {
+        process: (c) => {
+          if (closed) return [];
+          const limit = num(ctx.attrs, 'bytes');
+          const room = limit - sent;
+          if (c.data.length < room) {
+            sent += c.data.length;
+            return [c];
+          }
+          closed = true;
+          ctx.rec.close();
+          const head = c.data.subarray(0, Math.max(0, room));
+          sent += head.length;
+          setImmediate(() => ctx.link.close('limit_data'));
+          return head.length > 0 ? [{ data: head, readAt: c.readAt }] : [];
+        },
+        detach: () => {},
+      };
+    },
+  },
+} as const satisfies Record<string, FaultType>;
+
+export type FaultTypeName = keyof typeof FAULT_TYPES;
+export const FAULT_TYPE_NAMES = Object.keys(FAULT_TYPES) as FaultTypeName[];
+
+export function isFaultType(t: string): t is FaultTypeName {
+  return Object.hasOwn(FAULT_TYPES, t);
+}
+
+export function faultType(t: string): FaultType {
+  if (!isFaultType(t)) {
+    throw new InputError('FAULTLINE_INJECTOR_FAULT_TYPE', `unknown fault type '${t}' (known: ${FAULT_TYPE_NAMES.join(', ')})`, { field: 'type' });
+  }
+  return FAULT_TYPES[t];
+}

@@ -1,0 +1,164 @@
+/**
+ * UDP listener mode: a datagram proxy with per-datagram latency/jitter, real loss, duplication and
+ * reordering, per direction. Each client address gets its own upstream socket (a session), so
+ * replies find their way back. Every draw is seeded per proxy, session and direction.
+ */
+import dgram from 'node:dgram';
+import { isIPv6 } from 'node:net';
+import { assertLoopback, FaultlineError, InputError, parseHostPort, Rng, type Seed } from '../shared/index.ts';
+import { drawLatency, JITTER_DISTRIBUTIONS, type Direction, type JitterDistribution } from './faults.ts';
+
+export interface UdpFaults {
+  latency?: number;
+  jitter?: number;
+  distribution?: JitterDistribution;
+  /** Probability a datagram is dropped (really lost: this is UDP). */
+  loss?: number;
+  /** Probability a datagram is sent twice. */
+  duplicate?: number;
+  /** Probability a datagram is held back by `reorderDelay` ms so later ones overtake it. */
+  reorder?: number;
+  reorderDelay?: number;
+}
+
+export interface UdpProxyOptions {
+  name: string;
+  listen?: string;
+  upstream: string;
+  seed?: Seed;
+  faults?: Partial<Record<Direction, UdpFaults>>;
+}
+
+export interface UdpDirectionStats {
+  received: number;
+  sent: number;
+  lost: number;
+  duplicated: number;
+  reordered: number;
+}
+
+export interface UdpProxy extends AsyncDisposable {
+  readonly name: string;
+  readonly listenHost: string;
+  readonly listenPort: number;
+  readonly seed: string;
+  setFaults(direction: Direction | 'both', faults: UdpFaults): void;
+  heal(): void;
+  stats(): { name: string; seed: string; sessions: number; upstream: UdpDirectionStats; downstream: UdpDirectionStats };
+  stop(): Promise<void>;
+}
+
+function validate(f: UdpFaults): UdpFaults {
+  for (const k of ['loss', 'duplicate', 'reorder'] as const) {
+    const v = f[k];
+    if (v !== undefined && !(v >= 0 && v <= 1)) throw new InputError('FAULTLINE_INJECTOR_ATTRIBUTE', `${k} must be in [0, 1]`, { field: k });
+  }
+  for (const k of ['latency', 'jitter', 'reorderDelay'] as const) {
+    const v = f[k];
+    if (v !== undefined && !(v >= 0)) throw new InputError('FAULTLINE_INJECTOR_ATTRIBUTE', `${k} must be >= 0`, { field: k });
+  }
+  if (f.distribution !== undefined && !JITTER_DISTRIBUTIONS.includes(f.distribution)) {
+    throw new InputError('FAULTLINE_INJECTOR_ATTRIBUTE', `distribution must be one of ${JITTER_DISTRIBUTIONS.join(', ')}`, { field: 'distribution' });
+  }
+  return { ...f };
+}
+
+const emptyStats = (): UdpDirectionStats => ({ received: 0, sent: 0, lost: 0, duplicated: 0, reordered: 0 });
+
+export async function startUdpProxy(opts: UdpProxyOptions): Promise<UdpProxy> {
+  const listen = parseHostPort(opts.listen ?? '127.0.0.1:0', 'listen');
+  assertLoopback(listen.host, 'UDP proxy listen address', 'listen');
+  const upstream = parseHostPort(opts.upstream, 'upstream');
+  const seed = String(opts.seed ?? 0);
+  const rng = Rng.fromSeed(seed).fork(`udp:${opts.name}`);
+  const faults: Record<Direction, UdpFaults> = {
+    upstream: validate(opts.faults?.upstream ?? {}),
+    downstream: validate(opts.faults?.downstream ?? {}),
+  };
+  const counters: Record<Direction, UdpDirectionStats> = { upstream: emptyStats(), downstream: emptyStats() };
+  const family = isIPv6(listen.host) ? 'udp6' : 'udp4';
+  const front = dgram.createSocket(family);
+  const sessions = new Map<string, { sock: dgram.Socket; rng: Record<Direction, Rng> }>();
+  const timers = new Set<NodeJS.Timeout>();
+  let nextSession = 1;
+
+  const deliver = (dir: Direction, r: Rng, msg: Buffer, send: (m: Buffer) => void): void => {
+    const f = faults[dir];
+    const c = counters[dir];
+    c.received++;
+    if (f.loss && r.chance(f.loss)) {
+      c.lost++;
+      return;
+    }
+    let delay = drawLatency(r, f.latency ?? 0, f.jitter ?? 0, f.distribution ?? 'uniform');
+    if (f.reorder && r.chance(f.reorder)) {
+      delay += f.reorderDelay ?? 10;
+      c.reordered++;
+    }
+    const copies = f.duplicate && r.chance(f.duplicate) ? 2 : 1;
+    if (copies === 2) c.duplicated++;
+    for (let i = 0; i < copies; i++) {
+      const go = (): void => {
+        c.sent++;
+        send(msg);
+      };
+      if (delay <= 0) go();
+      else {
+        const t = setTimeout(() => {
+          timers.delete(t);
+          go();
+        }, delay);
+        timers.add(t);
+      }
+    }
+  };
+
+  front.on('message', (msg, rinfo) => {
+    const key = `${rinfo.address}:${rinfo.port}`;
+    let s = sessions.get(key);
+    if (!s) {
+      const sock = dgram.createSocket(isIPv6(upstream.host) ? 'udp6' : 'udp4');
+      const srng = rng.fork(`session:${nextSession++}`);
+      s = { sock, rng: { upstream: srng.fork('upstream'), downstream: srng.fork('downstream') } };
+      const session = s;
+      sock.on('message', (reply) => deliver('downstream', session.rng.downstream, reply, (m) => front.send(m, rinfo.port, rinfo.address)));
+      sock.on('error', () => {});
+      sessions.set(key, s);
+    }
+    const session = s;
+    deliver('upstream', session.rng.upstream, msg, (m) => session.sock.send(m, upstream.port, upstream.host));
+  });
+
+  await new Promise<void>((resolve, reject) => {
+    front.once('error', (e) => reject(new FaultlineError('FAULTLINE_INJECTOR_LISTEN', `UDP proxy '${opts.name}' cannot bind: ${e.message}`, { cause: e })));
+    front.bind(listen.port, listen.host, () => resolve());
+  });
+  const port = front.address().port;
+  let stopped = false;
+
+  const proxy: UdpProxy = {
+    name: opts.name,
+    listenHost: listen.host,
+    listenPort: port,
+    seed,
+    setFaults(direction, f) {
+      const v = validate(f);
+      if (direction === 'both' || direction === 'upstream') faults.upstream = { ...v };
+      if (direction === 'both' || direction === 'downstream') faults.downstream = { ...v };
+    },
+    heal() {
+      faults.upstream = {};
+      faults.downstream = {};
+    },
+    stats: () => ({ name: opts.name, seed, sessions: sessions.size, upstream: { ...counters.upstream }, downstream: { ...counters.downstream } }),
+    async stop() {
+      if (stopped) return;
+      stopped = true;
+      for (const t of timers) clearTimeout(t);
+      for (const s of sessions.values()) s.sock.close();
+      await new Promise<void>((r) => front.close(() => r()));
+    },
+    [Symbol.asyncDispose]: () => proxy.stop(),
+  };
+  return proxy;
+}
