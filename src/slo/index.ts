@@ -1,2 +1,19 @@
-// Front door of src/slo (filled in by its issue).
-export {};
+/**
+ * Front door of src/slo: multi-window, multi-burn-rate SLO alerts that agree with Prometheus.
+ *
+ *   const slo = loadSloFile('scenarios/slo-example.yaml');
+ *   const engine = createSloEngine({ slo, timeScale: 360 });
+ *   engine.recordOutcome(ok, latencyMs);  …  engine.evaluate();  engine.alertIntervals();
+ */
+export { DEFAULT_ALERT_POLICY, DEFAULT_PERIOD_MS, defaultPolicyFor, factorFor, policyWindows, promDuration } from './policy.ts';
+export type { AlertTier } from './policy.ts';
+export { sloSchema, sloFileSchema, tierSchema, toSloDefinition, loadSloFile, parseSloText, isGood, errorBudgetOf } from './slo-spec.ts';
+export type { SloDefinition, SloSpec } from './slo-spec.ts';
+export { promRate, windowRatio, AlertStateMachine, PolicyEvaluator } from './evaluator.ts';
+export type { CounterSample, AlertState, EvaluationSnapshot, TierSnapshot } from './evaluator.ts';
+export { SloEngine, createSloEngine, compressPolicy, budgetReport, windowLabel } from './engine.ts';
+export type { SloEngineOptions, SloSnapshot, TierState, AlertTransition, BudgetReport } from './engine.ts';
+export { replaySeries, parseSeriesCsv, readSeriesCsv, counterIncrease } from './replay.ts';
+export type { SeriesPoint, ReplayOptions, ReplayResult } from './replay.ts';
+export { generatePrometheusRules, prometheusRules, promtoolTestDoc, alertName, recordName } from './rules.ts';
+export type { RulesOptions, PromtoolTimeline } from './rules.ts';

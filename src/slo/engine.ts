@@ -1,0 +1,306 @@
+/**
+ * The streaming SLO engine for live runs and the replay path, sharing one pure core (evaluator.ts).
+ *
+ * Events increment cumulative good/total counters; the counters are sampled on a fixed grid (as a
+ * Prometheus scrape would) into a bounded ring of samples, so memory depends on the longest window,
+ * not on the number of events. Evaluation runs on its own fixed grid with Prometheus' semantics.
+ *
+ * Time compression: `timeScale` divides every window, the period, the sampling and evaluation
+ * interval and `for:` alike. The engine's timeline is compressed milliseconds since `startMs`;
+ * reports give both compressed and real-equivalent times.
+ */
+import { InputError, realClock, type Clock } from '../shared/index.ts';
+import { PolicyEvaluator, type CounterSample, type EvaluationSnapshot } from './evaluator.ts';
+import type { AlertTier } from './policy.ts';
+import { isGood, type SloDefinition } from './slo-spec.ts';
+
+export interface SloEngineOptions {
+  slo: SloDefinition;
+  /** Divides every duration (windows, period, intervals, for). Default 1. */
+  timeScale?: number;
+  clock?: Clock;
+  /** Real-equivalent sampling (scrape) interval; default 60s. */
+  sampleIntervalMs?: number;
+  /** Real-equivalent evaluation interval; default = sampleIntervalMs. */
+  evalIntervalMs?: number;
+  /** Engine time zero on the clock (default: clock.now() at creation). */
+  startMs?: number;
+}
+
+export interface TierState {
+  tier: string;
+  severity: string;
+  state: 'inactive' | 'pending' | 'firing';
+  factor: number;
+  threshold: number;
+  longWindowMs: number;
+  shortWindowMs: number;
+  longBurn: number | null;
+  shortBurn: number | null;
+}
+
+export interface SloSnapshot {
+  /** Compressed ms since start. */
+  t: number;
+  /** Real-equivalent ms since start. */
+  tReal: number;
+  total: number;
+  errors: number;
+  /** Burn rate per window, keyed by the window's real-equivalent duration text (e.g. `1h`). */
+  burnRates: Record<string, number | null>;
+  tiers: TierState[];
+}
+
+export interface AlertTransition {
+  tier: string;
+  t: number;
+  tReal: number;
+  from: string;
+  to: string;
+}
+
+export interface BudgetReport {
+  objective: number;
+  errorBudgetRatio: number;
+  periodMs: number;
+  periodMsCompressed: number;
+  totalEvents: number;
+  badEvents: number;
+  /** Observed error ratio over the whole run. */
+  errorRatio: number | null;
+  /** Budget in events for the period, projecting the observed traffic rate over the whole period. */
+  budgetEvents: number | null;
+  /** Share of the period's error budget consumed by the bad events seen (0..∞). */
+  consumedFraction: number | null;
+  /** Burn rate over the whole run (error ratio / budget). */
+  burnRate: number | null;
+  /** Real-equivalent ms until the budget is exhausted at the latest 1h-equivalent burn rate (null: not burning). */
+  timeToExhaustionMs: number | null;
+}
+
+const fin = (v: number | undefined): number | null => (v === undefined || Number.isNaN(v) || !Number.isFinite(v) ? null : v);
+
+/** Scales a policy's durations down by timeScale. */
+export function compressPolicy(policy: readonly AlertTier[], timeScale: number): AlertTier[] {
+  return policy.map((t) => ({
+    ...t,
+    longWindowMs: t.longWindowMs / timeScale,
+    shortWindowMs: t.shortWindowMs / timeScale,
+    forMs: t.forMs / timeScale,
+    keepFiringForMs: t.keepFiringForMs / timeScale,
+  }));
+}
+
+export function windowLabel(realMs: number): string {
+  const units: Array<[string, number]> = [
+    ['d', 86_400_000],
+    ['h', 3_600_000],
+    ['m', 60_000],
+    ['s', 1000],
+  ];
+  for (const [u, size] of units) if (realMs % size === 0 && realMs >= size) return `${realMs / size}${u}`;
+  return `${realMs}ms`;
+}
+
+export class SloEngine {
+  readonly slo: SloDefinition;
+  readonly timeScale: number;
+  readonly sampleIntervalMs: number;
+  readonly evalIntervalMs: number;
+  private readonly clock: Clock;
+  private readonly startMs: number;
+  private readonly policy: AlertTier[];
+  private readonly evaluator: PolicyEvaluator;
+  private readonly retentionMs: number;
+  private samples: CounterSample[] = [];
+  private head = 0; // index of the oldest retained sample
+  private total = 0;
+  private errors = 0;
+  private nextSampleT = 0;
+  private nextEvalT = 0;
+  private last: EvaluationSnapshot | undefined;
+  private readonly realWindows: Map<number, number>;
+  private history: SloSnapshot[] = [];
+  private readonly keepHistory: boolean;
+
+  constructor(opts: SloEngineOptions & { keepHistory?: boolean }) {
+    const scale = opts.timeScale ?? 1;
+    if (!(scale > 0)) throw new InputError('FAULTLINE_SLO_TIMESCALE', `timeScale must be > 0 (got ${scale})`, { field: 'timeScale' });
+    this.slo = opts.slo;
+    this.timeScale = scale;
+    this.clock = opts.clock ?? realClock;
+    this.startMs = opts.startMs ?? this.clock.now();
+    this.sampleIntervalMs = (opts.sampleIntervalMs ?? 60_000) / scale;
+    this.evalIntervalMs = (opts.evalIntervalMs ?? opts.sampleIntervalMs ?? 60_000) / scale;
+    this.policy = compressPolicy(opts.slo.policy, scale);
+    this.evaluator = new PolicyEvaluator(this.policy, opts.slo.errorBudget);
+    this.retentionMs = Math.max(...this.policy.map((t) => t.longWindowMs)) + 2 * this.sampleIntervalMs;
+    this.realWindows = new Map(opts.slo.policy.flatMap((t, i) => [
+      [this.policy[i]!.longWindowMs, t.longWindowMs],
+      [this.policy[i]!.shortWindowMs, t.shortWindowMs],
+    ]));
+    this.keepHistory = opts.keepHistory ?? true;
+  }
+
+  /** Engine time (compressed ms since start) for a clock reading. */
+  engineTime(atMs = this.clock.now()): number {
+    return atMs - this.startMs;
+  }
+
+  /** Records one event as good/bad. `atMs` is a clock reading (default now). */
+  record(good: boolean, atMs?: number): void {
+    this.advance(this.engineTime(atMs));
+    this.total++;
+    if (!good) this.errors++;
+  }
+
+  /** Records an outcome through the SLO's SLI definition (availability / latency / both). */
+  recordOutcome(ok: boolean, latencyMs?: number, atMs?: number): boolean {
+    const good = isGood(this.slo, ok, latencyMs);
+    this.record(good, atMs);
+    return good;
+  }
+
+  /** Records a batch of counts at once (e.g. from a scrape). */
+  recordCounts(total: number, errors: number, atMs?: number): void {
+    this.advance(this.engineTime(atMs));
+    this.total += total;
+    this.errors += errors;
+  }
+
+  /** Takes due samples and runs due evaluations up to engine time t. */
+  private advance(t: number): void {
+    while (this.nextSampleT <= t || this.nextEvalT <= t) {
+      if (this.nextSampleT <= this.nextEvalT) {
+        if (this.nextSampleT > t) break;
+        this.samples.push({ t: this.nextSampleT, total: this.total, errors: this.errors });
+        this.nextSampleT = this.nextSampleT + this.sampleIntervalMs;
+        this.trim();
+      } else {
+        if (this.nextEvalT > t) break;
+        this.evaluateAt(this.nextEvalT);
+        this.nextEvalT = this.nextEvalT + this.evalIntervalMs;
+      }
+    }
+  }
+
+  private trim(): void {
+    const oldest = this.nextSampleT - this.retentionMs;
+    while (this.head < this.samples.length && (this.samples[this.head] as CounterSample).t < oldest) this.head++;
+    if (this.head > 4096 && this.head > this.samples.length / 2) {
+      this.samples = this.samples.slice(this.head);
+      this.head = 0;
+    }
+  }
+
+  private evaluateAt(t: number): void {
+    const view = this.head === 0 ? this.samples : this.samples.slice(this.head);
+    this.last = this.evaluator.evaluate(view, t);
+    if (this.keepHistory) this.history.push(this.snapshotOf(this.last));
+  }
+
+  private snapshotOf(e: EvaluationSnapshot): SloSnapshot {
+    const burnRates: Record<string, number | null> = {};
+    for (const [w, b] of e.burnRates) burnRates[windowLabel(this.realWindows.get(w) ?? w * this.timeScale)] = fin(b);
+    return {
+      t: e.t,
+      tReal: e.t * this.timeScale,
+      total: this.total,
+      errors: this.errors,
+      burnRates,
+      tiers: e.tiers.map((s) => {
+        const tier = this.policy.find((p) => p.name === s.tier) as AlertTier;
+        return {
+          tier: s.tier,
+          severity: s.severity,
+          state: s.state,
+          factor: tier.factor,
+          threshold: s.threshold,
+          longWindowMs: tier.longWindowMs * this.timeScale,
+          shortWindowMs: tier.shortWindowMs * this.timeScale,
+          longBurn: fin(s.longBurn),
+          shortBurn: fin(s.shortBurn),
+        };
+      }),
+    };
+  }
+
+  /** Catches up sampling and evaluation to `atMs` and returns the latest evaluation. */
+  evaluate(atMs?: number): SloSnapshot {
+    this.advance(this.engineTime(atMs));
+    if (!this.last) this.evaluateAt(0);
+    return this.snapshotOf(this.last as EvaluationSnapshot);
+  }
+
+  /** Per tier: [fire, clear | null] in compressed ms since start. */
+  alertIntervals(): Record<string, Array<[number, number | null]>> {
+    return this.evaluator.intervals();
+  }
+
+  transitions(): AlertTransition[] {
+    const out: AlertTransition[] = [];
+    for (const [tier, m] of this.evaluator.machines) {
+      for (const tr of m.transitions) out.push({ tier, t: tr.t, tReal: tr.t * this.timeScale, from: tr.from, to: tr.to });
+    }
+    return out.sort((a, b) => a.t - b.t);
+  }
+
+  /** Evaluation snapshots (one per evaluation tick) for reports. */
+  series(): SloSnapshot[] {
+    return this.history;
+  }
+
+  counters(): { total: number; errors: number } {
+    return { total: this.total, errors: this.errors };
+  }
+
+  /** Budget consumed between two engine times (compressed ms), from the retained samples. */
+  budgetConsumedBetween(fromT: number, toT: number): number | null {
+    const at = (t: number): CounterSample | undefined => {
+      let best: CounterSample | undefined;
+      for (let i = this.head; i < this.samples.length; i++) {
+        const s = this.samples[i] as CounterSample;
+        if (s.t > t) break;
+        best = s;
+      }
+      return best;
+    };
+    const a = at(fromT);
+    const b = at(toT);
+    if (!a || !b || b.total === a.total) return null;
+    const periodTotal = ((b.total - a.total) / Math.max(1e-9, b.t - a.t)) * (this.slo.periodMs / this.timeScale);
+    return (b.errors - a.errors) / (this.slo.errorBudget * periodTotal);
+  }
+
+  budget(atMs?: number): BudgetReport {
+    const t = Math.max(1e-9, this.engineTime(atMs));
+    return budgetReport(this.slo, this.timeScale, this.total, this.errors, t, this.last ? fin(this.last.burnRates.get(this.policy[0]!.longWindowMs)) : null);
+  }
+}
+
+export function budgetReport(slo: SloDefinition, timeScale: number, total: number, errors: number, elapsedCompressedMs: number, currentBurn: number | null): BudgetReport {
+  const periodCompressed = slo.periodMs / timeScale;
+  const errorRatio = total > 0 ? errors / total : null;
+  const budgetEvents = total > 0 ? slo.errorBudget * (total / elapsedCompressedMs) * periodCompressed : null;
+  const consumedFraction = budgetEvents ? errors / budgetEvents : null;
+  const burnRate = errorRatio === null ? null : errorRatio / slo.errorBudget;
+  const remaining = consumedFraction === null ? null : Math.max(0, 1 - consumedFraction);
+  const timeToExhaustionMs = currentBurn && currentBurn > 0 && remaining !== null ? (remaining * slo.periodMs) / currentBurn : null;
+  return {
+    objective: slo.objective,
+    errorBudgetRatio: slo.errorBudget,
+    periodMs: slo.periodMs,
+    periodMsCompressed: periodCompressed,
+    totalEvents: total,
+    badEvents: errors,
+    errorRatio,
+    budgetEvents,
+    consumedFraction,
+    burnRate,
+    timeToExhaustionMs,
+  };
+}
+
+export function createSloEngine(opts: SloEngineOptions & { keepHistory?: boolean }): SloEngine {
+  return new SloEngine(opts);
+}
