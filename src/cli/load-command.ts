@@ -1,11 +1,134 @@
-import { FaultlineError } from '../shared/index.ts';
-import type { Command } from './io.ts';
+import { writeFileSync } from 'node:fs';
+import { ExitCode, InputError, parseDuration, randomSeed } from '../shared/index.ts';
+import { emitK6Script, runK6Script, runLoad, scheduleSchema, type LoadResult, type ScheduleShape, type SliOutcome } from '../load/index.ts';
+import { parseFlags } from './args.ts';
+import type { CliIo, Command } from './io.ts';
 
-// Placeholder until the owning issue lands; replaced by the real command.
+const usage = `faultline load — open-loop load with coordinated-omission-corrected latency
+
+Usage:
+  faultline load --url URL --rate N --duration D [--shape constant|poisson|ramp|spike]
+                 [--ramp-from N] [--spike-multiplier X --spike-at D --spike-duration D]
+                 [--timeout 2s] [--max-in-flight 10000] [--warmup 0s] [--good-status 2xx,3xx]
+                 [--latency-threshold D] [--seed N] [--json FILE]
+  faultline load --url URL --rate N --duration D [--shape …] --emit-k6 FILE
+  faultline load --k6 SCRIPT [--json FILE]        (needs a k6 binary: K6_BIN or k6 on PATH)
+
+Requests are sent at their scheduled times whatever the target does; latency is measured from the
+intended send time (corrected) and from the moment the request got on the wire (service). A run
+that sent fewer than 99 % of its scheduled requests, or queued client-side for more than 50 ms at
+p99, is marked invalid. The target must be a loopback address.`;
+
+function shapeFrom(values: Record<string, string | boolean | undefined>): ScheduleShape {
+  const num = (k: string): number => {
+    const v = values[k];
+    const n = Number(v);
+    if (v === undefined || typeof v !== 'string' || !Number.isFinite(n)) throw new InputError('FAULTLINE_CLI_USAGE', `--${k} needs a number`, { field: k });
+    return n;
+  };
+  const rate = num('rate');
+  const duration = parseDuration(String(values.duration ?? ''), 'duration');
+  const shape = String(values.shape ?? 'constant');
+  const raw: Record<string, unknown> =
+    shape === 'ramp'
+      ? { type: 'ramp', from: values['ramp-from'] === undefined ? 0 : num('ramp-from'), to: rate, duration }
+      : shape === 'spike'
+        ? {
+            type: 'spike',
+            rate,
+            duration,
+            multiplier: num('spike-multiplier'),
+            spikeAt: parseDuration(String(values['spike-at'] ?? ''), 'spike-at'),
+            spikeDuration: parseDuration(String(values['spike-duration'] ?? ''), 'spike-duration'),
+          }
+        : { type: shape, rate, duration };
+  const parsed = scheduleSchema.safeParse(raw);
+  if (!parsed.success) throw new InputError('FAULTLINE_CLI_USAGE', `bad --shape: ${parsed.error.issues[0]?.message ?? 'invalid'}`, { field: 'shape' });
+  return parsed.data;
+}
+
+const fmt = (v: number | null): string => (v === null ? '-' : v.toFixed(2));
+
+function summary(r: LoadResult): string {
+  const c = r.latencyMs.corrected;
+  const s = r.latencyMs.service;
+  const lines = [
+    `target     ${r.target}   seed ${r.seed}`,
+    `requests   scheduled ${r.scheduled}  sent ${r.sent}  dropped ${r.dropped}  completed ${r.completed}  good ${r.good}  bad ${r.bad}`,
+    `latency ms        p50      p90      p99    p99.9      max`,
+    `  corrected  ${[c.p50, c.p90, c.p99, c.p999, c.max].map((v) => fmt(v).padStart(8)).join(' ')}   (from intended send time)`,
+    `  service    ${[s.p50, s.p90, s.p99, s.p999, s.max].map((v) => fmt(v).padStart(8)).join(' ')}   (from on the wire)`,
+    `scheduling lag p99 ${fmt(r.schedulingLagMs.p99)} ms   client queue p99 ${fmt(r.clientQueueMs.p99)} ms   Little's L = ${r.littlesLaw.concurrency === null ? '-' : r.littlesLaw.concurrency.toFixed(2)}`,
+    `errors     ${Object.keys(r.errors).length === 0 ? 'none' : Object.entries(r.errors).map(([k, v]) => `${k}=${v}`).join(' ')}`,
+    `valid      ${r.valid ? 'yes' : `NO — ${r.invalidReasons.join('; ')}`}`,
+  ];
+  return `${lines.join('\n')}\n`;
+}
+
+function progressWriter(io: CliIo): (line: string) => void {
+  const tty = io.stderr.isTTY === true;
+  return (line) => io.stderr.write(tty ? `\r\x1b[2K${line}` : `${line}\n`);
+}
+
 export const loadCommand: Command = {
-  summary: '(not yet available)',
-  usage: 'faultline load — not yet available',
-  run: async () => {
-    throw new FaultlineError('FAULTLINE_CLI_NOT_AVAILABLE', "'load' is not available in this build yet");
+  summary: 'drive open-loop HTTP load at a fixed schedule and report honest latency',
+  usage,
+  async run(argv, io) {
+    const { values } = parseFlags(argv, {
+      url: { type: 'string' },
+      rate: { type: 'string' },
+      duration: { type: 'string' },
+      shape: { type: 'string' },
+      'ramp-from': { type: 'string' },
+      'spike-multiplier': { type: 'string' },
+      'spike-at': { type: 'string' },
+      'spike-duration': { type: 'string' },
+      timeout: { type: 'string' },
+      'max-in-flight': { type: 'string' },
+      warmup: { type: 'string' },
+      'good-status': { type: 'string' },
+      'latency-threshold': { type: 'string' },
+      seed: { type: 'string' },
+      json: { type: 'string' },
+      'emit-k6': { type: 'string' },
+      k6: { type: 'string' },
+    });
+    if (values.k6) {
+      const counts = { good: 0, bad: 0 };
+      const r = await runK6Script(values.k6, { record: (o: SliOutcome) => void (o.good ? counts.good++ : counts.bad++) }, { env: io.env });
+      io.stdout.write(`k6 exited ${r.exitCode}: ${r.requests} requests, ${r.good} good, ${r.bad} bad\n`);
+      if (values.json) writeFileSync(values.json, `${JSON.stringify(r, null, 2)}\n`);
+      return ExitCode.passed;
+    }
+    if (!values.url) throw new InputError('FAULTLINE_CLI_USAGE', 'missing required flag --url', { field: 'url' });
+    const schedule = shapeFrom(values);
+    const timeoutMs = parseDuration(values.timeout ?? '2s', 'timeout');
+    if (values['emit-k6']) {
+      writeFileSync(values['emit-k6'], emitK6Script(values.url, schedule, { timeoutMs }));
+      io.stdout.write(`wrote k6 script ${values['emit-k6']}\n`);
+      return ExitCode.passed;
+    }
+    const seed = values.seed ?? String(randomSeed());
+    const progress = progressWriter(io);
+    const result = await runLoad({
+      target: { kind: 'http', url: values.url },
+      schedule,
+      timeoutMs,
+      maxInFlight: values['max-in-flight'] ? Number(values['max-in-flight']) : 10_000,
+      warmupMs: values.warmup ? parseDuration(values.warmup, 'warmup') : 0,
+      sli: {
+        ...(values['good-status'] ? { goodStatus: values['good-status'] } : {}),
+        ...(values['latency-threshold'] ? { latencyThresholdMs: parseDuration(values['latency-threshold'], 'latency-threshold') } : {}),
+      },
+      seed,
+      onProgress: (p) =>
+        progress(
+          `${(p.elapsedMs / 1000).toFixed(0)}s  rate ${p.sentPerSec.toFixed(0)}/s  done ${p.completedPerSec.toFixed(0)}/s  errors ${(p.errorRate * 100).toFixed(2)}%  p99 ${fmt(p.p99Ms)} ms  in-flight ${p.inFlight}`,
+        ),
+    });
+    if (io.stderr.isTTY) io.stderr.write('\n');
+    io.stdout.write(summary(result));
+    if (values.json) writeFileSync(values.json, `${JSON.stringify(result, null, 2)}\n`);
+    return result.valid ? ExitCode.passed : ExitCode.expectationFailed;
   },
 };

@@ -1,2 +1,13 @@
-// Front door of src/load (filled in by its issue).
-export {};
+/**
+ * Front door of src/load: an open-loop load generator with coordinated-omission-corrected latency.
+ *
+ *   const result = await runLoad({ target: { kind: 'http', url }, schedule: { type: 'constant', rate: 200, duration: 10_000 }, sink });
+ */
+export { scheduleSchema, arrivalOffsets, countArrivals, expectedArrivals, rateAt, scheduleDurationMs } from './schedule.ts';
+export type { ScheduleShape, ScheduleInput } from './schedule.ts';
+export { runLoad, percentiles } from './driver.ts';
+export type { LoadOptions, LoadResult, LoadProgress, LoadPhase, SliOutcome, SliSink, SliDefinition, Percentiles, SecondBucket, PhaseSummary } from './driver.ts';
+export { targetSchema, createTarget, classifyError, statusPredicate } from './targets.ts';
+export type { TargetSpec, Target } from './targets.ts';
+export { ingestK6Json, runK6Script, emitK6Script, findK6 } from './k6.ts';
+export type { K6IngestResult } from './k6.ts';

@@ -1,0 +1,65 @@
+import { describe, expect, it } from 'vitest';
+import fc from 'fast-check';
+import { arrivalOffsets, countArrivals, expectedArrivals, scheduleSchema, type ScheduleShape } from './schedule.ts';
+
+const collect = (s: ScheduleShape, seed = 1): number[] => [...arrivalOffsets(s, seed)];
+
+describe('arrival schedules', () => {
+  it('constant: the count matches rate × duration and spacing is exactly 1/rate', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 2000 }), fc.integer({ min: 100, max: 5000 }), (rate, duration) => {
+        const xs = collect({ type: 'constant', rate, duration });
+        expect(Math.abs(xs.length - (rate * duration) / 1000)).toBeLessThanOrEqual(1);
+        for (let i = 1; i < xs.length; i++) expect((xs[i] as number) - (xs[i - 1] as number)).toBeCloseTo(1000 / rate, 6);
+        expect(xs.every((x) => x >= 0 && x < duration)).toBe(true);
+      }),
+      { numRuns: 60 },
+    );
+  });
+
+  it('ramp, steps and spike: ascending offsets whose count matches the integral of the rate', () => {
+    const shapes = fc.oneof(
+      fc.record({ type: fc.constant('ramp' as const), from: fc.integer({ min: 0, max: 500 }), to: fc.integer({ min: 0, max: 500 }), duration: fc.integer({ min: 100, max: 4000 }) }),
+      fc.record({
+        type: fc.constant('steps' as const),
+        steps: fc.array(fc.record({ rate: fc.integer({ min: 0, max: 500 }), duration: fc.integer({ min: 50, max: 2000 }) }), { minLength: 1, maxLength: 5 }),
+      }),
+      fc.record({
+        type: fc.constant('spike' as const),
+        rate: fc.integer({ min: 1, max: 300 }),
+        multiplier: fc.integer({ min: 2, max: 10 }),
+        duration: fc.integer({ min: 1000, max: 5000 }),
+        spikeAt: fc.integer({ min: 0, max: 2000 }),
+        spikeDuration: fc.integer({ min: 100, max: 2000 }),
+      }),
+    );
+    fc.assert(
+      fc.property(shapes, (s) => {
+        const shape = s as ScheduleShape;
+        const xs = collect(shape);
+        for (let i = 1; i < xs.length; i++) expect(xs[i]).toBeGreaterThanOrEqual(xs[i - 1] as number);
+        expect(Math.abs(xs.length - expectedArrivals(shape))).toBeLessThanOrEqual(1.000001);
+      }),
+      { numRuns: 100 },
+    );
+  });
+
+  it('poisson: same seed, same arrivals; count within 4 standard deviations of rate × duration', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 50, max: 2000 }), fc.integer({ min: 0, max: 1e6 }), (rate, seed) => {
+        const s: ScheduleShape = { type: 'poisson', rate, duration: 2000 };
+        const a = collect(s, seed);
+        expect(collect(s, seed)).toEqual(a);
+        const mean = rate * 2;
+        expect(Math.abs(a.length - mean)).toBeLessThan(4 * Math.sqrt(mean) + 1);
+      }),
+      { numRuns: 30 },
+    );
+  });
+
+  it('schedules are data: parsed from scenario-style durations', () => {
+    const s = scheduleSchema.parse({ type: 'spike', rate: 10, multiplier: 5, duration: '10s', spikeAt: '2s', spikeDuration: '1s' });
+    expect(countArrivals(s)).toBe(10 * 9 + 50);
+    expect(() => scheduleSchema.parse({ type: 'constant', rate: -1, duration: '1s' })).toThrow();
+  });
+});

@@ -1,0 +1,226 @@
+/**
+ * Request targets: HTTP(S) via undici (keep-alive Pool, dispatch hot path), a raw TCP connect probe,
+ * and a PostgreSQL query probe via `pg`. Each reports when the request got on the wire (on-socket)
+ * and how it ended; the driver owns deadlines (its own timer: undici's timeouts are coarse).
+ */
+import net from 'node:net';
+import { Pool as UndiciPool, type Dispatcher } from 'undici';
+import pg from 'pg';
+import { z } from 'zod';
+import { assertLoopback, InputError, redact } from '../shared/index.ts';
+
+export const targetSchema = z.discriminatedUnion('kind', [
+  z
+    .object({
+      kind: z.literal('http'),
+      url: z.string().url(),
+      method: z.enum(['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'PATCH']).default('GET'),
+      headers: z.record(z.string(), z.string()).optional(),
+      body: z.string().optional(),
+      connections: z.number().int().positive().optional(),
+    })
+    .strict(),
+  z.object({ kind: z.literal('tcp'), host: z.string(), port: z.number().int().min(1).max(65535) }).strict(),
+  z.object({ kind: z.literal('pg'), connectionString: z.string(), query: z.string().default('select 1') }).strict(),
+]);
+
+export type TargetSpec = z.input<typeof targetSchema>;
+
+export interface RequestCallbacks {
+  /** The request is on the wire (left the client's queue). */
+  onSocket(): void;
+  /** Finished: an error, or a status (HTTP) / 0 (TCP, SQL success). */
+  done(err: Error | undefined, status?: number): void;
+}
+
+export interface Target {
+  readonly description: string;
+  /** Starts one request. Returns an abort function the driver calls at the deadline. */
+  send(cb: RequestCallbacks): () => void;
+  close(): Promise<void>;
+  /** Client-side queue depth (requests waiting for a connection), if known. */
+  queued(): number;
+}
+
+function checkLoopbackUrl(url: URL): void {
+  assertLoopback(url.hostname, 'load target', 'url');
+}
+
+export function createTarget(spec: TargetSpec, opts: { maxInFlight: number }): Target {
+  const parsed = targetSchema.parse(spec);
+  switch (parsed.kind) {
+    case 'http':
+      return httpTarget(parsed, opts.maxInFlight);
+    case 'tcp':
+      assertLoopback(parsed.host, 'load target', 'host');
+      return tcpTarget(parsed.host, parsed.port);
+    case 'pg':
+      return pgTarget(parsed.connectionString, parsed.query, opts.maxInFlight);
+  }
+}
+
+function httpTarget(spec: Extract<z.output<typeof targetSchema>, { kind: 'http' }>, maxInFlight: number): Target {
+  let url: URL;
+  try {
+    url = new URL(spec.url);
+  } catch (e) {
+    throw new InputError('FAULTLINE_LOAD_URL', `not a valid URL: ${spec.url}`, { field: 'url' }, { cause: e });
+  }
+  checkLoopbackUrl(url);
+  const connections = spec.connections ?? Math.min(256, Math.max(16, maxInFlight));
+  const pool = new UndiciPool(url.origin, { connections, pipelining: 1, keepAliveTimeout: 10_000 });
+  const path = url.pathname + url.search;
+  const headers = spec.headers ?? {};
+  return {
+    description: `${spec.method} ${url.href}`,
+    queued: () => pool.stats.queued,
+    send(cb) {
+      let controller: Dispatcher.DispatchController | undefined;
+      let aborted = false;
+      let finished = false;
+      let status = 0;
+      const finish = (err: Error | undefined): void => {
+        if (finished) return;
+        finished = true;
+        cb.done(err, status);
+      };
+      const handler: Dispatcher.DispatchHandler = {
+        onRequestStart(c) {
+          controller = c;
+          if (aborted) {
+            c.abort(new DOMException('deadline exceeded', 'TimeoutError'));
+            return;
+          }
+          cb.onSocket();
+        },
+        onResponseStart(_c, statusCode) {
+          status = statusCode;
+        },
+        onResponseData() {},
+        onResponseEnd() {
+          finish(undefined);
+        },
+        onResponseError(_c, err) {
+          finish(err);
+        },
+      };
+      pool.dispatch({ origin: url.origin, path, method: spec.method, headers, body: spec.body ?? null }, handler);
+      return () => {
+        aborted = true;
+        controller?.abort(new DOMException('deadline exceeded', 'TimeoutError'));
+      };
+    },
+    close: () => pool.destroy(),
+  };
+}
+
+function tcpTarget(host: string, port: number): Target {
+  return {
+    description: `tcp connect ${host}:${port}`,
+    queued: () => 0,
+    send(cb) {
+      const sock = net.connect({ host, port });
+      cb.onSocket();
+      let finished = false;
+      const finish = (err?: Error): void => {
+        if (finished) return;
+        finished = true;
+        sock.destroy();
+        cb.done(err, 0);
+      };
+      sock.once('connect', () => finish());
+      sock.once('error', (e) => finish(e));
+      return () => finish(Object.assign(new Error('deadline exceeded'), { name: 'TimeoutError' }));
+    },
+    close: async () => {},
+  };
+}
+
+function pgTarget(connectionString: string, query: string, maxInFlight: number): Target {
+  const pool = new pg.Pool({ connectionString, max: Math.min(20, Math.max(2, maxInFlight)), connectionTimeoutMillis: 10_000 });
+  pool.on('error', () => {}); // idle client errors are reported per request instead
+  let waiting = 0;
+  return {
+    description: `sql ${redact(connectionString)}`,
+    queued: () => waiting,
+    send(cb) {
+      let finished = false;
+      waiting++;
+      const finish = (err?: Error): void => {
+        if (finished) return;
+        finished = true;
+        cb.done(err, 0);
+      };
+      let client: pg.PoolClient | undefined;
+      pool
+        .connect()
+        .then(async (c) => {
+          waiting--;
+          client = c;
+          if (finished) {
+            c.release(true);
+            return;
+          }
+          cb.onSocket();
+          try {
+            await c.query(query);
+            c.release();
+            finish();
+          } catch (e) {
+            c.release(true);
+            finish(e as Error);
+          }
+        })
+        .catch((e: Error) => {
+          waiting--;
+          finish(e);
+        });
+      return () => {
+        finish(Object.assign(new Error('deadline exceeded'), { name: 'TimeoutError' }));
+        // Cancel the query by dropping the connection; the pool replaces it.
+        client?.release(true);
+      };
+    },
+    close: () => pool.end(),
+  };
+}
+
+/** Classifies a failure into a stable error class for reports and SLI attribution. */
+export function classifyError(err: Error | undefined, status?: number, goodStatus: (s: number) => boolean = (s) => s < 500): string | undefined {
+  if (err) {
+    const code = (err as NodeJS.ErrnoException).code ?? '';
+    if (err.name === 'TimeoutError' || err.name === 'AbortError' || /timeout/i.test(code)) {
+      return code === 'UND_ERR_CONNECT_TIMEOUT' ? 'connect_timeout' : 'timeout';
+    }
+    switch (code) {
+      case 'ECONNREFUSED':
+        return 'connect_refused';
+      case 'ECONNRESET':
+      case 'EPIPE':
+        return 'reset';
+      case 'UND_ERR_SOCKET':
+        return 'socket_closed';
+      case 'ENOTFOUND':
+      case 'EAI_AGAIN':
+        return 'dns';
+      case 'ECONNABORTED':
+        return 'aborted';
+    }
+    if (code.startsWith('HPE_') || err.name === 'HTTPParserError') return 'parser';
+    if (/Connection terminated/i.test(err.message)) return 'socket_closed';
+    if (typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code)) return `sql_${code}`;
+    return 'error';
+  }
+  if (status !== undefined && status > 0 && !goodStatus(status)) return `http_${status}`;
+  return undefined;
+}
+
+/** Parses `2xx,3xx,404` into a predicate on status codes. */
+export function statusPredicate(spec: string | undefined): (s: number) => boolean {
+  if (spec === undefined || spec.trim() === '') return (s) => s < 500;
+  const parts = spec.split(',').map((p) => p.trim().toLowerCase());
+  for (const p of parts) {
+    if (!/^[1-5](xx|\d\d)$/.test(p)) throw new InputError('FAULTLINE_LOAD_STATUS', `bad status class '${p}' (use e.g. 2xx,3xx,404)`, { field: 'goodStatus' });
+  }
+  return (s) => parts.some((p) => (p.endsWith('xx') ? Math.floor(s / 100) === Number(p[0]) : s === Number(p)));
+}

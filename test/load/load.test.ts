@@ -1,0 +1,176 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import http from 'node:http';
+import net from 'node:net';
+import type { AddressInfo } from 'node:net';
+import { fileURLToPath } from 'node:url';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { emitK6Script, findK6, ingestK6Json, runK6Script, runLoad, type SliOutcome } from '../../src/load/index.ts';
+
+const tracked = new WeakMap<net.Server, Set<net.Socket>>();
+function listen(server: http.Server | net.Server): Promise<number> {
+  const socks = new Set<net.Socket>();
+  tracked.set(server, socks);
+  server.on('connection', (s: net.Socket) => {
+    socks.add(s);
+    s.on('error', () => {});
+    s.on('close', () => socks.delete(s));
+  });
+  return new Promise((r) => server.listen(0, '127.0.0.1', () => r((server.address() as AddressInfo).port)));
+}
+/** Closes a test server, destroying any connection still open. */
+function shut(server: net.Server): Promise<void> {
+  for (const s of tracked.get(server) ?? []) s.destroy();
+  return new Promise((r) => server.close(() => r()));
+}
+
+/** A separate process whose event loop stalls for 200 ms every 2 s. */
+function startStallServer(): ChildProcess {
+  const code = `
+    const http = require('http');
+    const s = http.createServer((q, r) => r.end('ok'));
+    s.keepAliveTimeout = 60000;
+    s.listen(0, '127.0.0.1', () => console.log(s.address().port));
+    setInterval(() => { const until = Date.now() + 200; while (Date.now() < until) {} }, 2000);
+    setTimeout(() => process.exit(0), 60000);
+  `;
+  return spawn(process.execPath, ['-e', code], { stdio: ['ignore', 'pipe', 'inherit'] });
+}
+
+describe('open-loop driver against a stalling server (coordinated omission)', () => {
+  // The server blocks its event loop for 200 ms every 2 s. Requests arriving during a stall wait for
+  // the rest of it — uniformly 0..200 ms — and that happens 10 % of the time, so the true p99 is
+  // about 180 ms (the 90th percentile of the stall wait). A closed-loop or service-time view misses it.
+  let child: ChildProcess;
+  let port: number;
+  beforeAll(async () => {
+    child = startStallServer();
+    port = await new Promise<number>((resolve) => child.stdout?.once('data', (d: Buffer) => resolve(Number(String(d).trim()))));
+  });
+  afterAll(() => {
+    child.kill('SIGTERM');
+  });
+
+  it('reports a corrected p99 near the true ~180 ms and streams every request to the SLI sink', async () => {
+    const outcomes: SliOutcome[] = [];
+    const r = await runLoad({
+      target: { kind: 'http', url: `http://127.0.0.1:${port}/` },
+      schedule: { type: 'constant', rate: 400, duration: 6500 },
+      warmupMs: 500,
+      timeoutMs: 2000,
+      seed: 3,
+      sink: { record: (o) => outcomes.push(o) },
+    });
+    expect(r.scheduled).toBe(2600);
+    expect(r.sent).toBe(r.scheduled);
+    expect(r.valid).toBe(true);
+    expect(outcomes).toHaveLength(r.completed);
+    expect(r.latencyMs.corrected.p99).toBeGreaterThan(120);
+    expect(r.latencyMs.corrected.p99).toBeLessThan(260);
+    expect(r.latencyMs.corrected.p50).toBeLessThan(20);
+    expect(r.perSecond.length).toBeGreaterThanOrEqual(6);
+    expect(r.littlesLaw.concurrency).toBeGreaterThan(0);
+  });
+});
+
+describe('error classification against real sockets', () => {
+  it('classifies refused, reset, timeout and HTTP status, each as a bad SLI event', async () => {
+    // refused: a port with nothing listening (bind then close).
+    const tmp = net.createServer();
+    const refusedPort = await listen(tmp);
+    await new Promise<void>((r) => tmp.close(() => r()));
+    // reset: accept then RST.
+    const resetter = net.createServer((s) => s.resetAndDestroy());
+    const resetPort = await listen(resetter);
+    // timeout: accept, never answer.
+    const silent = net.createServer(() => {});
+    const silentPort = await listen(silent);
+    // 503s.
+    const failing = http.createServer((_q, r) => {
+      r.statusCode = 503;
+      r.end('no');
+    });
+    const failingPort = await listen(failing);
+
+    const run = async (port: number) => {
+      const outcomes: SliOutcome[] = [];
+      const r = await runLoad({
+        target: { kind: 'http', url: `http://127.0.0.1:${port}/` },
+        schedule: { type: 'constant', rate: 20, duration: 200 },
+        timeoutMs: 300,
+        sink: { record: (o) => outcomes.push(o) },
+      });
+      return { r, outcomes };
+    };
+    const refused = await run(refusedPort);
+    expect(Object.keys(refused.r.errors)).toEqual(['connect_refused']);
+    expect(refused.outcomes.every((o) => !o.good)).toBe(true);
+    const reset = await run(resetPort);
+    expect(Object.keys(reset.r.errors).some((k) => k === 'reset' || k === 'socket_closed')).toBe(true);
+    const timeout = await run(silentPort);
+    expect(timeout.r.errors).toEqual({ timeout: 4 });
+    for (const o of timeout.outcomes) expect(o.latencyMs).toBeGreaterThanOrEqual(295);
+    const status = await run(failingPort);
+    expect(status.r.errors).toEqual({ http_503: 4 });
+    expect(status.outcomes[0]?.status).toBe(503);
+
+    const tcp = await runLoad({ target: { kind: 'tcp', host: '127.0.0.1', port: refusedPort }, schedule: { type: 'constant', rate: 10, duration: 200 } });
+    expect(tcp.errors).toEqual({ connect_refused: 2 });
+
+    for (const s of [resetter, silent, failing]) await shut(s);
+  });
+
+  it('marks slow responses bad under a latency threshold and refuses non-loopback targets', async () => {
+    const slow = http.createServer((_q, r) => setTimeout(() => r.end('ok'), 60));
+    const port = await listen(slow);
+    const r = await runLoad({
+      target: { kind: 'http', url: `http://127.0.0.1:${port}/` },
+      schedule: { type: 'constant', rate: 20, duration: 300 },
+      sli: { latencyThresholdMs: 30 },
+    });
+    expect(r.bad).toBe(r.completed);
+    expect(r.errors).toEqual({ slow: 6 });
+    await shut(slow);
+    await expect(runLoad({ target: { kind: 'http', url: 'http://10.1.2.3/' }, schedule: { type: 'constant', rate: 1, duration: 10 } })).rejects.toThrow(
+      /not a loopback address/,
+    );
+  });
+
+  it('counts starts beyond the in-flight cap as drops and marks the run invalid', async () => {
+    const silent = net.createServer(() => {});
+    const port = await listen(silent);
+    const r = await runLoad({
+      target: { kind: 'http', url: `http://127.0.0.1:${port}/` },
+      schedule: { type: 'constant', rate: 100, duration: 200 },
+      maxInFlight: 5,
+      timeoutMs: 300,
+    });
+    expect(r.dropped).toBe(15);
+    expect(r.errors.drop).toBe(15);
+    expect(r.valid).toBe(false);
+    expect(r.invalidReasons[0]).toMatch(/% of scheduled requests were sent/);
+    await shut(silent);
+  });
+});
+
+describe('k6 pipeline', () => {
+  const fixture = fileURLToPath(new URL('../../fixtures/k6/points.json', import.meta.url));
+  it("ingests k6's --out json points as one SLI outcome per request", async () => {
+    const outcomes: SliOutcome[] = [];
+    const r = await ingestK6Json(fixture, { record: (o) => outcomes.push(o) }, { latencyThresholdMs: 300 });
+    expect(r).toEqual({ requests: 3, good: 1, bad: 2, skippedLines: 0 });
+    expect(outcomes.map((o) => o.errorClass)).toEqual([undefined, 'slow', 'http_503']);
+    expect(outcomes[1]?.latencyMs).toBe(450.25);
+  });
+  it('says how to get k6 when there is none', async () => {
+    expect(findK6({ PATH: '/nonexistent' })).toBeUndefined();
+    await expect(runK6Script('x.js', { record: () => {} }, { env: { PATH: '/nonexistent' } })).rejects.toThrow(/no k6 binary found.*K6_BIN/);
+  });
+  it('emits an equivalent k6 script with an arrival-rate executor', () => {
+    const constant = emitK6Script('http://127.0.0.1:8080/', { type: 'constant', rate: 200, duration: 30_000 });
+    expect(constant).toContain('"executor": "constant-arrival-rate"');
+    expect(constant).toContain('"rate": 200');
+    const ramp = emitK6Script('http://127.0.0.1:8080/', { type: 'ramp', from: 10, to: 100, duration: 60_000 });
+    expect(ramp).toContain('"executor": "ramping-arrival-rate"');
+    expect(ramp).toContain('"target": 100');
+  });
+});
