@@ -1,14 +1,90 @@
-import { FaultlineError } from '../shared/index.ts';
-import type { Command } from './io.ts';
+import { fileURLToPath } from 'node:url';
+import { join, relative } from 'node:path';
+import { ExitCode, randomSeed } from '../shared/index.ts';
+import { loadScenario, planScenario, RunEvents, runScenario } from '../scenario/index.ts';
+import { progressReporter, runId, verdictTable, writeReports } from '../report/index.ts';
+import { parseFlags } from './args.ts';
+import type { CliIo, Command } from './io.ts';
 
-// Placeholders until the experiments issue lands; replaced by the real commands.
-const notYet = (name: string): Command => ({
-  summary: '(not yet available)',
-  usage: `faultline ${name} — not yet available`,
-  run: async () => {
-    throw new FaultlineError('FAULTLINE_CLI_NOT_AVAILABLE', `'${name}' is not available in this build yet`);
+const SELFTEST = fileURLToPath(new URL('../../scenarios/chaos-selftest.yaml', import.meta.url));
+
+async function runFile(file: string, argv: string[], io: CliIo): Promise<number> {
+  const { values } = parseFlags(argv, { 'report-dir': { type: 'string' }, seed: { type: 'string' }, metrics: { type: 'string' } });
+  const model = loadScenario(file);
+  const seed = values.seed ?? (model.spec.seed !== undefined ? String(model.spec.seed) : String(randomSeed()));
+  const plan = planScenario(model, seed);
+  const events = new RunEvents();
+  const tty = io.stdout.isTTY === true && !io.env.CI;
+  events.on(progressReporter((s) => io.stdout.write(s), { tty }));
+  const controller = new AbortController();
+  const onSignal = (sig: NodeJS.Signals): void => controller.abort(`received ${sig}`);
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  try {
+    const result = await runScenario(model, plan, { events, signal: controller.signal, ...(values.metrics ? { metricsAddress: values.metrics } : {}) });
+    const dir = join(values['report-dir'] ?? join(io.cwd, 'reports'), runId(plan.name, result.startedAt, seed));
+    const paths = writeReports(result, dir);
+    io.stdout.write(`\n${verdictTable(result)}`);
+    io.stdout.write(`reports: ${relative(io.cwd, paths.html) || paths.html} (+ journal.json, junit.xml, report.md)\n`);
+    return result.exitCode;
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
+}
+
+export const runCommand: Command = {
+  summary: 'run an experiment scenario (baseline → inject → observe → heal → observe)',
+  usage: `faultline run — run an experiment scenario
+
+Usage: faultline run FILE [--report-dir DIR] [--seed N] [--metrics 127.0.0.1:PORT]
+
+  --report-dir  where reports/<run-id>/ goes (default ./reports)
+  --seed        seed for every random draw (default: the scenario's seed, else random; always reported)
+  --metrics     serve live SLI counters, burn rates and alert states in Prometheus format (loopback)
+
+Exit codes: 0 passed, 1 an expectation failed, 2 invalid input, 3 aborted (SIGINT/SIGTERM or an
+abort condition; faults are healed first), 4 harness error.`,
+  async run(argv, io) {
+    const [file, ...rest] = argv;
+    if (!file || file.startsWith('-')) {
+      io.stderr.write("faultline run: missing scenario FILE (see 'faultline run --help')\n");
+      return ExitCode.invalidInput;
+    }
+    return runFile(file, rest, io);
   },
-});
-export const runCommand = notYet('run');
-export const validateCommand = notYet('validate');
-export const selftestCommand = notYet('selftest');
+};
+
+export const validateCommand: Command = {
+  summary: 'check a scenario file without running it',
+  usage: `faultline validate — check a scenario file without running it
+
+Usage: faultline validate FILE
+
+Prints the planned experiments, or the problems with file, line and field (exit 2).`,
+  async run(argv, io) {
+    const [file] = argv;
+    if (!file) {
+      io.stderr.write('faultline validate: missing FILE\n');
+      return ExitCode.invalidInput;
+    }
+    const model = loadScenario(file);
+    const plan = planScenario(model, String(model.spec.seed ?? 'random'));
+    io.stdout.write(`${file}: valid — ${plan.experiments.length} experiment(s), about ${(plan.totalMs / 1000).toFixed(0)} s, SLO ${model.slo.name} ${model.slo.objective}%\n`);
+    for (const x of plan.experiments) io.stdout.write(`  ${x.name}: ${x.expectations.length} expectations, faults ${x.faults.map((f) => f.type).join(', ')}\n`);
+    return ExitCode.passed;
+  },
+};
+
+export const selftestCommand: Command = {
+  summary: 'the chaos self-test on the embedded default: proves burn alerts fire under faults and clear after heal',
+  usage: `faultline selftest — the chaos self-test (no Docker, no external service)
+
+Usage: faultline selftest [--report-dir DIR] [--seed N] [--metrics 127.0.0.1:PORT]
+
+Runs scenarios/chaos-selftest.yaml against the built-in reference service through the in-process
+injector with open-loop load and time-compressed SLO windows: a full partition must fire page-fast
+and page-slow and clear them after heal; a slow burn must fire page-slow but not page-fast; a mild
+control fault must fire nothing. Exit 0 only when every expectation holds.`,
+  run: (argv, io) => runFile(SELFTEST, argv, io),
+};

@@ -1,2 +1,19 @@
-// Front door of src/scenario (filled in by its issue).
-export {};
+/**
+ * Front door of src/scenario: spec → validate → plan → run, composing injector, load and SLO.
+ *
+ *   const model = loadScenario('scenarios/chaos-selftest.yaml');
+ *   const plan = planScenario(model, seed);
+ *   const result = await runScenario(model, plan, { events, signal });
+ */
+export { scenarioSchema, experimentSchema, probeSchema, faultSchema, loadScenarioFile, parseScenarioText } from './spec.ts';
+export type { ScenarioSpec, ExperimentSpec, ProbeSpec } from './spec.ts';
+export { loadScenario, parseScenario, validateScenario, planScenario, toFaultSpec } from './model.ts';
+export type { ScenarioModel, ScenarioPlan, ExperimentPlan, PlannedPhase, PlannedExpectation, PhaseName } from './model.ts';
+export { runScenario } from './runner.ts';
+export type { RunOptions } from './runner.ts';
+export { RunEvents } from './events.ts';
+export type { RunEvent, RunListener, RunResult, RunStatus, ExperimentResult, Verdict, LoadTick } from './events.ts';
+export { runProbe, ProbeRunner } from './probes.ts';
+export type { ProbeResult, ProbeSample } from './probes.ts';
+export { judge, judgeAll } from './verdict.ts';
+export { startMetricsServer } from './metrics.ts';

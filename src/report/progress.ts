@@ -1,0 +1,74 @@
+/** Live progress lines for a run (redrawn on a TTY, plain lines otherwise) and the final verdict table. */
+import { formatDuration } from '../shared/index.ts';
+import type { RunEvent, RunListener, RunResult } from '../scenario/index.ts';
+
+export function progressReporter(write: (s: string) => void, opts: { tty: boolean; everyMs?: number } = { tty: false }): RunListener {
+  let last = -Infinity;
+  const every = opts.everyMs ?? (opts.tty ? 250 : 1000);
+  const line = (s: string): void => write(opts.tty ? `\r\x1b[2K${s}` : `${s}\n`);
+  const event = (s: string): void => write(opts.tty ? `\r\x1b[2K${s}\n` : `${s}\n`);
+  return (e: RunEvent) => {
+    switch (e.type) {
+      case 'run-start':
+        event(`faultline: ${e.plan.name} — ${e.plan.experiments.length} experiment(s), seed ${e.plan.seed}, timeScale ${e.plan.timeScale}, about ${formatDuration(e.plan.totalMs)}`);
+        break;
+      case 'experiment-start':
+        event(`▶ ${e.experiment}: baseline ${formatDuration(e.plan.injectAtMs)} → inject ${formatDuration(e.plan.healAtMs - e.plan.injectAtMs)} → recover ${formatDuration(e.plan.totalMs - e.plan.healAtMs)}`);
+        break;
+      case 'fault-injected':
+        event(`  ${(e.t / 1000).toFixed(1)}s inject ${e.fault.type} (${e.fault.stream}) ${JSON.stringify(e.fault.attributes)}`);
+        break;
+      case 'fault-healed':
+        event(`  ${(e.t / 1000).toFixed(1)}s heal ${e.faults.join(', ') || '(nothing active)'} — ${e.verified ? 'verified clean' : 'NOT clean'}`);
+        break;
+      case 'alert':
+        if (e.transition.to === 'firing' || e.transition.from === 'firing') {
+          event(`  ${(e.transition.t / 1000).toFixed(2)}s alert ${e.transition.tier} ${e.transition.to === 'firing' ? 'FIRING' : 'cleared'} (${formatDuration(e.transition.tReal)} real-equivalent)`);
+        }
+        break;
+      case 'abort':
+        event(`✖ aborted: ${e.cause} — healing`);
+        break;
+      case 'tick': {
+        if (e.t - last < every) break;
+        last = e.t;
+        const burns = Object.entries(e.slo.burnRates)
+          .slice(0, 4)
+          .map(([w, v]) => `${w}=${v === null ? '-' : v.toFixed(1)}`)
+          .join(' ');
+        const alerts = e.slo.tiers.map((t) => `${t.tier}:${t.state === 'firing' ? 'FIRING' : t.state}`).join(' ');
+        line(
+          `  [${e.experiment}] ${e.phase.padEnd(8)} ${(e.t / 1000).toFixed(1)}/${(e.totalMs / 1000).toFixed(0)}s  rate ${e.load.sentPerSec}/s  err ${(e.load.errorRatio * 100).toFixed(1)}%  p99 ${e.load.p99Ms === null ? '-' : e.load.p99Ms.toFixed(1)}ms  burn ${burns}  ${alerts}`,
+        );
+        break;
+      }
+      case 'experiment-end':
+        last = -Infinity;
+        if (opts.tty) write('\n');
+        event(`■ ${e.result.name}: ${e.result.passed ? 'passed' : e.result.aborted ? 'aborted' : 'FAILED'}`);
+        break;
+      default:
+        break;
+    }
+  };
+}
+
+/** The verdict table printed at the end of a run. */
+export function verdictTable(r: RunResult): string {
+  const rows: string[][] = [['experiment', 'expectation', 'expected', 'observed', 'result']];
+  for (const x of r.experiments) for (const v of x.verdicts) rows.push([x.name, v.title, v.expected, v.observed, v.passed ? 'pass' : 'FAIL']);
+  const widths = rows[0]!.map((_, i) => Math.min(60, Math.max(...rows.map((row) => (row[i] ?? '').length))));
+  const fmt = (row: string[]): string => row.map((c, i) => c.padEnd(widths[i] ?? 0)).join('  ');
+  const out = [fmt(rows[0]!), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.slice(1).map(fmt)];
+  out.push('');
+  for (const x of r.experiments) {
+    const c = x.slo.budget.consumedFraction;
+    const eps = Object.entries(x.slo.intervals)
+      .filter(([, iv]) => iv.length > 0)
+      .map(([t, iv]) => `${t} ${iv.map(([a, b]) => `[${((a - x.plan.injectAtMs) / 1000).toFixed(2)}s, ${b === null ? 'open' : `${((b - x.plan.injectAtMs) / 1000).toFixed(2)}s`})`).join(' ')}`)
+      .join('; ');
+    out.push(`${x.name}: ${x.load.completed} requests, ${x.load.bad} bad, error budget spent ${c === null ? 'n/a' : `${(c * 100).toFixed(2)} %`} of ${formatDuration(x.slo.budget.periodMs)}; alerts (s from inject, ×${x.slo.timeScale} for real-equivalent): ${eps || 'none'}`);
+  }
+  out.push(`\nresult: ${r.status.toUpperCase()} (exit ${r.exitCode}) · seed ${r.seed} · wall time ${formatDuration(r.wallMs)}${r.abort ? ` · aborted: ${r.abort.cause}` : ''}${r.error ? ` · error: ${r.error}` : ''}`);
+  return `${out.join('\n')}\n`;
+}

@@ -1,0 +1,99 @@
+/** Run events: the runner emits them; reporters (src/report) subscribe. */
+import type { FaultInfo, ProxyStats } from '../injector/index.ts';
+import type { LoadResult } from '../load/index.ts';
+import type { AlertTransition, BudgetReport, SloSnapshot } from '../slo/index.ts';
+import type { ExperimentPlan, PhaseName, ScenarioPlan } from './model.ts';
+import type { ProbeSample } from './probes.ts';
+
+export interface Verdict {
+  id: string;
+  experiment: string;
+  title: string;
+  passed: boolean;
+  expected: string;
+  observed: string;
+}
+
+export interface LoadTick {
+  sentPerSec: number;
+  errorRatio: number;
+  p99Ms: number | null;
+}
+
+export interface ExperimentResult {
+  name: string;
+  description?: string;
+  plan: ExperimentPlan;
+  /** Wall-clock epoch ms at the experiment start. */
+  startedAt: number;
+  aborted: boolean;
+  load: LoadResult;
+  slo: {
+    timeScale: number;
+    /** Per tier: [fire, clear | null] in ms since the experiment start (compressed). */
+    intervals: Record<string, Array<[number, number | null]>>;
+    transitions: AlertTransition[];
+    /** Evaluation snapshots (downsampled to at most ~600 points). */
+    series: SloSnapshot[];
+    budget: BudgetReport;
+  };
+  injections: Array<{ t: number; fault: FaultInfo }>;
+  heals: Array<{ t: number; faults: string[]; verified: boolean }>;
+  injector: ProxyStats;
+  probes: ProbeSample[];
+  verdicts: Verdict[];
+  passed: boolean;
+}
+
+export type RunStatus = 'passed' | 'failed' | 'aborted' | 'error';
+
+export interface RunResult {
+  scenario: string;
+  file: string;
+  seed: string;
+  timeScale: number;
+  status: RunStatus;
+  exitCode: number;
+  startedAt: number;
+  endedAt: number;
+  wallMs: number;
+  abort?: { cause: string; experiment?: string; t?: number };
+  error?: string;
+  experiments: ExperimentResult[];
+  /** The scenario as given (secrets redacted). */
+  spec: unknown;
+}
+
+export type RunEvent =
+  | { type: 'run-start'; plan: ScenarioPlan; file: string; startedAt: number }
+  | { type: 'experiment-start'; experiment: string; plan: ExperimentPlan }
+  | { type: 'phase'; experiment: string; phase: PhaseName; t: number }
+  | { type: 'fault-injected'; experiment: string; t: number; fault: FaultInfo }
+  | { type: 'fault-healed'; experiment: string; t: number; faults: string[]; verified: boolean }
+  | { type: 'probe'; experiment: string; sample: ProbeSample }
+  | { type: 'tick'; experiment: string; t: number; phase: PhaseName; totalMs: number; load: LoadTick; slo: SloSnapshot }
+  | { type: 'alert'; experiment: string; transition: AlertTransition }
+  | { type: 'abort'; experiment?: string; cause: string; t?: number }
+  | { type: 'experiment-end'; result: ExperimentResult }
+  | { type: 'run-end'; result: RunResult };
+
+export type RunListener = (e: RunEvent) => void;
+
+export class RunEvents {
+  private listeners: RunListener[] = [];
+  on(fn: RunListener): () => void {
+    this.listeners.push(fn);
+    return () => {
+      this.listeners = this.listeners.filter((l) => l !== fn);
+    };
+  }
+  emit(e: RunEvent): void {
+    for (const l of this.listeners) {
+      try {
+        l(e);
+      } catch {
+        // A broken reporter must not break the run (or its heal).
+      }
+    }
+  }
+}

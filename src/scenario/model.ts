@@ -1,0 +1,200 @@
+/**
+ * Named stages: spec (YAML) → validate (schema + cross-checks, errors with file/line/field) → model
+ * → plan (a pure timeline of phases, faults and expectations per experiment).
+ */
+import { dirname, resolve } from 'node:path';
+import { expectKind, InputError, InputErrors, lineOf, readYamlSource, parseYamlSource, validateSpec, type SpecSource } from '../shared/index.ts';
+import { normaliseFault, type FaultSpec } from '../injector/index.ts';
+import { loadSloFile, toSloDefinition, type SloDefinition } from '../slo/index.ts';
+import { scenarioSchema, type ExperimentSpec, type ProbeSpec, type ScenarioSpec } from './spec.ts';
+
+export interface ScenarioModel {
+  file: string;
+  spec: ScenarioSpec;
+  slo: SloDefinition;
+}
+
+export type PhaseName = 'baseline' | 'inject' | 'recover';
+
+export interface PlannedPhase {
+  name: PhaseName;
+  startMs: number;
+  endMs: number;
+}
+
+export interface PlannedExpectation {
+  id: string;
+  /** One line a person reads in the verdict table and in JUnit. */
+  title: string;
+  kind: 'alert-fires' | 'alert-clears' | 'alert-quiet' | 'steady-baseline' | 'steady-recovery' | 'recovery-time' | 'probe-fails' | 'healed';
+  tier?: string;
+  probe?: string;
+  withinMs?: number;
+  maxErrorRatio?: number;
+  probes?: boolean;
+}
+
+export interface ExperimentPlan {
+  name: string;
+  description?: string;
+  phases: PlannedPhase[];
+  totalMs: number;
+  injectAtMs: number;
+  healAtMs: number;
+  faults: FaultSpec[];
+  expectations: PlannedExpectation[];
+}
+
+export interface ScenarioPlan {
+  name: string;
+  seed: string;
+  timeScale: number;
+  experiments: ExperimentPlan[];
+  totalMs: number;
+}
+
+function check(src: SpecSource, problems: InputError[], path: Array<string | number>, fn: () => void): void {
+  try {
+    fn();
+  } catch (e) {
+    if (e instanceof InputError) {
+      const inner = e.location.field ? `.${e.location.field}` : '';
+      const field = path.map((p, i) => (typeof p === 'number' ? `[${p}]` : i === 0 ? p : `.${p}`)).join('') + inner;
+      const msg = e.message.replace(/^.*?field '[^']*': /, '');
+      problems.push(new InputError(e.code, msg, { file: src.file, line: lineOf(src, path), field }));
+    } else throw e;
+  }
+}
+
+/** Validates a scenario source: schema, then fault types/attributes, SLO tiers and probe names. */
+export function validateScenario(src: SpecSource): ScenarioModel {
+  expectKind(src, 'Experiment');
+  const spec = validateSpec(src, scenarioSchema);
+  const problems: InputError[] = [];
+  let slo: SloDefinition | undefined;
+  check(src, problems, ['slo'], () => {
+    slo = 'file' in spec.slo ? loadSloFile(resolve(dirname(src.file), spec.slo.file)) : toSloDefinition(spec.slo);
+  });
+  const tiers = new Set(slo?.policy.map((t) => t.name) ?? []);
+  const probeNames = new Set<string>();
+  spec.probes.forEach((p, i) => {
+    if (probeNames.has(p.name)) problems.push(new InputError('FAULTLINE_SCENARIO_PROBE', `duplicate probe name '${p.name}'`, { file: src.file, line: lineOf(src, ['probes', i, 'name']), field: `probes[${i}].name` }));
+    probeNames.add(p.name);
+  });
+  const expNames = new Set<string>();
+  spec.experiments.forEach((x, i) => {
+    if (expNames.has(x.name)) problems.push(new InputError('FAULTLINE_SCENARIO_EXPERIMENT', `duplicate experiment name '${x.name}'`, { file: src.file, line: lineOf(src, ['experiments', i, 'name']), field: `experiments[${i}].name` }));
+    expNames.add(x.name);
+    x.inject.faults.forEach((f, j) => {
+      check(src, problems, ['experiments', i, 'inject', 'faults', j], () => normaliseFault(toFaultSpec(f, x.inject.duration)));
+    });
+    for (const tier of Object.keys(x.expect.alerts)) {
+      if (slo && !tiers.has(tier)) {
+        problems.push(
+          new InputError('FAULTLINE_SCENARIO_TIER', `unknown alert tier '${tier}' (the SLO has: ${[...tiers].join(', ')})`, {
+            file: src.file,
+            line: lineOf(src, ['experiments', i, 'expect', 'alerts', tier]),
+            field: `experiments[${i}].expect.alerts.${tier}`,
+          }),
+        );
+      }
+    }
+    (x.expect.probesFailDuringInject ?? []).forEach((name, j) => {
+      if (!probeNames.has(name)) {
+        problems.push(
+          new InputError('FAULTLINE_SCENARIO_PROBE', `unknown probe '${name}'`, {
+            file: src.file,
+            line: lineOf(src, ['experiments', i, 'expect', 'probesFailDuringInject', j]),
+            field: `experiments[${i}].expect.probesFailDuringInject[${j}]`,
+          }),
+        );
+      }
+    });
+  });
+  if (problems.length === 1) throw problems[0];
+  if (problems.length > 1) throw new InputErrors('FAULTLINE_SCENARIO_INVALID', problems);
+  return { file: src.file, spec, slo: slo as SloDefinition };
+}
+
+export function loadScenario(file: string): ScenarioModel {
+  return validateScenario(readYamlSource(file));
+}
+
+export function parseScenario(text: string, file = '<inline>'): ScenarioModel {
+  return validateScenario(parseYamlSource(text, file));
+}
+
+export function toFaultSpec(f: ExperimentSpec['inject']['faults'][number], injectMs: number): FaultSpec {
+  const spec: FaultSpec = { type: f.type, ttlMs: f.ttl ?? injectMs + 30_000 };
+  if (f.name !== undefined) spec.name = f.name;
+  if (f.stream !== undefined) spec.stream = f.stream;
+  if (f.toxicity !== undefined) spec.toxicity = f.toxicity;
+  if (f.attributes !== undefined) spec.attributes = f.attributes;
+  return spec;
+}
+
+/** The pure plan: phase timeline, faults and expectations of each experiment. */
+export function planScenario(model: ScenarioModel, seedOverride?: string): ScenarioPlan {
+  const { spec } = model;
+  const experiments = spec.experiments.map((x): ExperimentPlan => {
+    const injectAtMs = x.baseline;
+    const healAtMs = x.baseline + x.inject.duration;
+    const totalMs = healAtMs + x.recover;
+    const expectations: PlannedExpectation[] = [];
+    const fmt = (ms: number): string => `${ms / 1000}s`;
+    for (const [tier, a] of Object.entries(x.expect.alerts)) {
+      if (!a.fires) {
+        expectations.push({ id: `${x.name}/${tier}/quiet`, title: `${tier} does not fire`, kind: 'alert-quiet', tier });
+        continue;
+      }
+      expectations.push({
+        id: `${x.name}/${tier}/fires`,
+        title: `${tier} fires${a.within ? ` within ${fmt(a.within)} of inject start` : ' during the experiment'}`,
+        kind: 'alert-fires',
+        tier,
+        ...(a.within ? { withinMs: a.within } : {}),
+      });
+      expectations.push({
+        id: `${x.name}/${tier}/clears`,
+        title: `${tier} clears${a.clearsWithin ? ` within ${fmt(a.clearsWithin)} of heal` : ' before the end'}`,
+        kind: 'alert-clears',
+        tier,
+        ...(a.clearsWithin ? { withinMs: a.clearsWithin } : {}),
+      });
+    }
+    const ss = x.expect.steadyState ?? { maxErrorRatio: 0.01, probes: true };
+    expectations.push({ id: `${x.name}/steady/baseline`, title: `steady state at baseline (error ratio ≤ ${ss.maxErrorRatio}${ss.probes ? ', probes pass' : ''}, no alert)`, kind: 'steady-baseline', maxErrorRatio: ss.maxErrorRatio, probes: ss.probes });
+    expectations.push({ id: `${x.name}/steady/recovery`, title: `steady state after recovery (error ratio ≤ ${ss.maxErrorRatio}${ss.probes ? ', probes pass' : ''})`, kind: 'steady-recovery', maxErrorRatio: ss.maxErrorRatio, probes: ss.probes });
+    if (x.expect.recoveryWithin !== undefined) {
+      expectations.push({ id: `${x.name}/recovery-time`, title: `error ratio back to steady state within ${fmt(x.expect.recoveryWithin)} of heal`, kind: 'recovery-time', withinMs: x.expect.recoveryWithin, maxErrorRatio: ss.maxErrorRatio });
+    }
+    for (const p of x.expect.probesFailDuringInject ?? []) {
+      expectations.push({ id: `${x.name}/probe/${p}/fails`, title: `probe ${p} fails during inject (the fault is real)`, kind: 'probe-fails', probe: p });
+    }
+    expectations.push({ id: `${x.name}/healed`, title: 'nothing left injected after the experiment', kind: 'healed' });
+    const plan: ExperimentPlan = {
+      name: x.name,
+      phases: [
+        { name: 'baseline', startMs: 0, endMs: injectAtMs },
+        { name: 'inject', startMs: injectAtMs, endMs: healAtMs },
+        { name: 'recover', startMs: healAtMs, endMs: totalMs },
+      ],
+      totalMs,
+      injectAtMs,
+      healAtMs,
+      faults: x.inject.faults.map((f) => toFaultSpec(f, x.inject.duration)),
+      expectations,
+    };
+    if (x.description !== undefined) plan.description = x.description;
+    return plan;
+  });
+  return {
+    name: spec.metadata.name,
+    seed: seedOverride ?? String(spec.seed ?? 1),
+    timeScale: spec.timeScale,
+    experiments,
+    totalMs: experiments.reduce((a, x) => a + x.totalMs, 0),
+  };
+}
+
+export type { ProbeSpec };

@@ -1,0 +1,168 @@
+/**
+ * Steady-state probes: HTTP (status + JSON assertions), TCP connect, SQL query, a command's exit code,
+ * and a Prometheus instant query. Each run returns pass/fail with a reason; a ProbeRunner polls
+ * continuously and applies the consecutive-failure threshold.
+ */
+import { execFile } from 'node:child_process';
+import net from 'node:net';
+import pg from 'pg';
+import { assertLoopback, errorMessage, parseHostPort, redact } from '../shared/index.ts';
+import type { ProbeSpec } from './spec.ts';
+
+export interface ProbeResult {
+  probe: string;
+  ok: boolean;
+  detail: string;
+  ms: number;
+}
+
+function getPath(obj: unknown, path: string): unknown {
+  let cur: unknown = obj;
+  for (const key of path.split('.')) {
+    if (cur === null || typeof cur !== 'object') return undefined;
+    cur = (cur as Record<string, unknown>)[key];
+  }
+  return cur;
+}
+
+/** Runs one probe once. `baseUrl` resolves relative HTTP probe URLs (e.g. `/readyz`) against the target. */
+export async function runProbe(p: ProbeSpec, baseUrl: string | undefined): Promise<ProbeResult> {
+  const t0 = performance.now();
+  const done = (ok: boolean, detail: string): ProbeResult => ({ probe: p.name, ok, detail: redact(detail), ms: Math.round((performance.now() - t0) * 10) / 10 });
+  try {
+    if ('http' in p) {
+      const url = new URL(p.http.url, baseUrl);
+      assertLoopback(url.hostname, 'probe URL');
+      const res = await fetch(url, { method: p.http.method, signal: AbortSignal.timeout(p.timeout) });
+      const text = await res.text();
+      if (res.status !== p.http.status) return done(false, `status ${res.status}, expected ${p.http.status}`);
+      for (const a of p.http.json ?? []) {
+        let body: unknown;
+        try {
+          body = JSON.parse(text);
+        } catch {
+          return done(false, 'body is not JSON');
+        }
+        const v = getPath(body, a.path);
+        if (a.exists !== undefined && (v !== undefined) !== a.exists) return done(false, `${a.path} ${a.exists ? 'missing' : 'present'}`);
+        if ('equals' in a && a.equals !== undefined && JSON.stringify(v) !== JSON.stringify(a.equals)) {
+          return done(false, `${a.path} = ${JSON.stringify(v)}, expected ${JSON.stringify(a.equals)}`);
+        }
+      }
+      return done(true, `status ${res.status}`);
+    }
+    if ('tcp' in p) {
+      const { host, port } = parseHostPort(p.tcp.address);
+      assertLoopback(host, 'probe address');
+      await new Promise<void>((resolve, reject) => {
+        const s = net.connect({ host, port, timeout: p.timeout });
+        s.once('connect', () => {
+          s.destroy();
+          resolve();
+        });
+        s.once('timeout', () => {
+          s.destroy();
+          reject(new Error('connect timeout'));
+        });
+        s.once('error', reject);
+      });
+      return done(true, 'connected');
+    }
+    if ('sql' in p) {
+      const client = new pg.Client({ connectionString: p.sql.connectionString, connectionTimeoutMillis: p.timeout, query_timeout: p.timeout });
+      client.on('error', () => {});
+      try {
+        await client.connect();
+        const r = await client.query(p.sql.query);
+        return done(true, `${r.rowCount ?? 0} row(s)`);
+      } finally {
+        await client.end().catch(() => {});
+      }
+    }
+    if ('command' in p) {
+      const [cmd, ...args] = p.command.run as [string, ...string[]];
+      const code = await new Promise<number>((resolve) => {
+        execFile(cmd, args, { timeout: p.timeout }, (err) => {
+          if (!err) resolve(0);
+          else resolve(typeof err.code === 'number' ? err.code : -1);
+        });
+      });
+      return done(code === p.command.exitCode, `exit ${code}, expected ${p.command.exitCode}`);
+    }
+    const q = new URL('/api/v1/query', p.prometheus.url);
+    assertLoopback(q.hostname, 'Prometheus URL');
+    q.searchParams.set('query', p.prometheus.query);
+    const res = await fetch(q, { signal: AbortSignal.timeout(p.timeout) });
+    const body = (await res.json()) as { status: string; data?: { result?: Array<{ value?: [number, string] }> } };
+    const v = Number(body.data?.result?.[0]?.value?.[1]);
+    if (body.status !== 'success' || Number.isNaN(v)) return done(false, `no sample for ${p.prometheus.query}`);
+    if (p.prometheus.above !== undefined && !(v > p.prometheus.above)) return done(false, `${v} is not above ${p.prometheus.above}`);
+    if (p.prometheus.below !== undefined && !(v < p.prometheus.below)) return done(false, `${v} is not below ${p.prometheus.below}`);
+    return done(true, `value ${v}`);
+  } catch (e) {
+    return done(false, errorMessage(e));
+  }
+}
+
+export interface ProbeSample extends ProbeResult {
+  /** ms since the experiment start. */
+  t: number;
+  phase: string;
+  /** Consecutive failures so far, and whether that crossed failAfter. */
+  consecutiveFailures: number;
+  failing: boolean;
+}
+
+/** Polls every probe at its interval; reports each sample. Stop with stop(). */
+export class ProbeRunner {
+  private timers: NodeJS.Timeout[] = [];
+  private consecutive = new Map<string, number>();
+  private stopped = false;
+  private inflight = new Set<Promise<unknown>>();
+
+  constructor(
+    private readonly probes: ProbeSpec[],
+    private readonly baseUrl: string | undefined,
+    private readonly now: () => number,
+    private readonly phase: () => string,
+    private readonly onSample: (s: ProbeSample) => void,
+  ) {}
+
+  start(): void {
+    for (const p of this.probes) {
+      const loop = (): void => {
+        if (this.stopped) return;
+        void this.sampleOne(p).finally(() => {
+          if (!this.stopped) this.timers.push(setTimeout(loop, p.interval));
+        });
+      };
+      loop();
+    }
+  }
+
+  /** Runs every probe once now (at a phase edge) and waits for the results. */
+  async edge(): Promise<ProbeSample[]> {
+    return Promise.all(this.probes.map((p) => this.sampleOne(p)));
+  }
+
+  private sampleOne(p: ProbeSpec): Promise<ProbeSample> {
+    const phase = this.phase();
+    const t = this.now();
+    const run = runProbe(p, this.baseUrl).then((r) => {
+      const c = r.ok ? 0 : (this.consecutive.get(p.name) ?? 0) + 1;
+      this.consecutive.set(p.name, c);
+      const s: ProbeSample = { ...r, t, phase, consecutiveFailures: c, failing: c >= p.failAfter };
+      this.onSample(s);
+      return s;
+    });
+    this.inflight.add(run);
+    void run.finally(() => this.inflight.delete(run));
+    return run;
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    for (const t of this.timers) clearTimeout(t);
+    await Promise.allSettled([...this.inflight]);
+  }
+}

@@ -1,0 +1,182 @@
+/**
+ * Scenario spec (YAML, `apiVersion: faultline/v1`, `kind: Experiment`) → validated model.
+ *
+ * A scenario names the target, the injector, the load, the SLO, probes, aborts and one or more
+ * experiments. Every experiment has the fixed shape healthy baseline → inject → observe → heal →
+ * observe, and its own expectations. Experiments run one after another, each with a fresh SLO
+ * engine and load, against the same target and injector.
+ */
+import { z } from 'zod';
+import { loadSpecFile, loadSpecText, parseDuration } from '../shared/index.ts';
+import { sloSchema } from '../slo/index.ts';
+
+const duration = z.union([z.string(), z.number()]).transform((v, ctx) => {
+  try {
+    return parseDuration(v);
+  } catch (e) {
+    ctx.addIssue({ code: 'custom', message: (e as Error).message.replace(/^.*?not a valid/, 'not a valid') });
+    return z.NEVER;
+  }
+});
+const positiveDuration = duration.refine((v) => v > 0, 'must be a positive duration');
+const hostPort = z.string().regex(/^(\[[^\]]+\]|[^:\s]+):\d{1,5}$/, 'expected host:port, e.g. 127.0.0.1:8080');
+
+export const faultSchema = z
+  .object({
+    type: z.string().min(1),
+    name: z.string().optional(),
+    stream: z.enum(['upstream', 'downstream', 'both']).optional(),
+    toxicity: z.number().min(0).max(1).optional(),
+    attributes: z.record(z.string(), z.unknown()).optional(),
+    /** Lease: heal by itself after this long even if the harness dies. Default: the inject duration + 30 s. */
+    ttl: positiveDuration.optional(),
+  })
+  .strict();
+
+const jsonAssertion = z
+  .object({
+    path: z.string().min(1),
+    equals: z.unknown().optional(),
+    exists: z.boolean().optional(),
+  })
+  .strict();
+
+const probeCommon = {
+  name: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]*$/, 'probe names: letters, digits, dot, dash, underscore'),
+  /** Continuous polling interval (default 1s). */
+  interval: positiveDuration.default(1000),
+  timeout: positiveDuration.default(1000),
+  /** Consecutive failures before the probe counts as failing. */
+  failAfter: z.number().int().positive().default(1),
+};
+
+export const probeSchema = z.union([
+  z
+    .object({
+      ...probeCommon,
+      http: z
+        .object({
+          url: z.string().min(1),
+          method: z.enum(['GET', 'HEAD', 'POST']).default('GET'),
+          status: z.number().int().min(100).max(599).default(200),
+          json: z.array(jsonAssertion).optional(),
+        })
+        .strict(),
+    })
+    .strict(),
+  z.object({ ...probeCommon, tcp: z.object({ address: hostPort }).strict() }).strict(),
+  z.object({ ...probeCommon, sql: z.object({ connectionString: z.string().min(1), query: z.string().default('select 1') }).strict() }).strict(),
+  z.object({ ...probeCommon, command: z.object({ run: z.array(z.string()).min(1), exitCode: z.number().int().default(0) }).strict() }).strict(),
+  z
+    .object({
+      ...probeCommon,
+      prometheus: z
+        .object({
+          url: z.string().url(),
+          query: z.string().min(1),
+          /** The probe passes when the first sample compares true. */
+          above: z.number().optional(),
+          below: z.number().optional(),
+        })
+        .strict(),
+    })
+    .strict(),
+]);
+
+const alertExpectation = z
+  .object({
+    fires: z.boolean(),
+    /** With fires: true — the first firing must come within this time of inject start. */
+    within: positiveDuration.optional(),
+    /** With fires: true — the alert must clear within this time of heal. */
+    clearsWithin: positiveDuration.optional(),
+  })
+  .strict()
+  .refine((a) => a.fires || (a.within === undefined && a.clearsWithin === undefined), { message: 'within/clearsWithin only make sense with fires: true' });
+
+export const experimentSchema = z
+  .object({
+    name: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]*$/, 'experiment names: letters, digits, dot, dash, underscore'),
+    description: z.string().optional(),
+    baseline: positiveDuration,
+    inject: z.object({ duration: positiveDuration, faults: z.array(faultSchema).min(1) }).strict(),
+    recover: positiveDuration,
+    expect: z
+      .object({
+        alerts: z.record(z.string(), alertExpectation).default({}),
+        /** Steady state: error ratio at baseline and at the end of recovery stays at or below this. */
+        steadyState: z.object({ maxErrorRatio: z.number().min(0).max(1).default(0.01), probes: z.boolean().default(true) }).strict().optional(),
+        /** After heal, the error ratio must be back within steadyState.maxErrorRatio within this. */
+        recoveryWithin: positiveDuration.optional(),
+        /** Probes that must fail during inject (proof the fault is real). */
+        probesFailDuringInject: z.array(z.string()).optional(),
+      })
+      .strict()
+      .default({ alerts: {} }),
+  })
+  .strict();
+
+export const scenarioSchema = z
+  .object({
+    apiVersion: z.literal('faultline/v1'),
+    kind: z.literal('Experiment'),
+    metadata: z.object({ name: z.string().min(1), description: z.string().optional() }).strict(),
+    seed: z.union([z.number().int(), z.string()]).optional(),
+    /** Divides every SLO window, the period, the evaluation interval and for: (default 1). */
+    timeScale: z.number().positive().default(1),
+    target: z
+      .object({
+        /** The built-in reference service (embedded default). */
+        builtin: z.literal('reference').optional(),
+        /** Or an HTTP service you run: its base URL (loopback). */
+        url: z.string().url().optional(),
+        /** Path the load requests. */
+        path: z.string().default('/'),
+      })
+      .strict()
+      .refine((t) => (t.builtin === undefined) !== (t.url === undefined), { message: 'target needs exactly one of builtin: reference or url' }),
+    injector: z
+      .object({
+        listen: hostPort.default('127.0.0.1:0'),
+        /** For a url target: the host:port the injector forwards to (default: the target URL's). */
+        upstream: hostPort.optional(),
+      })
+      .strict()
+      .default({ listen: '127.0.0.1:0' }),
+    load: z
+      .object({
+        rate: z.number().positive(),
+        timeout: positiveDuration.default(2000),
+        maxInFlight: z.number().int().positive().default(10_000),
+        warmup: duration.default(0),
+        sli: z.object({ goodStatus: z.string().optional(), latencyThreshold: positiveDuration.optional() }).strict().default({}),
+      })
+      .strict(),
+    slo: z.union([z.object({ file: z.string().min(1) }).strict(), sloSchema]),
+    probes: z.array(probeSchema).default([]),
+    aborts: z
+      .object({
+        maxDuration: positiveDuration.optional(),
+        /** Abort when the error ratio over `window` exceeds `above` outside the inject phase. */
+        errorRate: z.object({ above: z.number().min(0).max(1), window: positiveDuration.default(5000) }).strict().optional(),
+        /** Abort when a probe fails this many times in a row at baseline. */
+        probeFailures: z.number().int().positive().optional(),
+      })
+      .strict()
+      .default({}),
+    experiments: z.array(experimentSchema).min(1),
+  })
+  .strict();
+
+export type ScenarioSpec = z.output<typeof scenarioSchema>;
+export type ExperimentSpec = z.output<typeof experimentSchema>;
+export type ProbeSpec = z.output<typeof probeSchema>;
+export type FaultSpecInput = z.output<typeof faultSchema>;
+
+export function loadScenarioFile(file: string): ScenarioSpec {
+  return loadSpecFile(file, 'Experiment', scenarioSchema);
+}
+
+export function parseScenarioText(text: string, file = '<inline>'): ScenarioSpec {
+  return loadSpecText(text, file, 'Experiment', scenarioSchema);
+}

@@ -1,0 +1,120 @@
+/**
+ * The verdict: each planned expectation judged against what was observed (pure).
+ */
+import { formatDuration } from '../shared/index.ts';
+import type { ExperimentPlan, PlannedExpectation } from './model.ts';
+import type { ProbeSample } from './probes.ts';
+import type { Verdict } from './events.ts';
+
+export interface Observations {
+  /** Per tier: [fire, clear | null] ms since the experiment start. */
+  intervals: Record<string, Array<[number, number | null]>>;
+  /** Outcomes by intended time (ms since start): good/bad. */
+  outcomes: { t: Float64Array | number[]; good: Uint8Array | boolean[] ; count: number };
+  probes: ProbeSample[];
+  healVerified: boolean;
+  timeScale: number;
+  warmupMs: number;
+}
+
+function ratio(obs: Observations, from: number, to: number): { ratio: number | null; n: number } {
+  let n = 0;
+  let bad = 0;
+  for (let i = 0; i < obs.outcomes.count; i++) {
+    const t = obs.outcomes.t[i] as number;
+    if (t >= from && t < to) {
+      n++;
+      if (!obs.outcomes.good[i]) bad++;
+    }
+  }
+  return { ratio: n === 0 ? null : bad / n, n };
+}
+
+const both = (ms: number, scale: number): string => (scale === 1 ? formatDuration(ms) : `${formatDuration(ms)} (${formatDuration(ms * scale)} real-equivalent)`);
+const pct = (r: number | null): string => (r === null ? 'no traffic' : `${(r * 100).toFixed(2)} %`);
+
+export function judge(plan: ExperimentPlan, e: PlannedExpectation, obs: Observations): Verdict {
+  const base = { id: e.id, experiment: plan.name, title: e.title };
+  const iv = e.tier ? (obs.intervals[e.tier] ?? []) : [];
+  switch (e.kind) {
+    case 'alert-fires': {
+      const first = iv.find(([a]) => a >= plan.injectAtMs) ?? iv[0];
+      const expected = e.withinMs !== undefined ? `fires ≤ ${both(e.withinMs, obs.timeScale)} after inject` : 'fires';
+      if (!first) return { ...base, passed: false, expected, observed: 'never fired' };
+      const dt = first[0] - plan.injectAtMs;
+      const passed = dt >= 0 && (e.withinMs === undefined || dt <= e.withinMs);
+      return { ...base, passed, expected, observed: dt < 0 ? `fired ${both(-dt, obs.timeScale)} before inject` : `fired after ${both(dt, obs.timeScale)}` };
+    }
+    case 'alert-clears': {
+      const expected = e.withinMs !== undefined ? `clears ≤ ${both(e.withinMs, obs.timeScale)} after heal` : 'clears before the end';
+      if (iv.length === 0) return { ...base, passed: false, expected, observed: 'never fired, so never cleared' };
+      const open = iv.find(([, b]) => b === null);
+      if (open) return { ...base, passed: false, expected, observed: 'still firing at the end' };
+      const clearAfterHeal = iv.map(([, b]) => b as number).find((b) => b >= plan.healAtMs);
+      if (clearAfterHeal === undefined) {
+        // Every episode cleared before heal (e.g. a short window dropped during inject): cleared.
+        return { ...base, passed: true, expected, observed: 'cleared before heal' };
+      }
+      const dt = clearAfterHeal - plan.healAtMs;
+      return { ...base, passed: e.withinMs === undefined || dt <= e.withinMs, expected, observed: `cleared after ${both(dt, obs.timeScale)}` };
+    }
+    case 'alert-quiet': {
+      return { ...base, passed: iv.length === 0, expected: 'never fires', observed: iv.length === 0 ? 'never fired' : `fired ${iv.length}× (first after ${both(iv[0]![0] - plan.injectAtMs, obs.timeScale)} from inject)` };
+    }
+    case 'steady-baseline': {
+      const r = ratio(obs, obs.warmupMs, plan.injectAtMs);
+      const probesBad = e.probes ? obs.probes.filter((p) => p.phase === 'baseline' && p.failing) : [];
+      const firedEarly = Object.entries(obs.intervals).filter(([, list]) => list.some(([a]) => a < plan.injectAtMs)).map(([k]) => k);
+      const ok = (r.ratio ?? 0) <= (e.maxErrorRatio ?? 0) && probesBad.length === 0 && firedEarly.length === 0 && r.n > 0;
+      const parts = [`error ratio ${pct(r.ratio)} over ${r.n} requests`];
+      if (probesBad.length) parts.push(`probe ${probesBad[0]!.probe} failing: ${probesBad[0]!.detail}`);
+      if (firedEarly.length) parts.push(`alert ${firedEarly.join(', ')} fired at baseline`);
+      return { ...base, passed: ok, expected: `error ratio ≤ ${pct(e.maxErrorRatio ?? 0)}${e.probes ? ', probes pass' : ''}, no alert`, observed: parts.join('; ') };
+    }
+    case 'steady-recovery': {
+      const end = plan.totalMs;
+      const from = plan.healAtMs + (end - plan.healAtMs) / 2;
+      const r = ratio(obs, from, end);
+      const lastProbe = new Map<string, ProbeSample>();
+      for (const p of obs.probes) if (p.phase === 'recover') lastProbe.set(p.probe, p);
+      const probesBad = e.probes ? [...lastProbe.values()].filter((p) => !p.ok) : [];
+      const ok = (r.ratio ?? 0) <= (e.maxErrorRatio ?? 0) && probesBad.length === 0 && r.n > 0;
+      const parts = [`error ratio ${pct(r.ratio)} in the second half of recovery`];
+      if (probesBad.length) parts.push(`probe ${probesBad[0]!.probe} still failing: ${probesBad[0]!.detail}`);
+      return { ...base, passed: ok, expected: `error ratio ≤ ${pct(e.maxErrorRatio ?? 0)}${e.probes ? ', probes pass' : ''}`, observed: parts.join('; ') };
+    }
+    case 'recovery-time': {
+      const step = 250;
+      let recoveredAt: number | null = null;
+      for (let t = plan.healAtMs; t < plan.totalMs; t += step) {
+        let allOk = true;
+        for (let u = t; u < plan.totalMs; u += step) {
+          const r = ratio(obs, u, Math.min(plan.totalMs, u + step));
+          if (r.ratio !== null && r.ratio > (e.maxErrorRatio ?? 0)) {
+            allOk = false;
+            break;
+          }
+        }
+        if (allOk) {
+          recoveredAt = t;
+          break;
+        }
+      }
+      const expected = `≤ ${both(e.withinMs ?? 0, obs.timeScale)}`;
+      if (recoveredAt === null) return { ...base, passed: false, expected, observed: 'did not recover before the end' };
+      const dt = recoveredAt - plan.healAtMs;
+      return { ...base, passed: dt <= (e.withinMs ?? 0), expected, observed: `recovered after ${both(dt, obs.timeScale)}` };
+    }
+    case 'probe-fails': {
+      const samples = obs.probes.filter((p) => p.probe === e.probe && p.phase === 'inject');
+      const failed = samples.find((p) => p.failing);
+      return { ...base, passed: failed !== undefined, expected: 'fails during inject', observed: failed ? `failed: ${failed.detail}` : `passed all ${samples.length} samples` };
+    }
+    case 'healed':
+      return { ...base, passed: obs.healVerified, expected: 'no fault left on the proxy', observed: obs.healVerified ? 'verified: none left' : 'faults still present after heal' };
+  }
+}
+
+export function judgeAll(plan: ExperimentPlan, obs: Observations): Verdict[] {
+  return plan.expectations.map((e) => judge(plan, e, obs));
+}
