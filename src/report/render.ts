@@ -89,7 +89,7 @@ interface ChartOpts {
 
 const W = 760;
 const H = 220;
-const PAD = { l: 56, r: 12, t: 24, b: 28 };
+const PAD = { l: 84, r: 12, t: 24, b: 28 };
 const PHASE_COLORS: Record<string, string> = { baseline: '#e8f5e9', inject: '#ffebee', recover: '#e3f2fd' };
 
 function chart(lines: Line[], o: ChartOpts): string {

@@ -1,0 +1,192 @@
+/**
+ * End to end: the real CLI in a child process, the real reference service, injector, load and SLO
+ * engine; reports opened in headless Chromium.
+ */
+import { describe, expect, it } from 'vitest';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { chromium } from 'playwright-core';
+
+const bin = fileURLToPath(new URL('../../bin/faultline.mjs', import.meta.url));
+const fixture = (name: string): string => fileURLToPath(new URL(`../../fixtures/scenarios/${name}`, import.meta.url));
+
+interface Ran {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+function faultline(args: string[], opts: { onStdout?: (all: string, kill: (sig: NodeJS.Signals) => void) => void } = {}): Promise<Ran> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [bin, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, CI: 'true' } });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => {
+      stdout += d;
+      opts.onStdout?.(stdout, (sig) => child.kill(sig));
+    });
+    child.stderr.on('data', (d) => (stderr += d));
+    child.on('exit', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+function onlyRunDir(reportDir: string): string {
+  const dirs = readdirSync(reportDir);
+  expect(dirs).toHaveLength(1);
+  return join(reportDir, dirs[0] as string);
+}
+
+describe('faultline selftest', () => {
+  it('passes on the embedded default: alerts fire under the faults, clear after heal, the control fires nothing', async () => {
+    const reportDir = mkdtempSync(join(tmpdir(), 'faultline-selftest-'));
+    const t0 = Date.now();
+    const r = await faultline(['selftest', '--report-dir', reportDir]);
+    const wallMs = Date.now() - t0;
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain('result: PASSED (exit 0)');
+    expect(wallMs).toBeLessThan(180_000);
+    const dir = onlyRunDir(reportDir);
+
+    const journal = JSON.parse(readFileSync(join(dir, 'journal.json'), 'utf8')) as {
+      status: string;
+      seed: string;
+      experiments: Array<{ name: string; verdicts: Array<{ passed: boolean }>; slo: { intervals: Record<string, unknown[]> }; injections: unknown[]; heals: Array<{ verified: boolean }>; load: { perSecond: unknown[] } }>;
+    };
+    expect(journal.status).toBe('passed');
+    expect(journal.seed).toBe('20261124');
+    const byName = Object.fromEntries(journal.experiments.map((x) => [x.name, x]));
+    expect(byName['full-partition']?.slo.intervals['page-fast']?.length).toBeGreaterThan(0);
+    expect(byName['slow-burn']?.slo.intervals['page-fast']).toEqual([]);
+    expect(byName['slow-burn']?.slo.intervals['page-slow']?.length).toBeGreaterThan(0);
+    for (const tier of ['page-fast', 'page-slow', 'ticket-fast', 'ticket-slow']) expect(byName.control?.slo.intervals[tier]).toEqual([]);
+    for (const x of journal.experiments) {
+      expect(x.injections.length).toBeGreaterThan(0);
+      expect(x.heals.every((h) => h.verified)).toBe(true);
+      expect(x.load.perSecond.length).toBeGreaterThan(5);
+    }
+
+    const junit = readFileSync(join(dir, 'junit.xml'), 'utf8');
+    expect((junit.match(/<testcase /g) ?? []).length).toBe(journal.experiments.reduce((a, x) => a + x.verdicts.length, 0));
+    expect(junit).not.toContain('<failure');
+    expect(readFileSync(join(dir, 'report.md'), 'utf8')).toContain('| full-partition | page-fast fires within 3s of inject start |');
+
+    // The human report renders in a real browser with its charts and logs no errors.
+    const browser = await chromium.launch({
+      executablePath: '/usr/bin/chromium',
+      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    });
+    try {
+      const page = await browser.newPage();
+      const problems: string[] = [];
+      page.on('console', (m) => {
+        if (m.type() === 'error') problems.push(m.text());
+      });
+      page.on('pageerror', (e) => problems.push(e.message));
+      page.on('request', (req) => {
+        if (!req.url().startsWith('file:')) problems.push(`network request: ${req.url()}`);
+      });
+      await page.goto(pathToFileURL(join(dir, 'report.html')).href);
+      expect(await page.locator('svg.chart').count()).toBe(journal.experiments.length * 4);
+      expect(await page.locator('path.series').count()).toBeGreaterThan(20);
+      expect(await page.locator('rect.alert-band').count()).toBeGreaterThan(2);
+      expect(await page.locator('#verdict tbody tr').count()).toBe(journal.experiments.reduce((a, x) => a + x.verdicts.length, 0));
+      const box = await page.locator('svg.chart').first().boundingBox();
+      expect(box?.width).toBeGreaterThan(300);
+      expect(problems).toEqual([]);
+    } finally {
+      await browser.close();
+    }
+  }, 240_000);
+});
+
+describe('faultline run', () => {
+  it('fails with exit 1 and a clear reason when a fault that should fire is too weak', async () => {
+    const reportDir = mkdtempSync(join(tmpdir(), 'faultline-weak-'));
+    const r = await faultline(['run', fixture('too-weak.yaml'), '--report-dir', reportDir]);
+    expect(r.code).toBe(1);
+    expect(r.stdout).toMatch(/page-fast fires within 2s of inject start\s+.*never fired\s+FAIL/);
+    expect(r.stdout).toContain('result: FAILED (exit 1)');
+    const junit = readFileSync(join(onlyRunDir(reportDir), 'junit.xml'), 'utf8');
+    expect(junit).toContain('<failure message="expected fires ≤ 2s');
+  }, 60_000);
+
+  it('heals, writes an aborted journal and leaves the target reachable when killed with SIGTERM during inject', async () => {
+    let requests = 0;
+    const target = http.createServer((_q, res) => {
+      requests++;
+      res.end('ok');
+    });
+    await new Promise<void>((r) => target.listen(0, '127.0.0.1', () => r()));
+    const port = (target.address() as AddressInfo).port;
+    const dir = mkdtempSync(join(tmpdir(), 'faultline-sigterm-'));
+    const file = join(dir, 'long.yaml');
+    writeFileSync(
+      file,
+      `apiVersion: faultline/v1
+kind: Experiment
+metadata: { name: long }
+seed: 3
+timeScale: 3600
+target: { url: "http://127.0.0.1:${port}", path: / }
+load: { rate: 50 }
+slo: { name: long, objective: 99 }
+experiments:
+  - name: long-partition
+    baseline: 1s
+    inject:
+      duration: 60s
+      faults:
+        - type: partition
+          attributes: { mode: refuse, scope: both }
+    recover: 1s
+`,
+    );
+    const reportDir = join(dir, 'reports');
+    let sent = false;
+    const r = await faultline(['run', file, '--report-dir', reportDir], {
+      onStdout: (all, kill) => {
+        if (!sent && /inject partition/.test(all)) {
+          sent = true;
+          setTimeout(() => kill('SIGTERM'), 500);
+        }
+      },
+    });
+    expect(r.code).toBe(3);
+    expect(r.stdout).toContain('aborted: received SIGTERM');
+    const journal = JSON.parse(readFileSync(join(onlyRunDir(reportDir), 'journal.json'), 'utf8')) as {
+      status: string;
+      abort: { cause: string };
+      experiments: Array<{ aborted: boolean; heals: Array<{ verified: boolean; faults: string[] }> }>;
+    };
+    expect(journal.status).toBe('aborted');
+    expect(journal.abort.cause).toBe('received SIGTERM');
+    expect(journal.experiments[0]?.aborted).toBe(true);
+    expect(journal.experiments[0]?.heals[0]).toMatchObject({ verified: true, faults: ['partition_downstream'] });
+    const before = requests;
+    const res = await fetch(`http://127.0.0.1:${port}/`);
+    expect(res.status).toBe(200);
+    expect(requests).toBe(before + 1);
+    target.closeAllConnections();
+    await new Promise<void>((r2) => target.close(() => r2()));
+  }, 60_000);
+
+  it('rejects invalid scenarios with exit 2 naming file, line and field', async () => {
+    const bad = await faultline(['validate', fixture('invalid.yaml')]);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/invalid\.yaml:16 field 'experiments\[0\]\.inject\.duration': not a valid duration/);
+    expect(bad.stderr).not.toMatch(/\n\s+at /);
+    const fault = await faultline(['run', fixture('bad-fault.yaml')]);
+    expect(fault.code).toBe(2);
+    expect(fault.stderr).toMatch(/bad-fault\.yaml:18 field 'experiments\[0\]\.inject\.faults\[0\]\.type': unknown fault type 'latencyy'/);
+    expect(fault.stderr).toMatch(/bad-fault\.yaml:\d+ field 'experiments\[0\]\.expect\.alerts\.page-fastest': unknown alert tier/);
+    const missing = await faultline(['run', fixture('nope.yaml')]);
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toContain('nope.yaml: cannot read file: ENOENT');
+  }, 30_000);
+});
