@@ -1,0 +1,56 @@
+/** Shared helpers for benchmarks: child processes started and stopped by pid, ports, output files. */
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import net from 'node:net';
+import type { AddressInfo } from 'node:net';
+
+export async function freePort(): Promise<number> {
+  const s = net.createServer();
+  await new Promise<void>((r) => s.listen(0, '127.0.0.1', () => r()));
+  const port = (s.address() as AddressInfo).port;
+  await new Promise<void>((r) => s.close(() => r()));
+  return port;
+}
+
+/** Starts `node -e code` and resolves with the first stdout line (e.g. a port) and the child. */
+export async function nodeChild(code: string): Promise<{ child: ChildProcess; line: string }> {
+  const child = spawn(process.execPath, ['-e', code], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const line = await new Promise<string>((resolve, reject) => {
+    child.stdout?.once('data', (d: Buffer) => resolve(String(d).trim().split('\n')[0] as string));
+    child.once('exit', (c) => reject(new Error(`child exited early (${c})`)));
+  });
+  return { child, line };
+}
+
+export function stop(child: ChildProcess | undefined): Promise<void> {
+  if (!child || child.exitCode !== null || child.pid === undefined) return Promise.resolve();
+  return new Promise((r) => {
+    child.once('exit', () => r());
+    process.kill(child.pid as number, 'SIGTERM');
+    setTimeout(() => {
+      if (child.exitCode === null && child.pid !== undefined) process.kill(child.pid, 'SIGKILL');
+    }, 3000).unref();
+  });
+}
+
+/** Ensures a Debian package's binary exists, installing it with apt-get when missing. */
+export function ensureBinary(bin: string, pkg: string): string | undefined {
+  const which = spawnSync('sh', ['-c', `command -v ${bin}`], { encoding: 'utf8' });
+  if (which.status === 0) return which.stdout.trim();
+  console.log(`bench: ${bin} missing; installing Debian package ${pkg}`);
+  spawnSync('apt-get', ['update', '-qq'], { stdio: 'inherit' });
+  const r = spawnSync('apt-get', ['install', '-y', '-qq', '--no-install-recommends', pkg], { stdio: 'inherit', env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } });
+  if (r.status !== 0) return undefined;
+  const again = spawnSync('sh', ['-c', `command -v ${bin}`], { encoding: 'utf8' });
+  return again.status === 0 ? again.stdout.trim() : undefined;
+}
+
+export function writeBench(name: string, json: unknown, markdown: string): void {
+  mkdirSync('reports/bench', { recursive: true });
+  writeFileSync(`reports/bench/${name}.json`, `${JSON.stringify(json, null, 2)}\n`);
+  writeFileSync(`reports/bench/${name}.md`, markdown);
+  console.log(markdown);
+  console.log(`bench: wrote reports/bench/${name}.json and .md`);
+}
+
+export const r2 = (v: number | null | undefined): string => (v === null || v === undefined || !Number.isFinite(v) ? '-' : v.toFixed(2));
