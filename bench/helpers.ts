@@ -23,13 +23,21 @@ export async function nodeChild(code: string): Promise<{ child: ChildProcess; li
 }
 
 export function stop(child: ChildProcess | undefined): Promise<void> {
-  if (!child || child.exitCode !== null || child.pid === undefined) return Promise.resolve();
+  if (!child || child.exitCode !== null || child.signalCode !== null || child.pid === undefined) return Promise.resolve();
+  const pid = child.pid;
   return new Promise((r) => {
-    child.once('exit', () => r());
-    process.kill(child.pid as number, 'SIGTERM');
-    setTimeout(() => {
-      if (child.exitCode === null && child.pid !== undefined) process.kill(child.pid, 'SIGKILL');
-    }, 3000).unref();
+    const timer = setTimeout(() => {
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        // already gone
+      }
+    }, 3000);
+    child.once('exit', () => {
+      clearTimeout(timer);
+      r();
+    });
+    process.kill(pid, 'SIGTERM');
   });
 }
 
