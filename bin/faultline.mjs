@@ -5,6 +5,6 @@ import { register } from 'tsx/esm/api';
 register();
 const { main } = await import('../src/cli/index.ts');
 const code = await main(process.argv.slice(2));
-process.exitCode = code;
-// Exit even if a library left a handle open; the timer itself does not keep the process alive.
-setTimeout(() => process.exit(code), 200).unref();
+// Exit explicitly once stdout and stderr are flushed: with module.register() hooks, Node 20 can spin
+// instead of exiting when the event loop simply runs dry.
+process.stdout.write('', () => process.stderr.write('', () => process.exit(code)));

@@ -12,3 +12,5 @@ if (!file) {
 }
 process.argv = [process.argv[0], resolve(file), ...rest];
 await import(pathToFileURL(resolve(file)).href);
+// Exit explicitly (see bin/faultline.mjs): module.register() hooks can keep Node 20 spinning at exit.
+process.stdout.write('', () => process.exit(process.exitCode ?? 0));

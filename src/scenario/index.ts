@@ -17,3 +17,4 @@ export { runProbe, ProbeRunner } from './probes.ts';
 export type { ProbeResult, ProbeSample } from './probes.ts';
 export { judge, judgeAll } from './verdict.ts';
 export { startMetricsServer } from './metrics.ts';
+export { injectorLinks } from './failover-links.ts';

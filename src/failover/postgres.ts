@@ -1,0 +1,269 @@
+/**
+ * Native PostgreSQL processes for the failover drill: binaries discovery, the golden pair (built once,
+ * copied per run), nodes started directly (not via pg_ctl) so faultline owns and reaps every pid, and
+ * process-level faults (kill -9 / SIGSTOP / SIGCONT of the postmaster AND every child, by pid).
+ */
+import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { chownSync, cpSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import net from 'node:net';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pg from 'pg';
+import { FaultlineError } from '../shared/index.ts';
+
+export interface PgBinaries {
+  bindir: string;
+  version: string;
+  /** OS user the server runs as (PostgreSQL refuses to run as root). */
+  uid: number;
+  gid: number;
+  user: string;
+}
+
+const bin = (b: PgBinaries, name: string): string => join(b.bindir, name);
+
+/** Finds server binaries via PATH, `pg_config --bindir`, or /usr/lib/postgresql/<v>/bin. */
+export function findPgBinaries(env: Record<string, string | undefined> = process.env): PgBinaries {
+  const candidates: string[] = [];
+  for (const dir of (env.PATH ?? '').split(':')) if (dir && existsSync(join(dir, 'postgres')) && existsSync(join(dir, 'initdb'))) candidates.push(dir);
+  const pgc = spawnSync('pg_config', ['--bindir'], { encoding: 'utf8' });
+  if (pgc.status === 0) candidates.push(pgc.stdout.trim());
+  if (existsSync('/usr/lib/postgresql')) {
+    for (const v of readdirSync('/usr/lib/postgresql').sort().reverse()) candidates.push(`/usr/lib/postgresql/${v}/bin`);
+  }
+  const bindir = candidates.find((d) => existsSync(join(d, 'postgres')) && existsSync(join(d, 'initdb')) && existsSync(join(d, 'pg_basebackup')));
+  if (!bindir) {
+    throw new FaultlineError(
+      'FAULTLINE_FAILOVER_NO_POSTGRES',
+      'PostgreSQL server binaries not found (looked on PATH, pg_config --bindir and /usr/lib/postgresql/*/bin). Install them, e.g. `apt-get install postgresql-15` (.ci/run does this).',
+    );
+  }
+  const version = execFileSync(join(bindir, 'postgres'), ['--version'], { encoding: 'utf8' }).trim();
+  let uid = process.getuid?.() ?? 1000;
+  let gid = process.getgid?.() ?? 1000;
+  let user = 'current user';
+  if (uid === 0) {
+    const id = spawnSync('id', ['-u', 'postgres'], { encoding: 'utf8' });
+    if (id.status !== 0) {
+      throw new FaultlineError(
+        'FAULTLINE_FAILOVER_NO_PG_USER',
+        "running as root, and there is no 'postgres' OS user to run the server as (PostgreSQL refuses root). Installing the postgresql package creates it; or run faultline as a normal user.",
+      );
+    }
+    uid = Number(id.stdout.trim());
+    gid = Number(spawnSync('id', ['-g', 'postgres'], { encoding: 'utf8' }).stdout.trim());
+    user = 'postgres';
+  }
+  return { bindir, version, uid, gid, user };
+}
+
+function chownTree(path: string, uid: number, gid: number): void {
+  chownSync(path, uid, gid);
+  if (statSync(path).isDirectory()) for (const e of readdirSync(path)) chownTree(join(path, e), uid, gid);
+}
+
+export async function freePort(): Promise<number> {
+  const s = net.createServer();
+  await new Promise<void>((r) => s.listen(0, '127.0.0.1', () => r()));
+  const port = (s.address() as AddressInfo).port;
+  await new Promise<void>((r) => s.close(() => r()));
+  return port;
+}
+
+/** Common server settings: on the command line, so copies and rewinds never carry another node's port. */
+export function serverArgs(dir: string, port: number, socketDir: string, extra: Record<string, string> = {}): string[] {
+  const settings: Record<string, string> = {
+    listen_addresses: '127.0.0.1',
+    wal_level: 'replica',
+    wal_log_hints: 'on',
+    wal_keep_size: '256MB',
+    max_wal_senders: '8',
+    hot_standby: 'on',
+    fsync: 'off',
+    synchronous_commit: 'on',
+    full_page_writes: 'on',
+    shared_buffers: '32MB',
+    max_connections: '50',
+    logging_collector: 'off',
+    ...extra,
+  };
+  return ['-D', dir, '-p', String(port), '-k', socketDir, ...Object.entries(settings).flatMap(([k, v]) => ['-c', `${k}=${v}`])];
+}
+
+export interface PgNode {
+  readonly name: string;
+  readonly region: string;
+  readonly dir: string;
+  port: number;
+  proc: ChildProcess | undefined;
+  logFile: string;
+}
+
+export function connString(port: number, db = 'postgres'): string {
+  return `postgresql://postgres@127.0.0.1:${port}/${db}`;
+}
+
+export async function query<T = Record<string, unknown>>(port: number, sql: string, params: unknown[] = [], timeoutMs = 2000): Promise<T[]> {
+  const c = new pg.Client({ connectionString: connString(port), connectionTimeoutMillis: timeoutMs, query_timeout: timeoutMs });
+  c.on('error', () => {});
+  try {
+    await c.connect();
+    const r = await c.query(sql, params);
+    return r.rows as T[];
+  } finally {
+    await c.end().catch(() => {});
+  }
+}
+
+export async function waitFor(what: string, fn: () => Promise<boolean>, timeoutMs = 20_000, everyMs = 50): Promise<void> {
+  const until = performance.now() + timeoutMs;
+  let last: unknown;
+  while (performance.now() < until) {
+    try {
+      if (await fn()) return;
+    } catch (e) {
+      last = e;
+    }
+    await new Promise((r) => setTimeout(r, everyMs));
+  }
+  throw new FaultlineError('FAULTLINE_FAILOVER_TIMEOUT', `timed out waiting for ${what}${last ? `: ${(last as Error).message}` : ''}`);
+}
+
+/** Starts `postgres` directly as a child (so faultline owns and reaps its pid). */
+export async function startNode(b: PgBinaries, node: PgNode, socketDir: string, extra: Record<string, string> = {}): Promise<void> {
+  const fd = openSync(node.logFile, 'a');
+  const proc = spawn(bin(b, 'postgres'), serverArgs(node.dir, node.port, socketDir, extra), { uid: b.uid, gid: b.gid, stdio: ['ignore', fd, fd] });
+  node.proc = proc;
+  let exited = false;
+  proc.once('exit', () => (exited = true));
+  await waitFor(`${node.name} to accept connections`, async () => {
+    if (exited) throw new Error(`postgres exited; see ${node.logFile}`);
+    await query(node.port, 'select 1', [], 500);
+    return true;
+  });
+}
+
+/** The postmaster's children, from /proc (every child is a session leader: signal each pid). */
+export function childPids(ppid: number): number[] {
+  const out: number[] = [];
+  for (const e of readdirSync('/proc')) {
+    if (!/^\d+$/.test(e)) continue;
+    try {
+      const stat = readFileSync(`/proc/${e}/stat`, 'utf8');
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      if (Number(fields[1]) === ppid) out.push(Number(e));
+    } catch {
+      // the process ended meanwhile
+    }
+  }
+  return out;
+}
+
+export function nodePids(node: PgNode): number[] {
+  const pm = node.proc?.pid;
+  if (pm === undefined || node.proc?.exitCode !== null || node.proc?.signalCode !== null) return [];
+  return [pm, ...childPids(pm)];
+}
+
+export function processState(pid: number): string | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[0];
+  } catch {
+    return undefined;
+  }
+}
+
+export function signalAll(pids: number[], sig: NodeJS.Signals): void {
+  for (const pid of pids) {
+    try {
+      process.kill(pid, sig);
+    } catch {
+      // already gone
+    }
+  }
+}
+
+/** kill -9 of the postmaster and every child; resolves when the postmaster is reaped. Returns the pids. */
+export async function killNode(node: PgNode): Promise<number[]> {
+  const pids = nodePids(node);
+  const proc = node.proc;
+  const reaped = proc && proc.exitCode === null && proc.signalCode === null ? new Promise<void>((r) => proc.once('exit', () => r())) : Promise.resolve();
+  signalAll(pids, 'SIGKILL');
+  await reaped;
+  // Children are reparented and die from SIGKILL; wait until none is left.
+  await waitFor(`${node.name}'s processes to exit`, async () => pids.every((p) => processState(p) === undefined || processState(p) === 'Z'), 5000, 20);
+  return pids;
+}
+
+/** Fast shutdown (SIGINT) and reap; falls back to kill -9 after the deadline. */
+export async function stopNode(node: PgNode, timeoutMs = 10_000): Promise<void> {
+  const proc = node.proc;
+  if (!proc || proc.exitCode !== null || proc.signalCode !== null) return;
+  signalAll([proc.pid as number], 'SIGCONT');
+  signalAll(childPids(proc.pid as number), 'SIGCONT');
+  const done = new Promise<void>((r) => proc.once('exit', () => r()));
+  signalAll([proc.pid as number], 'SIGINT');
+  const timer = setTimeout(() => void killNode(node), timeoutMs);
+  await done;
+  clearTimeout(timer);
+}
+
+export interface GoldenPair {
+  dir: string;
+  primary: string;
+  replica: string;
+}
+
+const GOLDEN_VERSION = 'v2';
+
+/**
+ * The golden pair: initdb + schema on the primary, a base backup for the replica; both stopped
+ * cleanly and kept under the cache dir, copied per run (about a second instead of initdb each time).
+ */
+export async function ensureGoldenPair(b: PgBinaries, cacheRoot = join(tmpdir(), 'faultline-pg-cache')): Promise<GoldenPair> {
+  const tag = b.version.replace(/[^0-9.]/g, '');
+  const dir = join(cacheRoot, `golden-${GOLDEN_VERSION}-${tag}`);
+  const pair = { dir, primary: join(dir, 'A'), replica: join(dir, 'B') };
+  if (existsSync(join(dir, 'READY'))) return pair;
+  rmSync(dir, { recursive: true, force: true });
+  mkdirSync(dir, { recursive: true });
+  chownSync(cacheRoot, b.uid, b.gid);
+  chownTree(dir, b.uid, b.gid);
+  const run = (name: string, args: string[]): void => {
+    const r = spawnSync(bin(b, name), args, { uid: b.uid, gid: b.gid, encoding: 'utf8' });
+    if (r.status !== 0) throw new FaultlineError('FAULTLINE_FAILOVER_SETUP', `${name} failed: ${r.stderr || r.stdout}`);
+  };
+  run('initdb', ['-D', pair.primary, '-U', 'postgres', '-N', '--auth=trust', '-E', 'UTF8', '--locale=C']);
+  const node: PgNode = { name: 'golden-A', region: 'eu', dir: pair.primary, port: await freePort(), proc: undefined, logFile: join(dir, 'golden-A.log') };
+  writeFileSync(node.logFile, '');
+  chownSync(node.logFile, b.uid, b.gid);
+  await startNode(b, node, dir);
+  try {
+    await query(node.port, `create table ha_fence (epoch bigint not null); insert into ha_fence values (1);
+      create table events (id bigint primary key, epoch bigint not null, node_port int not null, at timestamptz not null default clock_timestamp());
+      create table telemetry (id bigserial primary key, items int not null, at timestamptz not null default clock_timestamp());`);
+    run('pg_basebackup', ['-D', pair.replica, '-h', '127.0.0.1', '-p', String(node.port), '-U', 'postgres', '-X', 'stream', '-c', 'fast', '--no-sync']);
+  } finally {
+    await stopNode(node);
+  }
+  writeFileSync(join(dir, 'READY'), new Date().toISOString());
+  return pair;
+}
+
+/** Copies the golden pair into a run directory (owned by the server user). */
+export function copyGoldenPair(b: PgBinaries, pair: GoldenPair, runDir: string): { A: string; B: string } {
+  mkdirSync(runDir, { recursive: true });
+  const A = join(runDir, 'A');
+  const B = join(runDir, 'B');
+  cpSync(pair.primary, A, { recursive: true });
+  cpSync(pair.replica, B, { recursive: true });
+  writeFileSync(join(B, 'standby.signal'), '');
+  chownTree(runDir, b.uid, b.gid);
+  return { A, B };
+}
+
+export function chownForServer(b: PgBinaries, path: string): void {
+  chownTree(path, b.uid, b.gid);
+}
