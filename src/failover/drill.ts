@@ -6,7 +6,8 @@
  *
  * src/failover imports only src/shared: the proxies come in through the LinkProxyFactory.
  */
-import { mkdirSync, renameSync, writeFileSync, openSync, fsyncSync, closeSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, renameSync, writeFileSync, openSync, fsyncSync, closeSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import { FaultlineError, Rng, redact, type Seed } from '../shared/index.ts';
@@ -153,7 +154,9 @@ export async function runFailoverDrill(opts: DrillOptions): Promise<DrillResult>
   mkdirSync(runDir, { recursive: true });
   const b: PgBinaries = findPgBinaries();
   const golden = await ensureGoldenPair(b);
-  const dataDir = join(runDir, 'data');
+  // The cluster's working copy lives in its own temp dir owned by the server user: a report dir may sit
+  // under a path the server user cannot traverse (e.g. a 0700 mkdtemp dir when faultline runs as root).
+  const dataDir = mkdtempSync(join(tmpdir(), 'faultline-pg-run-'));
   const dirs = copyGoldenPair(b, golden, dataDir);
   const socketDir = dataDir;
   const t0 = now();
@@ -365,11 +368,23 @@ export async function runFailoverDrill(opts: DrillOptions): Promise<DrillResult>
       faultEvidence.killedPids = pids;
       faultEvidence.portRefuses = await query(A.port, 'select 1', [], 300).then(() => false, () => true);
     } else if (opts.fault === 'pause') {
-      pausedPids = nodePids(A);
-      signalAll(pausedPids, 'SIGSTOP');
-      await new Promise((r) => setTimeout(r, 30));
+      // Stop the postmaster first (it can fork no new backend then), then every child; repeat until
+      // the set is stable. A backend that exited meanwhile is gone, not running.
+      const stopped = new Set<number>();
+      for (let round = 0; round < 5; round++) {
+        const pids = nodePids(A).filter((p) => !stopped.has(p));
+        if (pids.length === 0) break;
+        signalAll(pids, 'SIGSTOP');
+        for (const p of pids) stopped.add(p);
+      }
+      pausedPids = [...stopped];
+      const isStopped = (p: number): boolean => {
+        const st = processState(p);
+        return st === undefined || st === 'T' || st === 't' || st === 'Z';
+      };
+      await waitFor('every paused pid to stop', async () => pausedPids.every(isStopped), 2000, 10).catch(() => {});
       faultEvidence.pausedPids = pausedPids;
-      faultEvidence.allStopped = pausedPids.every((p) => processState(p) === 'T');
+      faultEvidence.allStopped = pausedPids.length > 0 && ['T', 't'].includes(processState(pausedPids[0]!) ?? '') && pausedPids.every(isStopped);
     } else if (opts.fault === 'partition') {
       // Region loss as it happens: the replication link goes first, clients follow after a stall.
       repl.partition('blackhole');
