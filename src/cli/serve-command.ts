@@ -1,6 +1,5 @@
-import { readFileSync } from 'node:fs';
 import { createLogger, ExitCode, formatLogLine, InputError } from '../shared/index.ts';
-import { startControlServer, type ProxyConfig } from '../injector/index.ts';
+import { readProxyConfigFile, startControlServer, type ProxyConfig } from '../injector/index.ts';
 import { parseFlags } from './args.ts';
 import type { Command } from './io.ts';
 
@@ -10,7 +9,7 @@ Usage: faultline serve [--host 127.0.0.1] [--port 8474] [--config proxies.json] 
 
   --host     loopback address to bind (127.0.0.0/8 or ::1 only; anything else is refused)
   --port     control plane port (default 8474; 0 picks a free port)
-  --config   JSON array of proxies to create at start: [{"name","listen","upstream","enabled"}]
+  --config   JSON (or YAML) array of proxies to create at start: [{"name","listen","upstream","enabled"}]
   --seed     seed for every random draw (jitter, loss, toxicity); reported by GET /version
   --verbose  log every fault change
 
@@ -30,18 +29,7 @@ export const serveCommand: Command = {
     });
     const port = values.port === undefined ? 8474 : Number(values.port);
     if (!Number.isInteger(port) || port < 0 || port > 65535) throw new InputError('FAULTLINE_CLI_USAGE', `--port must be 0..65535 (got '${values.port}')`, { field: 'port' });
-    let configs: ProxyConfig[] = [];
-    if (values.config) {
-      const file = values.config;
-      let parsed: unknown;
-      try {
-        parsed = JSON.parse(readFileSync(file, 'utf8'));
-      } catch (e) {
-        throw new InputError('FAULTLINE_INJECTOR_CONFIG', `cannot read proxy config: ${(e as Error).message}`, { file }, { cause: e });
-      }
-      if (!Array.isArray(parsed)) throw new InputError('FAULTLINE_INJECTOR_CONFIG', 'expected a JSON array of proxies', { file });
-      configs = parsed as ProxyConfig[];
-    }
+    const configs: ProxyConfig[] = values.config ? readProxyConfigFile(values.config) : [];
     const logger = createLogger((r) => io.stderr.write(`${formatLogLine(r)}\n`), values.verbose ? 'info' : 'warn');
     const control = await startControlServer({ host: values.host ?? '127.0.0.1', port, seed: values.seed ?? 0, logger });
     if (configs.length > 0) await control.populate(configs);

@@ -6,7 +6,7 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Counter, Gauge, Registry } from 'prom-client';
-import { assertLoopback, errorMessage, FaultlineError, InputError, isFaultlineError, parseHostPort, silentLogger, type Logger, type Seed } from '../shared/index.ts';
+import { assertLoopback, errorMessage, FaultlineError, InputError, isFaultlineError, parseHostPort, seedToString, silentLogger, type Logger, type Seed } from '../shared/index.ts';
 import { isFaultType, type FaultSpec } from './faults.ts';
 import { TcpProxy, type FaultInfo } from './proxy.ts';
 
@@ -71,6 +71,11 @@ function lowerKeys(v: unknown): Record<string, unknown> {
   return out;
 }
 
+/** Whether a requested listen address is the one a proxy already listens on (`localhost` = 127.0.0.1, as Toxiproxy 2.12). */
+function sameListen(requested: string, current: string): boolean {
+  return requested === current || requested.replace(/^localhost:/, '127.0.0.1:') === current;
+}
+
 function readBody(req: http.IncomingMessage): Promise<unknown> {
   return new Promise((resolve, reject) => {
     const parts: Buffer[] = [];
@@ -107,6 +112,8 @@ export async function startControlServer(opts: ControlServerOptions = {}): Promi
   const host = opts.host ?? '127.0.0.1';
   assertLoopback(host, 'control plane host', 'host');
   const log = (opts.logger ?? silentLogger).child('control');
+  const seed = seedToString(opts.seed ?? 0);
+  let requestId = 0;
   const proxies = new Map<string, TcpProxy>();
 
   const registry = new Registry();
@@ -170,7 +177,7 @@ export async function startControlServer(opts: ControlServerOptions = {}): Promi
     if (typeof cfg.name !== 'string' || cfg.name === '') throw new ApiError(400, `missing required field: name${where}`);
     if (typeof cfg.upstream !== 'string' || cfg.upstream === '') throw new ApiError(400, `missing required field: upstream${where}`);
     const listen = typeof cfg.listen === 'string' && cfg.listen !== '' ? cfg.listen : '127.0.0.1:0';
-    const p = new TcpProxy({ name: cfg.name, listen, upstream: cfg.upstream, seed: opts.seed ?? 0, logger: opts.logger ?? silentLogger });
+    const p = new TcpProxy({ name: cfg.name, listen, upstream: cfg.upstream, seed, logger: opts.logger ?? silentLogger });
     if (cfg.enabled !== false) await p.start();
     return p;
   };
@@ -191,7 +198,7 @@ export async function startControlServer(opts: ControlServerOptions = {}): Promi
     const out: TcpProxy[] = [];
     for (const it of items) {
       const existing = proxies.get(it.name as string);
-      if (existing && (it.listen === undefined || it.listen === existing.listen) && it.upstream === existing.upstream) {
+      if (existing && (it.listen === undefined || sameListen(String(it.listen), existing.listen)) && it.upstream === existing.upstream) {
         out.push(existing);
         continue;
       }
@@ -199,9 +206,14 @@ export async function startControlServer(opts: ControlServerOptions = {}): Promi
         await existing.stop();
         proxies.delete(existing.name);
       }
-      const p = await createProxy(it);
-      proxies.set(p.name, p);
-      out.push(p);
+      try {
+        const p = await createProxy(it);
+        proxies.set(p.name, p);
+        out.push(p);
+      } catch (e) {
+        // As Toxiproxy: the error names the failure, `proxies` holds those already created.
+        throw Object.assign(e instanceof Error ? e : new Error(String(e)), { created: out });
+      }
     }
     return out;
   };
@@ -220,7 +232,7 @@ export async function startControlServer(opts: ControlServerOptions = {}): Promi
     };
     const isUpdate = method === 'POST' || method === 'PATCH';
 
-    if (parts.length === 1 && parts[0] === 'version' && method === 'GET') return send(200, { version: TOXIPROXY_COMPAT_VERSION, faultline: '0.1.0' });
+    if (parts.length === 1 && parts[0] === 'version' && method === 'GET') return send(200, { version: TOXIPROXY_COMPAT_VERSION, faultline: '0.1.0', seed });
     if (parts.length === 1 && parts[0] === 'metrics' && method === 'GET') {
       const text = await registry.metrics();
       res.writeHead(200, { 'content-type': registry.contentType }).end(text);
@@ -236,7 +248,8 @@ export async function startControlServer(opts: ControlServerOptions = {}): Promi
         const created = await populate(body ?? []);
         return send(201, { proxies: created.map(proxyJson) });
       } catch (e) {
-        return send(statusOf(e), { error: errorMessage(e), status: statusOf(e), proxies: null });
+        const created = (e as { created?: TcpProxy[] }).created;
+        return send(statusOf(e), { error: errorMessage(e), status: statusOf(e), proxies: created ? created.map(proxyJson) : null });
       }
     }
     if (parts[0] !== 'proxies') throw new ApiError(404, 'not found');
@@ -264,7 +277,7 @@ export async function startControlServer(opts: ControlServerOptions = {}): Promi
         let target = proxy;
         const newListen = typeof body.listen === 'string' && body.listen !== '' ? body.listen : proxy.listen;
         const newUpstream = typeof body.upstream === 'string' && body.upstream !== '' ? body.upstream : proxy.upstream;
-        if (newListen !== proxy.listen || newUpstream !== proxy.upstream) {
+        if (!sameListen(newListen, proxy.listen) || newUpstream !== proxy.upstream) {
           parseHostPort(newUpstream, 'upstream');
           const faults = proxy.faults();
           const wasEnabled = proxy.enabled;
@@ -317,7 +330,7 @@ export async function startControlServer(opts: ControlServerOptions = {}): Promi
   };
 
   const server = http.createServer((req, res) => {
-    res.setHeader('x-toxiproxy-request-id', Math.random().toString(36).slice(2, 10));
+    res.setHeader('x-toxiproxy-request-id', String(++requestId));
     route(req, res).catch((e: unknown) => {
       const status = statusOf(e);
       if (status >= 500) log.warn('control request failed', { method: req.method, url: req.url, error: errorMessage(e) });

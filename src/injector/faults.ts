@@ -49,6 +49,8 @@ export interface FaultRecorder {
   chunk(bytes: number): void;
   delay(ms: number): void;
   stall(ms: number): void;
+  /** Bytes a rate limiter let through and the wall time (ms) they actually occupied the paced pipe. */
+  paced(bytes: number, busyMs: number): void;
   drop(bytes: number): void;
   reset(): void;
   close(): void;
@@ -164,6 +166,36 @@ export function drawLatency(rng: Rng, latency: number, jitter: number, dist: Jit
   return Math.max(0, d);
 }
 
+export interface LossParams {
+  probability: number;
+  correlation: number;
+  rto: number;
+  maxRto: number;
+}
+
+/** Cap on one chunk's total stall (an hour): `probability + correlation = 1` would otherwise never end. */
+export const MAX_LOSS_STALL_MS = 3_600_000;
+
+/**
+ * One chunk's fate under TCP loss, as pure logic. Each (re)transmission is lost with `probability`, or
+ * with `probability + correlation` right after a lost transmission (a simplified Gilbert–Elliott burst:
+ * correlation lengthens runs of consecutive losses, hence the backoff chains). The k-th
+ * consecutive loss costs `min(rto · 2^(k−1), maxRto)` ms, so the chunk is delivered after
+ * rto, 3·rto, 7·rto, … ms. Returns the total stall and how many transmissions were lost.
+ */
+export function drawLossStall(rng: Rng, p: LossParams): { stallMs: number; losses: number } {
+  let stallMs = 0;
+  let losses = 0;
+  let rto = p.rto;
+  // The first transmission of a chunk follows a delivered one (the previous chunk's), so it draws `probability`.
+  while (stallMs < MAX_LOSS_STALL_MS && rng.chance(losses > 0 ? Math.min(1, p.probability + p.correlation) : p.probability)) {
+    stallMs += rto;
+    rto = Math.min(rto * 2, p.maxRto);
+    losses++;
+  }
+  return { stallMs: Math.min(stallMs, MAX_LOSS_STALL_MS), losses };
+}
+
 /** Token-bucket pacing state: `rate` bytes per ms; `nextFree` is when the pipe is free again. */
 interface Pacer {
   nextFree: number;
@@ -180,6 +212,8 @@ async function pace(ctx: StageContext, pacer: Pacer, chunk: Chunk, bytesPerMs: n
     pacer.nextFree = start + data.length / bytesPerMs;
     const wait = pacer.nextFree - now;
     if (wait > 0 && !signal.aborted) await ctx.link.sleep(wait, signal);
+    // Achieved: the slice occupied the pipe from its scheduled start until it was actually released.
+    if (!signal.aborted) ctx.rec.paced(data.length, Math.max(0, ctx.link.now() - start));
     out.push({ data, readAt: chunk.readAt });
   }
   ctx.rec.chunk(chunk.data.length);
@@ -264,25 +298,18 @@ export const FAULT_TYPES = {
     },
     stage: (ctx) => {
       const cancel = new AbortController();
-      let previousLost = false;
       return {
         measuresDelay: true,
         process: async (c) => {
-          const p = num(ctx.attrs, 'probability');
-          const corr = num(ctx.attrs, 'correlation');
-          let stall = 0;
-          let rto = num(ctx.attrs, 'rto');
-          // Each (re)transmission is lost with p, or with p + correlation right after a loss (burst).
-          while (ctx.rng.chance(previousLost ? Math.min(1, p + corr) : p)) {
-            stall += rto;
-            rto = Math.min(rto * 2, num(ctx.attrs, 'max_rto'));
-            previousLost = true;
-            if (stall > 3_600_000) break;
-          }
-          if (stall === 0) previousLost = false;
-          if (stall > 0) {
-            ctx.rec.stall(stall);
-            const wait = c.readAt + stall - ctx.link.now();
+          const { stallMs } = drawLossStall(ctx.rng, {
+            probability: num(ctx.attrs, 'probability'),
+            correlation: num(ctx.attrs, 'correlation'),
+            rto: num(ctx.attrs, 'rto'),
+            maxRto: num(ctx.attrs, 'max_rto'),
+          });
+          if (stallMs > 0) {
+            ctx.rec.stall(stallMs);
+            const wait = c.readAt + stallMs - ctx.link.now();
             if (wait > 0 && !cancel.signal.aborted) await ctx.link.sleep(wait, cancel.signal);
           }
           ctx.rec.chunk(c.data.length);

@@ -1,15 +1,19 @@
 /**
  * Front door of src/injector: the fault-injecting TCP/UDP proxy and its Toxiproxy-compatible control plane.
  *
- *   await using proxy = await startProxy({ name: 'api', upstream: '127.0.0.1:8080', seed: 7 });
+ *   await using proxy = await new ProxyBuilder('api').withUpstream('127.0.0.1:8080').withSeed(7).start();
+ *   // or: await startProxy({ name: 'api', upstream: '127.0.0.1:8080', seed: 7 })
  *   proxy.addFault({ type: 'latency', stream: 'downstream', attributes: { latency: 50, jitter: 5 }, ttlMs: 30_000 });
  *   proxy.heal();
  */
 export { startProxy, TcpProxy, normaliseFault, summariseHistogramUs } from './proxy.ts';
-export type { Proxy, ProxyOptions, FaultInfo, FaultStats, ProxyStats, LatencySummary } from './proxy.ts';
-export { FAULT_TYPES, FAULT_TYPE_NAMES, JITTER_DISTRIBUTIONS, drawLatency, isFaultType } from './faults.ts';
-export type { FaultSpec, Stream, Direction, FaultTypeName, JitterDistribution } from './faults.ts';
+export { ProxyBuilder, UdpProxyBuilder } from './builder.ts';
+export type { Proxy, ProxyOptions, FaultInfo, FaultStats, ProxyStats, LatencySummary, DelayHistogram } from './proxy.ts';
+export { DELAY_BUCKETS_MS } from './proxy.ts';
+export { FAULT_TYPES, FAULT_TYPE_NAMES, JITTER_DISTRIBUTIONS, drawLatency, drawLossStall, isFaultType } from './faults.ts';
+export type { FaultSpec, Stream, Direction, FaultTypeName, JitterDistribution, LossParams } from './faults.ts';
 export { startUdpProxy } from './udp-proxy.ts';
 export type { UdpProxy, UdpProxyOptions, UdpFaults, UdpDirectionStats } from './udp-proxy.ts';
 export { startControlServer, TOXIPROXY_COMPAT_VERSION } from './control-server.ts';
+export { readProxyConfigFile } from './config-file.ts';
 export type { ControlServer, ControlServerOptions, ProxyConfig } from './control-server.ts';

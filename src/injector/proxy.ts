@@ -8,7 +8,7 @@
  */
 import net from 'node:net';
 import * as hdr from 'hdr-histogram-js';
-import { assertLoopback, FaultlineError, InputError, parseHostPort, Rng, silentLogger, type Logger, type Seed } from '../shared/index.ts';
+import { assertLoopback, FaultlineError, InputError, isLoopbackAddress, parseHostPort, Rng, silentLogger, type Logger, type Seed } from '../shared/index.ts';
 import { faultType, type Chunk, type Direction, type FaultRecorder, type FaultSpec, type LinkContext, type Stage, type Stream } from './faults.ts';
 
 export interface ProxyOptions {
@@ -43,8 +43,16 @@ export interface LatencySummary {
   mean: number;
 }
 
+/** Prometheus-style cumulative buckets of achieved delay: `count` chunks took at most `leMs` ms. */
+export type DelayHistogram = Array<{ leMs: number | '+Inf'; count: number }>;
+
+/** Upper bounds (ms) of the achieved-delay histogram buckets; the last bucket is +Inf. */
+export const DELAY_BUCKETS_MS = [0.5, 1, 2, 5, 10, 20, 30, 40, 45, 50, 55, 60, 75, 100, 150, 200, 300, 500, 1000, 2000, 5000, 10_000, 30_000, 60_000, Infinity];
+
 export interface FaultStats extends FaultInfo {
   active: boolean;
+  /** Connections on which the fault applied to at least one link (toxicity drawn per link). */
+  connections: number;
   /** Links (connection × direction) the fault was attached to, and how many drew "not applied" by toxicity. */
   linksApplied: number;
   linksSkipped: number;
@@ -56,8 +64,11 @@ export interface FaultStats extends FaultInfo {
   resets: number;
   closes: number;
   refusedConnections: number;
-  /** Achieved delay from read to write (ms) of chunks that went through the fault. */
+  /** Achieved delay from read to write (ms) of chunks that went through the fault (latency, loss). */
   achievedDelayMs?: LatencySummary;
+  achievedDelayHistogram?: DelayHistogram;
+  /** Bandwidth: bytes the limiter let through per ms of pipe time it actually took (KB/s, 1 KB = 1000 B). */
+  achievedRateKBps?: number;
   /** What was asked for, in the same units, for comparison. */
   requested: Record<string, unknown>;
   addedAt: number;
@@ -81,7 +92,19 @@ interface FaultRuntime {
   addedOrder: number;
   shared: Map<string, unknown>;
   ttlTimer?: NodeJS.Timeout;
-  stats: Omit<FaultStats, keyof FaultInfo | 'achievedDelayMs' | 'requested'> & { hist?: hdr.Histogram };
+  stats: Omit<FaultStats, keyof FaultInfo | 'achievedDelayMs' | 'achievedDelayHistogram' | 'achievedRateKBps' | 'requested'>;
+  hist?: hdr.Histogram;
+  buckets?: number[];
+  paced: { bytes: number; busyMs: number };
+}
+
+function recordDelay(f: FaultRuntime, delayUs: number): void {
+  if (!f.hist || !f.buckets) return;
+  f.hist.recordValue(delayUs);
+  const ms = delayUs / 1000;
+  let i = 0;
+  while (ms > (DELAY_BUCKETS_MS[i] as number)) i++;
+  f.buckets[i] = (f.buckets[i] as number) + 1;
 }
 
 const HIGH_WATER = 1 << 20; // bytes queued on a faulted link before the source is paused
@@ -227,7 +250,7 @@ class Link implements LinkContext {
           }
           const delayUs = Math.max(1, Math.round((nowMs() - c.readAt) * 1000));
           for (const { fault, stage } of stages) {
-            if (stage.measuresDelay && fault.stats.hist) fault.stats.hist.recordValue(delayUs);
+            if (stage.measuresDelay) recordDelay(fault, delayUs);
           }
           if (!this.write(c.data)) {
             const dst = this.dst;
@@ -275,6 +298,8 @@ class Connection {
   upstream: net.Socket | undefined;
   upstreamReady = false;
   closed = false;
+  /** Faults that applied to this connection at least once (for the per-fault connection count). */
+  readonly faultsSeen = new WeakSet<object>();
   private readonly closing = new AbortController();
   readonly closedSignal = this.closing.signal;
   readonly up: Link;
@@ -299,6 +324,14 @@ class Connection {
   dial(upstream: string): void {
     if (this.closed || this.upstream) return;
     const { host, port } = parseHostPort(upstream);
+    if (!isLoopbackAddress(host)) {
+      // faultline sends only to loopback: a non-loopback upstream is treated as a failed dial (the
+      // client sees accept then close, as with Toxiproxy when the upstream is unreachable).
+      this.proxy.counters.upstreamErrors++;
+      this.proxy.warnNotLoopback(upstream);
+      this.close('upstream not loopback');
+      return;
+    }
     const sock = net.connect({ host, port, allowHalfOpen: true, noDelay: true });
     this.upstream = sock;
     sock.on('connect', () => {
@@ -368,7 +401,11 @@ function makeRecorder(f: FaultRuntime): FaultRecorder {
       s.chunks++;
       s.bytes += b;
     },
-    delay: (ms) => s.hist?.recordValue(Math.max(1, Math.round(ms * 1000))),
+    delay: (ms) => recordDelay(f, Math.max(1, Math.round(ms * 1000))),
+    paced: (bytes, busyMs) => {
+      f.paced.bytes += bytes;
+      f.paced.busyMs += busyMs;
+    },
     stall: (ms) => {
       s.stalls++;
       s.stallMs += ms;
@@ -483,6 +520,8 @@ export class TcpProxy implements Proxy {
   async start(): Promise<this> {
     await this.openListener();
     this.enabled = true;
+    // Started with a refuse partition already in place (builder): the port is resolved, then refused.
+    if (this.partitions('refuse', 'new').length > 0) this.closeListener();
     return this;
   }
 
@@ -548,6 +587,10 @@ export class TcpProxy implements Proxy {
     return this.partitions('blackhole', 'new').some((f) => f.info.stream !== 'downstream');
   }
 
+  warnNotLoopback(upstream: string): void {
+    this.log.warn('refusing to dial a non-loopback upstream (faultline sends only to 127.0.0.0/8 and ::1)', { upstream });
+  }
+
   forget(conn: Connection): void {
     this.conns.delete(conn);
     this.deferred.delete(conn);
@@ -556,6 +599,7 @@ export class TcpProxy implements Proxy {
   private attachFault(conn: Connection, f: FaultRuntime): void {
     const ft = faultType(f.info.type);
     if (!ft.stage) return;
+    let applied = false;
     for (const link of [conn.up, conn.down]) {
       if (f.info.stream !== 'both' && f.info.stream !== link.direction) continue;
       // Toxicity is drawn per link, from a stream seeded by (proxy, connection, direction, fault).
@@ -565,8 +609,13 @@ export class TcpProxy implements Proxy {
         continue;
       }
       f.stats.linksApplied++;
+      applied = true;
       const stage = ft.stage({ link, attrs: f.info.attributes, rng: link.rng.fork(`fault:${f.info.name}`), rec: makeRecorder(f), shared: f.shared });
       link.attach(f, stage);
+    }
+    if (applied && !conn.faultsSeen.has(f)) {
+      conn.faultsSeen.add(f);
+      f.stats.connections++;
     }
   }
 
@@ -579,8 +628,11 @@ export class TcpProxy implements Proxy {
       info,
       addedOrder: this.nextFaultOrder++,
       shared: new Map(),
+      ...(info.type === 'latency' || info.type === 'loss' ? { hist: newHistogram(), buckets: DELAY_BUCKETS_MS.map(() => 0) } : {}),
+      paced: { bytes: 0, busyMs: 0 },
       stats: {
         active: true,
+        connections: 0,
         linksApplied: 0,
         linksSkipped: 0,
         chunks: 0,
@@ -592,7 +644,6 @@ export class TcpProxy implements Proxy {
         closes: 0,
         refusedConnections: 0,
         addedAt: Date.now(),
-        ...(info.type === 'latency' || info.type === 'loss' ? { hist: newHistogram() } : {}),
       },
     };
     this.active.set(info.name, f);
@@ -728,13 +779,17 @@ export class TcpProxy implements Proxy {
       bytes: { ...this.counters.bytes },
       chunks: { ...this.counters.chunks },
       faults: this.history.map((f) => {
-        const { hist, ...rest } = f.stats;
-        return {
-          ...f.info,
-          ...rest,
-          requested: { ...f.info.attributes, toxicity: f.info.toxicity },
-          ...(hist && hist.totalCount > 0 ? { achievedDelayMs: summariseHistogramUs(hist) } : {}),
-        };
+        const out: FaultStats = { ...f.info, ...f.stats, requested: { ...f.info.attributes, toxicity: f.info.toxicity } };
+        if (f.hist && f.buckets && f.hist.totalCount > 0) {
+          out.achievedDelayMs = summariseHistogramUs(f.hist);
+          let cumulative = 0;
+          out.achievedDelayHistogram = f.buckets.map((c, i) => {
+            const le = DELAY_BUCKETS_MS[i] as number;
+            return { leMs: Number.isFinite(le) ? le : '+Inf', count: (cumulative += c) };
+          });
+        }
+        if (f.paced.busyMs > 0) out.achievedRateKBps = Math.round((f.paced.bytes / f.paced.busyMs) * 100) / 100;
+        return out;
       }),
     };
   }
