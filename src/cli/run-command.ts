@@ -20,9 +20,9 @@ async function runFile(file: string, argv: string[], io: CliIo): Promise<number>
   const onSignal = (sig: NodeJS.Signals): void => controller.abort(`received ${sig}`);
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
+  const dir = join(values['report-dir'] ?? join(io.cwd, 'reports'), runId(plan.name, Date.now(), seed));
   try {
-    const result = await runScenario(model, plan, { events, signal: controller.signal, ...(values.metrics ? { metricsAddress: values.metrics } : {}) });
-    const dir = join(values['report-dir'] ?? join(io.cwd, 'reports'), runId(plan.name, result.startedAt, seed));
+    const result = await runScenario(model, plan, { events, signal: controller.signal, evidenceDir: dir, ...(values.metrics ? { metricsAddress: values.metrics } : {}) });
     const paths = writeReports(result, dir);
     io.stdout.write(`\n${verdictTable(result)}`);
     io.stdout.write(`reports: ${relative(io.cwd, paths.html) || paths.html} (+ journal.json, junit.xml, report.md)\n`);

@@ -1,6 +1,7 @@
 /** Live progress lines for a run (redrawn on a TTY, plain lines otherwise) and the final verdict table. */
 import { formatDuration } from '../shared/index.ts';
 import type { RunEvent, RunListener, RunResult } from '../scenario/index.ts';
+import { allVerdicts, drillSummary } from './render.ts';
 
 export function progressReporter(write: (s: string) => void, opts: { tty: boolean; everyMs?: number } = { tty: false }): RunListener {
   let last = -Infinity;
@@ -42,6 +43,15 @@ export function progressReporter(write: (s: string) => void, opts: { tty: boolea
         );
         break;
       }
+      case 'drill-start':
+        event(`▶ failover drill: ${e.fault} (${e.mode}, seed ${e.seed}) on a real PostgreSQL pair; its readiness view is served on ${e.readyzUrl}`);
+        break;
+      case 'drill-skipped':
+        event(`■ failover drill ${e.reason}`);
+        break;
+      case 'drill-end':
+        event(`■ failover drill: ${e.result.status === 'passed' ? 'passed' : 'FAILED'}`);
+        break;
       case 'experiment-end':
         last = -Infinity;
         if (opts.tty) write('\n');
@@ -56,7 +66,7 @@ export function progressReporter(write: (s: string) => void, opts: { tty: boolea
 /** The verdict table printed at the end of a run. */
 export function verdictTable(r: RunResult): string {
   const rows: string[][] = [['experiment', 'expectation', 'expected', 'observed', 'result']];
-  for (const x of r.experiments) for (const v of x.verdicts) rows.push([x.name, v.title, v.expected, v.observed, v.passed ? 'pass' : 'FAIL']);
+  for (const v of allVerdicts(r)) rows.push([v.experiment, v.title, v.expected, v.observed, v.passed ? 'pass' : 'FAIL']);
   const widths = rows[0]!.map((_, i) => Math.min(60, Math.max(...rows.map((row) => (row[i] ?? '').length))));
   const fmt = (row: string[]): string => row.map((c, i) => c.padEnd(widths[i] ?? 0)).join('  ');
   const out = [fmt(rows[0]!), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.slice(1).map(fmt)];
@@ -69,6 +79,8 @@ export function verdictTable(r: RunResult): string {
       .join('; ');
     out.push(`${x.name}: ${x.load.completed} requests, ${x.load.bad} bad, error budget spent ${c === null ? 'n/a' : `${(c * 100).toFixed(2)} %`} of ${formatDuration(x.slo.budget.periodMs)}; alerts (s from inject, ×${x.slo.timeScale} for real-equivalent): ${eps || 'none'}`);
   }
+  if (r.drill) out.push(drillSummary(r.drill));
+  out.push(`cleanup: ${r.cleanup.verified ? 'verified — nothing left injected' : `${r.cleanup.faultsLeft} fault(s) still injected`}`);
   out.push(`\nresult: ${r.status.toUpperCase()} (exit ${r.exitCode}) · seed ${r.seed} · wall time ${formatDuration(r.wallMs)}${r.abort ? ` · aborted: ${r.abort.cause}` : ''}${r.error ? ` · error: ${r.error}` : ''}`);
   return `${out.join('\n')}\n`;
 }

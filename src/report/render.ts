@@ -3,7 +3,7 @@
  * charts, no network, no script). Every output passes through redaction.
  */
 import { formatDuration, redact, redactValue } from '../shared/index.ts';
-import type { ExperimentResult, RunResult, Verdict } from '../scenario/index.ts';
+import type { DrillStepResult, ExperimentResult, RunResult, Verdict } from '../scenario/index.ts';
 
 const esc = (s: string): string => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
 
@@ -21,6 +21,20 @@ export function renderJunit(r: RunResult): string {
     const time = (x.plan.totalMs / 1000).toFixed(3);
     return `  <testsuite name="${esc(`${r.scenario}/${x.name}`)}" tests="${x.verdicts.length}" failures="${failures}" errors="0" time="${time}">\n${cases.join('\n')}\n  </testsuite>`;
   });
+  if (r.drill) {
+    const d = r.drill;
+    const cases =
+      d.status === 'skipped'
+        ? [`    <testcase classname="${esc(`${r.scenario}.failover-drill`)}" name="failover drill"><skipped message="${esc(d.reason)}"/></testcase>`]
+        : d.verdicts.map((v) => {
+            const body = v.passed ? '' : `<failure message="${esc(`expected ${v.expected}; observed ${v.observed}`)}">${esc(`${v.title}\nexpected: ${v.expected}\nobserved: ${v.observed}`)}</failure>`;
+            return `    <testcase classname="${esc(`${r.scenario}.failover-drill`)}" name="${esc(v.title)}" time="0">${body}</testcase>`;
+          });
+    const failures = d.verdicts.filter((v) => !v.passed).length;
+    suites.push(
+      `  <testsuite name="${esc(`${r.scenario}/failover-drill`)}" tests="${cases.length}" failures="${d.status === 'skipped' ? 0 : failures}" errors="0" skipped="${d.status === 'skipped' ? 1 : 0}" time="${(d.wallMs / 1000).toFixed(3)}">\n${cases.join('\n')}\n  </testsuite>`,
+    );
+  }
   if (r.status === 'aborted' || r.status === 'error') {
     const why = r.abort?.cause ?? r.error ?? r.status;
     suites.push(
@@ -30,8 +44,19 @@ export function renderJunit(r: RunResult): string {
   return redact(`<?xml version="1.0" encoding="UTF-8"?>\n<testsuites name="${esc(r.scenario)}">\n${suites.join('\n')}\n</testsuites>\n`);
 }
 
-function verdictRows(r: RunResult): Array<{ x: ExperimentResult; v: Verdict }> {
-  return r.experiments.flatMap((x) => x.verdicts.map((v) => ({ x, v })));
+/** Every verdict of the run in table order: the experiments', then the failover step's. */
+export function allVerdicts(r: RunResult): Verdict[] {
+  return [...r.experiments.flatMap((x) => x.verdicts), ...(r.drill?.verdicts ?? [])];
+}
+
+/** One line about the failover step for the tables (skip reason, RTO/RPO, evidence). */
+export function drillSummary(d: DrillStepResult): string {
+  if (d.status === 'skipped') return `failover drill: SKIPPED — ${d.reason}`;
+  const c = d.check;
+  const facts = c
+    ? `RTO ${c.rto.ms === null ? 'n/a' : `${c.rto.ms} ms`}, ${c.rpo.lostAcknowledgedWrites} lost acknowledged write(s), ${c.writes.ok} acknowledged / ${c.writes.fail} fenced / ${c.writes.unknown} unknown`
+    : d.reason;
+  return `failover drill (${d.fault}, ${d.mode}, seed ${d.seed}): ${d.status.toUpperCase()} in ${formatDuration(d.wallMs)} — ${facts}; /readyz polled ${d.readiness.polls}× over HTTP${d.evidenceDir ? `; evidence ${d.evidenceDir}` : ''}`;
 }
 
 function budgetText(x: ExperimentResult): string {
@@ -47,7 +72,7 @@ export function renderMarkdown(r: RunResult): string {
     '',
     '| experiment | expectation | expected | observed | result |',
     '|---|---|---|---|---|',
-    ...verdictRows(r).map(({ x, v }) => `| ${x.name} | ${v.title} | ${v.expected} | ${v.observed} | ${v.passed ? '✅ pass' : '❌ FAIL'} |`),
+    ...allVerdicts(r).map((v) => `| ${v.experiment} | ${v.title} | ${v.expected} | ${v.observed} | ${v.passed ? '✅ pass' : '❌ FAIL'} |`),
     '',
     '| experiment | requests | bad | error budget spent | alert episodes (fire → clear, s since inject, compressed / real-equivalent) |',
     '|---|---|---|---|---|',
@@ -58,6 +83,9 @@ export function renderMarkdown(r: RunResult): string {
         .join('; ');
       return `| ${x.name} | ${x.load.completed} | ${x.load.bad} | ${budgetText(x)} | ${eps || 'none'} |`;
     }),
+    '',
+    ...(r.drill ? [drillSummary(r.drill), ''] : []),
+    `cleanup: ${r.cleanup.verified ? 'verified — nothing left injected' : `${r.cleanup.faultsLeft} fault(s) still injected`}`,
     '',
   ];
   return redact(lines.join('\n'));
@@ -189,9 +217,18 @@ function experimentCharts(x: ExperimentResult): string {
   return rate + lat + burn + alertBands(x);
 }
 
+/** The /readyz samples of the failover step as a small table (every change the poller saw). */
+function drillReadiness(d: DrillStepResult): string {
+  if (d.readiness.changes.length === 0) return '';
+  const rows = d.readiness.changes
+    .map((s) => `<tr><td>${(s.t / 1000).toFixed(2)}s</td><td>${s.http ?? '-'}</td><td>${esc(s.status ?? '-')}</td><td>${esc(s.role ?? '-')}</td><td>${s.epoch ?? '-'}</td><td>${s.writesUsable === null ? '-' : String(s.writesUsable)}</td></tr>`)
+    .join('');
+  return `<table class="readyz"><thead><tr><th>t</th><th>HTTP</th><th>status</th><th>writer role</th><th>epoch</th><th>writes_usable</th></tr></thead><tbody>${rows}</tbody></table>`;
+}
+
 export function renderHtml(r: RunResult): string {
-  const rows = verdictRows(r)
-    .map(({ x, v }) => `<tr class="${v.passed ? 'pass' : 'fail'}"><td>${esc(x.name)}</td><td>${esc(v.title)}</td><td>${esc(v.expected)}</td><td>${esc(v.observed)}</td><td>${v.passed ? 'pass' : 'FAIL'}</td></tr>`)
+  const rows = allVerdicts(r)
+    .map((v) => `<tr class="${v.passed ? 'pass' : 'fail'}"><td>${esc(v.experiment)}</td><td>${esc(v.title)}</td><td>${esc(v.expected)}</td><td>${esc(v.observed)}</td><td>${v.passed ? 'pass' : 'FAIL'}</td></tr>`)
     .join('\n');
   const sections = r.experiments
     .map((x) => {
@@ -222,6 +259,8 @@ section.experiment{border-top:2px solid #eee;margin-top:24px}
 <table id="verdict"><thead><tr><th>experiment</th><th>expectation</th><th>expected</th><th>observed</th><th>result</th></tr></thead><tbody>
 ${rows}
 </tbody></table>
+${r.drill ? `<section class="drill"><h2>Failover drill</h2><p>${esc(drillSummary(r.drill))}</p>${drillReadiness(r.drill)}</section>` : ''}
+<p>Cleanup: ${r.cleanup.verified ? 'verified — nothing left injected' : `<b>${r.cleanup.faultsLeft} fault(s) still injected</b>`}</p>
 ${sections}
 </body></html>
 `;

@@ -4,6 +4,7 @@ import type { LoadResult } from '../load/index.ts';
 import type { AlertTransition, BudgetReport, SloSnapshot } from '../slo/index.ts';
 import type { ExperimentPlan, PhaseName, ScenarioPlan } from './model.ts';
 import type { ProbeSample } from './probes.ts';
+import type { DrillStepResult } from './failover-step.ts';
 
 export interface Verdict {
   id: string;
@@ -62,6 +63,10 @@ export interface RunResult {
   experiments: ExperimentResult[];
   /** The scenario as given (secrets redacted). */
   spec: unknown;
+  /** After the run: faults still present on the injector once everything was healed (must be 0). */
+  cleanup: { faultsLeft: number; verified: boolean };
+  /** The failover step (scenario `failoverDrill`), when the scenario has one. */
+  drill?: DrillStepResult;
 }
 
 export type RunEvent =
@@ -75,6 +80,9 @@ export type RunEvent =
   | { type: 'alert'; experiment: string; transition: AlertTransition }
   | { type: 'abort'; experiment?: string; cause: string; t?: number }
   | { type: 'experiment-end'; result: ExperimentResult }
+  | { type: 'drill-start'; fault: string; mode: string; seed: string; readyzUrl: string }
+  | { type: 'drill-skipped'; reason: string }
+  | { type: 'drill-end'; result: DrillStepResult }
   | { type: 'run-end'; result: RunResult };
 
 export type RunListener = (e: RunEvent) => void;

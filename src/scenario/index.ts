@@ -18,3 +18,5 @@ export type { ProbeResult, ProbeSample } from './probes.ts';
 export { judge, judgeAll } from './verdict.ts';
 export { startMetricsServer } from './metrics.ts';
 export { injectorLinks } from './failover-links.ts';
+export { runFailoverStep, judgeDrillStep, DRILL_STEP } from './failover-step.ts';
+export type { DrillStepResult, FailoverDrillSpec, FailoverStepOptions, ReadinessSample } from './failover-step.ts';

@@ -81,6 +81,25 @@ export function validateScenario(src: SpecSource): ScenarioModel {
     if (probeNames.has(p.name)) problems.push(new InputError('FAULTLINE_SCENARIO_PROBE', `duplicate probe name '${p.name}'`, { file: src.file, line: lineOf(src, ['probes', i, 'name']), field: `probes[${i}].name` }));
     probeNames.add(p.name);
   });
+  spec.probes.forEach((p, i) => {
+    if (spec.target.address !== undefined && 'http' in p && !/^[a-z]+:\/\//i.test(p.http.url)) {
+      problems.push(
+        new InputError('FAULTLINE_SCENARIO_PROBE', `relative probe URL '${p.http.url}' needs an HTTP target (url or builtin); give an absolute URL with an address target`, {
+          file: src.file,
+          line: lineOf(src, ['probes', i, 'http', 'url']),
+          field: `probes[${i}].http.url`,
+        }),
+      );
+    }
+  });
+  const pf = spec.aborts.probeFailures;
+  if (pf && 'probes' in pf) {
+    (pf.probes ?? []).forEach((name, j) => {
+      if (!probeNames.has(name)) {
+        problems.push(new InputError('FAULTLINE_SCENARIO_PROBE', `unknown probe '${name}'`, { file: src.file, line: lineOf(src, ['aborts', 'probeFailures', 'probes', j]), field: `aborts.probeFailures.probes[${j}]` }));
+      }
+    });
+  }
   const expNames = new Set<string>();
   spec.experiments.forEach((x, i) => {
     if (expNames.has(x.name)) problems.push(new InputError('FAULTLINE_SCENARIO_EXPERIMENT', `duplicate experiment name '${x.name}'`, { file: src.file, line: lineOf(src, ['experiments', i, 'name']), field: `experiments[${i}].name` }));

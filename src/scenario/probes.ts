@@ -25,6 +25,23 @@ function getPath(obj: unknown, path: string): unknown {
   return cur;
 }
 
+interface PromResponse {
+  status: string;
+  error?: string;
+  errorType?: string;
+  data?: { resultType?: string; result?: unknown };
+}
+
+/** The first value of an instant query: a scalar's, or the first vector sample's (null when empty or NaN). */
+function promValue(body: PromResponse): number | null {
+  const r = body.data?.result;
+  let raw: unknown;
+  if (body.data?.resultType === 'scalar') raw = (r as [number, string] | undefined)?.[1];
+  else if (body.data?.resultType === 'vector') raw = (r as Array<{ value?: [number, string] }> | undefined)?.[0]?.value?.[1];
+  const v = Number(raw);
+  return raw === undefined || Number.isNaN(v) ? null : v;
+}
+
 /** Runs one probe once. `baseUrl` resolves relative HTTP probe URLs (e.g. `/readyz`) against the target. */
 export async function runProbe(p: ProbeSpec, baseUrl: string | undefined): Promise<ProbeResult> {
   const t0 = performance.now();
@@ -93,9 +110,10 @@ export async function runProbe(p: ProbeSpec, baseUrl: string | undefined): Promi
     assertLoopback(q.hostname, 'Prometheus URL');
     q.searchParams.set('query', p.prometheus.query);
     const res = await fetch(q, { signal: AbortSignal.timeout(p.timeout) });
-    const body = (await res.json()) as { status: string; data?: { result?: Array<{ value?: [number, string] }> } };
-    const v = Number(body.data?.result?.[0]?.value?.[1]);
-    if (body.status !== 'success' || Number.isNaN(v)) return done(false, `no sample for ${p.prometheus.query}`);
+    const body = (await res.json()) as PromResponse;
+    if (body.status !== 'success') return done(false, `Prometheus answered ${res.status}: ${body.errorType ?? 'error'}: ${body.error ?? 'unknown error'}`);
+    const v = promValue(body);
+    if (v === null) return done(false, `no sample for ${p.prometheus.query}`);
     if (p.prometheus.above !== undefined && !(v > p.prometheus.above)) return done(false, `${v} is not above ${p.prometheus.above}`);
     if (p.prometheus.below !== undefined && !(v < p.prometheus.below)) return done(false, `${v} is not below ${p.prometheus.below}`);
     return done(true, `value ${v}`);

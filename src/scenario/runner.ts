@@ -4,9 +4,12 @@
  * time-compressed SLO engine, probes at phase edges and continuously, abort conditions, and a
  * guaranteed heal (success, failure, exception, abort). Emits RunEvents for reporters.
  */
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { ExitCode, errorMessage, FaultlineError, parseHostPort, realClock, redactValue, type Clock } from '../shared/index.ts';
 import { startProxy, type FaultInfo, type Proxy } from '../injector/index.ts';
-import { runLoad, type LoadResult, type SliOutcome } from '../load/index.ts';
+import { runLoad, type LoadResult, type SliOutcome, type TargetSpec } from '../load/index.ts';
 import { createSloEngine, type SloEngine, type SloSnapshot } from '../slo/index.ts';
 import { startBackend, startReferenceService, type Backend, type ReferenceService } from '../../fixtures/reference-service/index.ts';
 import type { ExperimentPlan, PhaseName, ScenarioModel, ScenarioPlan } from './model.ts';
@@ -14,6 +17,7 @@ import { ProbeRunner, type ProbeSample } from './probes.ts';
 import { RunEvents, type ExperimentResult, type RunResult, type Verdict } from './events.ts';
 import { judgeAll } from './verdict.ts';
 import { startMetricsServer, type MetricsServer } from './metrics.ts';
+import { runFailoverStep } from './failover-step.ts';
 
 export interface RunOptions {
   events?: RunEvents;
@@ -21,12 +25,15 @@ export interface RunOptions {
   clock?: Clock;
   /** `host:port` (loopback) to serve live SLI counters, burn rates and alert states in Prometheus format. */
   metricsAddress?: string;
+  /** The run's report directory: the failover step writes its evidence bundle under `<dir>/failover-drill`. */
+  evidenceDir?: string;
 }
 
 interface Environment {
   proxy: Proxy;
-  loadUrl: string;
-  probeBase: string;
+  loadTarget: TargetSpec;
+  /** Relative HTTP probe URLs resolve against this (the same path the load takes); none for an address target. */
+  probeBase: string | undefined;
   close(): Promise<void>;
 }
 
@@ -45,7 +52,7 @@ async function setUp(model: ScenarioModel, plan: ScenarioPlan): Promise<Environm
       const p = proxy;
       return {
         proxy: p,
-        loadUrl: `${s.url}${spec.target.path}`,
+        loadTarget: { kind: 'http', url: `${s.url}${spec.target.path}` },
         probeBase: s.url,
         close: async () => {
           await s.close();
@@ -54,15 +61,23 @@ async function setUp(model: ScenarioModel, plan: ScenarioPlan): Promise<Environm
         },
       };
     }
+    if (spec.target.address !== undefined) {
+      const upstream = spec.injector.upstream ?? spec.target.address;
+      parseHostPort(upstream, 'injector.upstream');
+      proxy = await startProxy({ name: 'target', listen: spec.injector.listen, upstream, seed: plan.seed });
+      const p = proxy;
+      return { proxy: p, loadTarget: { kind: 'tcp', host: p.listenHost, port: p.listenPort }, probeBase: undefined, close: () => p.stop() };
+    }
     const url = new URL(spec.target.url as string);
     const upstream = spec.injector.upstream ?? `${url.hostname}:${url.port || (url.protocol === 'https:' ? 443 : 80)}`;
     parseHostPort(upstream, 'injector.upstream');
     proxy = await startProxy({ name: 'target', listen: spec.injector.listen, upstream, seed: plan.seed });
     const p = proxy;
+    const proxied = `${url.protocol}//${p.listen}`;
     return {
       proxy: p,
-      loadUrl: `${url.protocol}//${p.listen}${spec.target.path}`,
-      probeBase: url.origin,
+      loadTarget: { kind: 'http', url: `${proxied}${spec.target.path}` },
+      probeBase: proxied,
       close: () => p.stop(),
     };
   } catch (e) {
@@ -92,6 +107,7 @@ async function runExperiment(
   runSignal: AbortSignal,
   metrics: MetricsServer | undefined,
   onAbort: (cause: string) => void,
+  onFatal: (e: unknown) => void,
 ): Promise<ExperimentResult> {
   const { spec, slo } = model;
   const startedAt = Date.now();
@@ -109,6 +125,11 @@ async function runExperiment(
   let recentTotal = 0;
   let recentBad = 0;
   const recent: Array<{ t: number; good: boolean }> = [];
+  // The error-rate abort's own sliding window (aborts.errorRate.window).
+  const abortRule = spec.aborts.errorRate;
+  const abortWin: Array<{ t: number; good: boolean }> = [];
+  let abortTotal = 0;
+  let abortBad = 0;
   const injections: Array<{ t: number; fault: FaultInfo }> = [];
   const heals: Array<{ t: number; faults: string[]; verified: boolean }> = [];
   const probeSamples: ProbeSample[] = [];
@@ -125,6 +146,11 @@ async function runExperiment(
       recent.push({ t: o.completedAtMs - start, good });
       recentTotal++;
       if (!good) recentBad++;
+      if (abortRule) {
+        abortWin.push({ t: o.completedAtMs - start, good });
+        abortTotal++;
+        if (!good) abortBad++;
+      }
       lastLatency.push(o.latencyMs);
       metrics?.record(good);
     },
@@ -133,8 +159,9 @@ async function runExperiment(
   const probes = new ProbeRunner(spec.probes, env.probeBase, rel, () => phase, (s) => {
     probeSamples.push(s);
     events.emit({ type: 'probe', experiment: x.name, sample: s });
-    if (phase === 'baseline' && spec.aborts.probeFailures !== undefined && s.consecutiveFailures >= spec.aborts.probeFailures) {
-      onAbort(`probe ${s.probe} failed ${s.consecutiveFailures} times in a row at baseline: ${s.detail}`);
+    const pf = spec.aborts.probeFailures;
+    if (pf && (pf.phases as string[]).includes(s.phase) && (!('probes' in pf) || !pf.probes || pf.probes.includes(s.probe)) && s.consecutiveFailures >= pf.after) {
+      onAbort(`probe ${s.probe} failed ${s.consecutiveFailures} times in a row at ${s.phase}: ${s.detail}`);
     }
   });
 
@@ -177,6 +204,15 @@ async function runExperiment(
 
   // Live ticks: SLO evaluation, progress and abort checks, four times a second.
   const tick = setInterval(() => {
+    try {
+      onTick();
+    } catch (e) {
+      // An exception in the harness mid-run: heal at once (via stop), report a harness error.
+      onFatal(e);
+      stop.abort();
+    }
+  }, 250);
+  const onTick = (): void => {
     const t = rel();
     const snap: SloSnapshot = engine.evaluate(clock.now());
     const trs = engine.transitions();
@@ -193,18 +229,25 @@ async function runExperiment(
     const errorRatio = recentTotal > 0 ? recentBad / recentTotal : 0;
     metrics?.update(x.name, phase, snap);
     events.emit({ type: 'tick', experiment: x.name, t, phase, totalMs: x.totalMs, load: { sentPerSec: recentTotal, errorRatio, p99Ms: p99 }, slo: snap });
-    const ab = spec.aborts;
-    if (ab.errorRate && phase !== 'inject' && t > ab.errorRate.window && recentTotal >= 20 && errorRatio > ab.errorRate.above && phase === 'baseline') {
-      onAbort(`error ratio ${(errorRatio * 100).toFixed(1)} % above ${(ab.errorRate.above * 100).toFixed(1)} % at ${phase}`);
+    if (abortRule) {
+      while (abortWin.length > 0 && (abortWin[0] as { t: number }).t < t - abortRule.window) {
+        const r = abortWin.shift() as { t: number; good: boolean };
+        abortTotal--;
+        if (!r.good) abortBad--;
+      }
+      const ratio = abortTotal > 0 ? abortBad / abortTotal : 0;
+      if ((abortRule.phases as string[]).includes(phase) && abortTotal >= abortRule.minRequests && ratio > abortRule.above) {
+        onAbort(`error ratio ${(ratio * 100).toFixed(1)} % over the last ${abortRule.window / 1000}s above ${(abortRule.above * 100).toFixed(1)} % at ${phase}`);
+      }
     }
-  }, 250);
+  };
   probes.start();
 
   let load: LoadResult;
   try {
     load = await runLoad({
-      target: { kind: 'http', url: env.loadUrl },
-      schedule: { type: 'constant', rate: spec.load.rate, duration: x.totalMs },
+      target: env.loadTarget,
+      schedule: { type: spec.load.schedule, rate: spec.load.rate, duration: x.totalMs },
       timeoutMs: spec.load.timeout,
       maxInFlight: spec.load.maxInFlight,
       warmupMs: spec.load.warmup,
@@ -270,6 +313,11 @@ export async function runScenario(model: ScenarioModel, plan: ScenarioPlan, opts
   const abort = new AbortController();
   let abortCause: RunResult['abort'];
   let current: string | undefined;
+  let error: string | undefined;
+  const onFatal = (e: unknown): void => {
+    error ??= errorMessage(e);
+    abort.abort();
+  };
   const doAbort = (cause: string): void => {
     if (abort.signal.aborted) return;
     abortCause = { cause, ...(current ? { experiment: current } : {}), t: clock.now() - t0 };
@@ -284,30 +332,42 @@ export async function runScenario(model: ScenarioModel, plan: ScenarioPlan, opts
 
   events.emit({ type: 'run-start', plan, file: model.file, startedAt });
   const experiments: ExperimentResult[] = [];
-  let error: string | undefined;
   let env: Environment | undefined;
   let metrics: MetricsServer | undefined;
+  let faultsLeft = 0;
+  let drill: RunResult['drill'];
   try {
     if (opts.metricsAddress) metrics = await startMetricsServer(opts.metricsAddress, model.slo.name);
     env = await setUp(model, plan);
     for (const x of plan.experiments) {
       if (abort.signal.aborted) break;
       current = x.name;
-      experiments.push(await runExperiment(model, plan, x, env, events, clock, abort.signal, metrics, doAbort));
+      experiments.push(await runExperiment(model, plan, x, env, events, clock, abort.signal, metrics, doAbort, onFatal));
     }
   } catch (e) {
-    error = errorMessage(e);
+    error ??= errorMessage(e);
   } finally {
-    if (maxTimer) clearTimeout(maxTimer);
-    opts.signal?.removeEventListener('abort', onSignal);
     try {
       env?.proxy.heal();
+      // Post-run verification: nothing is left injected.
+      faultsLeft = env?.proxy.faults().length ?? 0;
     } finally {
       await env?.close().catch(() => {});
-      await metrics?.close().catch(() => {});
     }
   }
-  const status: RunResult['status'] = error !== undefined ? 'error' : abort.signal.aborted ? 'aborted' : experiments.every((x) => x.passed) ? 'passed' : 'failed';
+  const drillSpec = model.spec.failoverDrill;
+  if (drillSpec && !abort.signal.aborted && error === undefined) {
+    current = 'failover-drill';
+    const dir = opts.evidenceDir ? join(opts.evidenceDir, 'failover-drill') : mkdtempSync(join(tmpdir(), 'faultline-drill-'));
+    drill = await runFailoverStep({ spec: drillSpec, seed: `${plan.seed}-failover`, dir, events });
+    if (drill.status === 'error') error = `failover drill: ${drill.reason}`;
+  }
+  if (maxTimer) clearTimeout(maxTimer);
+  opts.signal?.removeEventListener('abort', onSignal);
+  await metrics?.close().catch(() => {});
+  const drillOk = drill === undefined || drill.status === 'passed' || drill.status === 'skipped';
+  const status: RunResult['status'] =
+    error !== undefined ? 'error' : abort.signal.aborted ? 'aborted' : experiments.every((x) => x.passed) && drillOk && faultsLeft === 0 ? 'passed' : 'failed';
   const exitCode =
     status === 'passed' ? ExitCode.passed : status === 'failed' ? ExitCode.expectationFailed : status === 'aborted' ? ExitCode.aborted : ExitCode.harnessError;
   const result: RunResult = {
@@ -322,7 +382,9 @@ export async function runScenario(model: ScenarioModel, plan: ScenarioPlan, opts
     wallMs: clock.now() - t0,
     experiments,
     spec: redactValue(model.spec),
+    cleanup: { faultsLeft, verified: faultsLeft === 0 },
   };
+  if (drill) result.drill = drill;
   if (abortCause) result.abort = abortCause;
   if (error !== undefined) result.error = error;
   events.emit({ type: 'run-end', result });

@@ -19,6 +19,7 @@ const duration = z.union([z.string(), z.number()]).transform((v, ctx) => {
   }
 });
 const positiveDuration = duration.refine((v) => v > 0, 'must be a positive duration');
+const phaseName = z.enum(['baseline', 'inject', 'recover']);
 const hostPort = z.string().regex(/^(\[[^\]]+\]|[^:\s]+):\d{1,5}$/, 'expected host:port, e.g. 127.0.0.1:8080');
 
 export const faultSchema = z
@@ -130,11 +131,13 @@ export const scenarioSchema = z
         builtin: z.literal('reference').optional(),
         /** Or an HTTP service you run: its base URL (loopback). */
         url: z.string().url().optional(),
-        /** Path the load requests. */
+        /** Or any TCP service you run: host:port (loopback); the load is TCP connects through the injector. */
+        address: hostPort.optional(),
+        /** Path the load requests (HTTP targets). */
         path: z.string().default('/'),
       })
       .strict()
-      .refine((t) => (t.builtin === undefined) !== (t.url === undefined), { message: 'target needs exactly one of builtin: reference or url' }),
+      .refine((t) => [t.builtin, t.url, t.address].filter((v) => v !== undefined).length === 1, { message: 'target needs exactly one of builtin: reference, url or address' }),
     injector: z
       .object({
         listen: hostPort.default('127.0.0.1:0'),
@@ -146,6 +149,8 @@ export const scenarioSchema = z
     load: z
       .object({
         rate: z.number().positive(),
+        /** Open-loop arrivals: evenly spaced (constant) or a seeded Poisson process, for the whole experiment. */
+        schedule: z.enum(['constant', 'poisson']).default('constant'),
         timeout: positiveDuration.default(2000),
         maxInFlight: z.number().int().positive().default(10_000),
         warmup: duration.default(0),
@@ -157,14 +162,47 @@ export const scenarioSchema = z
     aborts: z
       .object({
         maxDuration: positiveDuration.optional(),
-        /** Abort when the error ratio over `window` exceeds `above` outside the inject phase. */
-        errorRate: z.object({ above: z.number().min(0).max(1), window: positiveDuration.default(5000) }).strict().optional(),
-        /** Abort when a probe fails this many times in a row at baseline. */
-        probeFailures: z.number().int().positive().optional(),
+        /** Abort when the error ratio over the last `window` exceeds `above` (at least `minRequests` in the window) in one of `phases`. */
+        errorRate: z
+          .object({
+            above: z.number().min(0).max(1),
+            window: positiveDuration.default(5000),
+            minRequests: z.number().int().positive().default(20),
+            phases: z.array(phaseName).min(1).default(['baseline', 'inject', 'recover']),
+          })
+          .strict()
+          .optional(),
+        /** Abort when a probe fails N times in a row. A number N means: any probe, at baseline. */
+        probeFailures: z
+          .union([
+            z.number().int().positive().transform((after) => ({ after, phases: ['baseline' as const] })),
+            z
+              .object({
+                after: z.number().int().positive(),
+                probes: z.array(z.string()).min(1).optional(),
+                phases: z.array(phaseName).min(1).default(['baseline']),
+              })
+              .strict(),
+          ])
+          .optional(),
       })
       .strict()
       .default({}),
     experiments: z.array(experimentSchema).min(1),
+    /** One failover drill (src/failover) after the experiments; its readiness view is served on the reference service's /readyz. */
+    failoverDrill: z
+      .object({
+        fault: z.enum(['kill', 'partition', 'pause', 'switchover']).default('kill'),
+        mode: z.enum(['sync', 'async']).default('sync'),
+        /** After the failover, restart the stale ex-primary with its old data (kill/pause): it must not take writes back. */
+        restartStale: z.boolean().default(true),
+        /** The writer's probe of the writer endpoint. */
+        probeInterval: positiveDuration.default(100),
+        /** What to do when no PostgreSQL server binaries exist on the machine: skip (with the reason) or fail. */
+        ifNoPostgres: z.enum(['skip', 'fail']).default('fail'),
+      })
+      .strict()
+      .optional(),
   })
   .strict();
 
