@@ -14,6 +14,10 @@ replay   evaluates the SLO's multi-window multi-burn-rate alerts over a recorded
          total and errors cumulative counters (as Prometheus scrapes them). --json prints
          {"alerts":{"page-fast":[[fire,clear],…],…},"budget":{…}} (times in seconds; an interval
          still open at the end has null as its clear time). Same input, byte-identical output.
+         --time-scale N divides every window, the period, the evaluation interval and for: (a
+         compressed series); --eval-interval is given in real-equivalent time, like the windows.
+         budget.perTier gives time-to-detect/clear on the series' timeline, perTierReal in
+         real-equivalent seconds, both measured from when bad events began / were last seen.
 rules    prints Prometheus recording and alerting rules for the SLO's policy.`;
 
 function parseScale(v: string | undefined): number {
@@ -24,12 +28,15 @@ function parseScale(v: string | undefined): number {
 }
 
 function humanReplay(r: ReplayResult): string {
-  const lines = ['tier          fired  intervals [fire, clear) in seconds'];
-  for (const [tier, iv] of Object.entries(r.alerts)) {
-    const text = iv.length === 0 ? '—' : iv.map(([a, b]) => `[${a}, ${b === null ? 'open' : b})`).join(' ');
-    lines.push(`${tier.padEnd(13)} ${String(iv.length).padStart(5)}  ${text}`);
-  }
   const b = r.budget;
+  const secs = (v: number | null): string => (v === null ? '—' : `${v}s`);
+  const lines = ['tier          fired  detect  clear  intervals [fire, clear) in seconds'];
+  for (const [tier, iv] of Object.entries(r.alerts)) {
+    const text = iv.length === 0 ? '—' : iv.map(([a, c]) => `[${a}, ${c === null ? 'open' : c})`).join(' ');
+    const t = b.perTier[tier];
+    lines.push(`${tier.padEnd(13)} ${String(iv.length).padStart(5)}  ${secs(t?.timeToDetectSec ?? null).padStart(6)} ${secs(t?.timeToClearSec ?? null).padStart(6)}  ${text}`);
+  }
+  if (b.timeScale !== 1) lines.push(`(times on the series' compressed timeline; ×${b.timeScale} for real-equivalent)`);
   lines.push('');
   lines.push(`events ${b.totalEvents}, bad ${b.badEvents}, error ratio ${b.errorRatio === null ? 'n/a' : (b.errorRatio * 100).toFixed(3) + '%'}`);
   lines.push(

@@ -13,6 +13,7 @@ import { InputError, realClock, type Clock } from '../shared/index.ts';
 import { PolicyEvaluator, type CounterSample, type EvaluationSnapshot } from './evaluator.ts';
 import type { AlertTier } from './policy.ts';
 import { isGood, type SloDefinition } from './slo-spec.ts';
+import { budgetConsumedBetween, budgetReport, tierTimings, type BudgetReport, type TierTiming } from './budget.ts';
 
 export interface SloEngineOptions {
   slo: SloDefinition;
@@ -59,24 +60,6 @@ export interface AlertTransition {
   to: string;
 }
 
-export interface BudgetReport {
-  objective: number;
-  errorBudgetRatio: number;
-  periodMs: number;
-  periodMsCompressed: number;
-  totalEvents: number;
-  badEvents: number;
-  /** Observed error ratio over the whole run. */
-  errorRatio: number | null;
-  /** Budget in events for the period, projecting the observed traffic rate over the whole period. */
-  budgetEvents: number | null;
-  /** Share of the period's error budget consumed by the bad events seen (0..∞). */
-  consumedFraction: number | null;
-  /** Burn rate over the whole run (error ratio / budget). */
-  burnRate: number | null;
-  /** Real-equivalent ms until the budget is exhausted at the latest 1h-equivalent burn rate (null: not burning). */
-  timeToExhaustionMs: number | null;
-}
 
 const fin = (v: number | undefined): number | null => (v === undefined || Number.isNaN(v) || !Number.isFinite(v) ? null : v);
 
@@ -122,6 +105,8 @@ export class SloEngine {
   private readonly realWindows: Map<number, number>;
   private history: SloSnapshot[] = [];
   private readonly keepHistory: boolean;
+  /** The shortest long window of the policy (1h in the default catalog), for time to exhaustion. */
+  private readonly fastestLongWindow: number;
 
   constructor(opts: SloEngineOptions & { keepHistory?: boolean }) {
     const scale = opts.timeScale ?? 1;
@@ -140,6 +125,7 @@ export class SloEngine {
       [this.policy[i]!.shortWindowMs, t.shortWindowMs],
     ]));
     this.keepHistory = opts.keepHistory ?? true;
+    this.fastestLongWindow = Math.min(...this.policy.map((t) => t.longWindowMs));
   }
 
   /** Engine time (compressed ms since start) for a clock reading. */
@@ -254,52 +240,52 @@ export class SloEngine {
     return { total: this.total, errors: this.errors };
   }
 
-  /** Budget consumed between two engine times (compressed ms), from the retained samples. */
-  budgetConsumedBetween(fromT: number, toT: number): number | null {
-    const at = (t: number): CounterSample | undefined => {
-      let best: CounterSample | undefined;
-      for (let i = this.head; i < this.samples.length; i++) {
-        const s = this.samples[i] as CounterSample;
-        if (s.t > t) break;
-        best = s;
-      }
-      return best;
-    };
-    const a = at(fromT);
-    const b = at(toT);
-    if (!a || !b || b.total === a.total) return null;
-    const periodTotal = ((b.total - a.total) / Math.max(1e-9, b.t - a.t)) * (this.slo.periodMs / this.timeScale);
-    return (b.errors - a.errors) / (this.slo.errorBudget * periodTotal);
+  /** Per tier: [fire, clear | null] in real-equivalent ms since start. */
+  alertIntervalsReal(): Record<string, Array<[number, number | null]>> {
+    const out: Record<string, Array<[number, number | null]>> = {};
+    for (const [tier, iv] of Object.entries(this.alertIntervals())) {
+      out[tier] = iv.map(([a, b]) => [a * this.timeScale, b === null ? null : b * this.timeScale]);
+    }
+    return out;
+  }
+
+  /**
+   * Time-to-detect / time-to-clear per tier for a fault injected at `faultAtMs` and healed at `healAtMs`
+   * (clock readings), in compressed and real-equivalent ms.
+   */
+  tierTimings(faultAtMs: number, healAtMs?: number): Record<string, { compressed: TierTiming; real: TierTiming }> {
+    const compressed = tierTimings(this.alertIntervals(), this.engineTime(faultAtMs), healAtMs === undefined ? null : this.engineTime(healAtMs));
+    const scale = (v: number | null): number | null => (v === null ? null : v * this.timeScale);
+    const out: Record<string, { compressed: TierTiming; real: TierTiming }> = {};
+    for (const [tier, c] of Object.entries(compressed)) {
+      out[tier] = {
+        compressed: c,
+        real: {
+          episodes: c.episodes,
+          firstFire: scale(c.firstFire),
+          lastClear: scale(c.lastClear),
+          timeToDetect: scale(c.timeToDetect),
+          timeToClear: scale(c.timeToClear),
+        },
+      };
+    }
+    return out;
+  }
+
+  /**
+   * Share of the period's budget consumed between two clock readings, from the retained samples
+   * (null when no traffic or outside the retained history).
+   */
+  budgetConsumedBetween(fromAtMs: number, toAtMs: number): number | null {
+    return budgetConsumedBetween(this.samples, this.engineTime(fromAtMs), this.engineTime(toAtMs), this.slo.errorBudget, this.slo.periodMs / this.timeScale, this.head);
   }
 
   budget(atMs?: number): BudgetReport {
     const t = Math.max(1e-9, this.engineTime(atMs));
-    return budgetReport(this.slo, this.timeScale, this.total, this.errors, t, this.last ? fin(this.last.burnRates.get(this.policy[0]!.longWindowMs)) : null);
+    return budgetReport(this.slo, this.timeScale, this.total, this.errors, t, this.last ? fin(this.last.burnRates.get(this.fastestLongWindow)) : null);
   }
 }
 
-export function budgetReport(slo: SloDefinition, timeScale: number, total: number, errors: number, elapsedCompressedMs: number, currentBurn: number | null): BudgetReport {
-  const periodCompressed = slo.periodMs / timeScale;
-  const errorRatio = total > 0 ? errors / total : null;
-  const budgetEvents = total > 0 ? slo.errorBudget * (total / elapsedCompressedMs) * periodCompressed : null;
-  const consumedFraction = budgetEvents ? errors / budgetEvents : null;
-  const burnRate = errorRatio === null ? null : errorRatio / slo.errorBudget;
-  const remaining = consumedFraction === null ? null : Math.max(0, 1 - consumedFraction);
-  const timeToExhaustionMs = currentBurn && currentBurn > 0 && remaining !== null ? (remaining * slo.periodMs) / currentBurn : null;
-  return {
-    objective: slo.objective,
-    errorBudgetRatio: slo.errorBudget,
-    periodMs: slo.periodMs,
-    periodMsCompressed: periodCompressed,
-    totalEvents: total,
-    badEvents: errors,
-    errorRatio,
-    budgetEvents,
-    consumedFraction,
-    burnRate,
-    timeToExhaustionMs,
-  };
-}
 
 export function createSloEngine(opts: SloEngineOptions & { keepHistory?: boolean }): SloEngine {
   return new SloEngine(opts);

@@ -9,11 +9,13 @@ export { DEFAULT_ALERT_POLICY, DEFAULT_PERIOD_MS, defaultPolicyFor, factorFor, p
 export type { AlertTier } from './policy.ts';
 export { sloSchema, sloFileSchema, tierSchema, toSloDefinition, loadSloFile, parseSloText, isGood, errorBudgetOf } from './slo-spec.ts';
 export type { SloDefinition, SloSpec } from './slo-spec.ts';
-export { promRate, windowRatio, AlertStateMachine, PolicyEvaluator } from './evaluator.ts';
+export { promRate, windowRatio, above, tierThreshold, AlertStateMachine, PolicyEvaluator } from './evaluator.ts';
 export type { CounterSample, AlertState, EvaluationSnapshot, TierSnapshot } from './evaluator.ts';
-export { SloEngine, createSloEngine, compressPolicy, budgetReport, windowLabel } from './engine.ts';
-export type { SloEngineOptions, SloSnapshot, TierState, AlertTransition, BudgetReport } from './engine.ts';
-export { replaySeries, parseSeriesCsv, readSeriesCsv, counterIncrease } from './replay.ts';
-export type { SeriesPoint, ReplayOptions, ReplayResult } from './replay.ts';
+export { SloEngine, createSloEngine, compressPolicy, windowLabel } from './engine.ts';
+export type { SloEngineOptions, SloSnapshot, TierState, AlertTransition } from './engine.ts';
+export { budgetReport, budgetConsumedBetween, counterIncrease, errorSpan, tierTimings } from './budget.ts';
+export type { BudgetReport, ErrorSpan, TierTiming } from './budget.ts';
+export { replaySeries, parseSeriesCsv, readSeriesCsv } from './replay.ts';
+export type { SeriesPoint, ReplayOptions, ReplayResult, TierReplayTiming } from './replay.ts';
 export { generatePrometheusRules, prometheusRules, promtoolTestDoc, alertName, recordName } from './rules.ts';
 export type { RulesOptions, PromtoolTimeline } from './rules.ts';

@@ -5,7 +5,8 @@
 import { readFileSync } from 'node:fs';
 import { InputError } from '../shared/index.ts';
 import { PolicyEvaluator, type CounterSample } from './evaluator.ts';
-import { budgetReport, compressPolicy, type BudgetReport } from './engine.ts';
+import { compressPolicy } from './engine.ts';
+import { budgetConsumedBetween, budgetReport, counterIncrease, errorSpan, tierTimings, type BudgetReport } from './budget.ts';
 import type { SloDefinition } from './slo-spec.ts';
 
 export interface SeriesPoint {
@@ -16,16 +17,36 @@ export interface SeriesPoint {
 }
 
 export interface ReplayOptions {
-  /** Evaluation interval in seconds (default 60). */
+  /** Real-equivalent evaluation interval in seconds (default 60); divided by timeScale like every duration. */
   evalIntervalSec?: number;
-  /** Divides windows, period and for: (the series times are taken as compressed seconds). */
+  /** Divides windows, period, the evaluation interval and for: (the series times are compressed seconds). */
   timeScale?: number;
 }
 
+export interface TierReplayTiming {
+  episodes: number;
+  firstFireSec: number | null;
+  /** Clear time of the last interval (null: never fired, or still firing at the end). */
+  lastClearSec: number | null;
+  /** First fire at or after the first bad events, minus the time they began. */
+  timeToDetectSec: number | null;
+  /** Last clear minus the time the last bad events were seen. */
+  timeToClearSec: number | null;
+}
+
 export interface ReplayResult {
-  /** Per tier: [fire, clear | null] in seconds. */
+  /** Per tier: [fire, clear | null] in seconds on the series' timeline. */
   alerts: Record<string, Array<[number, number | null]>>;
-  budget: BudgetReport & { perTier: Record<string, { firstFireSec: number | null; lastClearSec: number | null; episodes: number }> };
+  budget: BudgetReport & {
+    /** When bad events began (last clean sample) and were last seen, in series seconds; null without errors. */
+    errorSpanSec: { start: number; end: number } | null;
+    /** Share of the period's budget consumed between errorSpanSec.start and .end. */
+    consumedDuringErrors: number | null;
+    /** Per tier, on the series' timeline (seconds). */
+    perTier: Record<string, TierReplayTiming>;
+    /** The same per-tier times in real-equivalent seconds (× timeScale). */
+    perTierReal: Record<string, TierReplayTiming>;
+  };
 }
 
 /** Parses the `t,total,errors` CSV; errors name file, line and column. */
@@ -68,30 +89,45 @@ export function readSeriesCsv(file: string): SeriesPoint[] {
   return parseSeriesCsv(text, file);
 }
 
-/** Evaluates the SLO's policy over the series at t = 0, ei, 2ei, … up to the last sample. */
+/**
+ * Evaluates the SLO's policy over the series at t = 0, ei, 2ei, … up to the last sample, where
+ * ei = evalIntervalSec / timeScale.
+ */
 export function replaySeries(slo: SloDefinition, series: readonly SeriesPoint[], opts: ReplayOptions = {}): ReplayResult {
   const scale = opts.timeScale ?? 1;
-  const ei = (opts.evalIntervalSec ?? 60) * 1000;
+  if (!(scale > 0)) throw new InputError('FAULTLINE_SLO_TIMESCALE', `timeScale must be > 0 (got ${scale})`, { field: 'time-scale' });
+  const ei = ((opts.evalIntervalSec ?? 60) * 1000) / scale;
   if (!(ei > 0)) throw new InputError('FAULTLINE_SLO_EVAL_INTERVAL', 'eval interval must be positive', { field: 'eval-interval' });
   const samples: CounterSample[] = series.map((p) => ({ t: Math.round(p.t * 1000), total: p.total, errors: p.errors }));
-  const evaluator = new PolicyEvaluator(compressPolicy(slo.policy, scale), slo.errorBudget);
+  const policy = compressPolicy(slo.policy, scale);
+  const evaluator = new PolicyEvaluator(policy, slo.errorBudget);
+  const fastest = policy.reduce((a, t) => (t.longWindowMs < a.longWindowMs ? t : a), policy[0] as (typeof policy)[number]).name;
   const end = (samples[samples.length - 1] as CounterSample).t;
   let lastBurn: number | null = null;
   for (let k = 0; k * ei <= end; k++) {
     const snap = evaluator.evaluate(samples, k * ei);
-    const b = snap.tiers[0]?.longBurn;
+    const b = snap.tiers.find((x) => x.tier === fastest)?.longBurn;
     lastBurn = b === undefined || Number.isNaN(b) ? null : b;
   }
+  const intervals = evaluator.intervals();
+  const span = errorSpan(samples);
+  const timings = tierTimings(intervals, span ? span.start : null, span ? span.end : null);
+  const sec = (ms: number | null, k = 1): number | null => (ms === null ? null : (ms * k) / 1000);
   const alerts: Record<string, Array<[number, number | null]>> = {};
-  const perTier: ReplayResult['budget']['perTier'] = {};
-  for (const [name, intervals] of Object.entries(evaluator.intervals())) {
-    alerts[name] = intervals.map(([a, b]) => [a / 1000, b === null ? null : b / 1000]);
-    const last = intervals[intervals.length - 1];
-    perTier[name] = {
-      firstFireSec: intervals[0] ? intervals[0][0] / 1000 : null,
-      lastClearSec: last && last[1] !== null ? last[1] / 1000 : null,
-      episodes: intervals.length,
-    };
+  const perTier: Record<string, TierReplayTiming> = {};
+  const perTierReal: Record<string, TierReplayTiming> = {};
+  for (const [name, iv] of Object.entries(intervals)) {
+    alerts[name] = iv.map(([a, b]) => [a / 1000, sec(b)]);
+    const t = timings[name] as (typeof timings)[string];
+    const at = (k: number): TierReplayTiming => ({
+      episodes: t.episodes,
+      firstFireSec: sec(t.firstFire, k),
+      lastClearSec: sec(t.lastClear, k),
+      timeToDetectSec: sec(t.timeToDetect, k),
+      timeToClearSec: sec(t.timeToClear, k),
+    });
+    perTier[name] = at(1);
+    perTierReal[name] = at(scale);
   }
   const first = samples[0] as CounterSample;
   const lastS = samples[samples.length - 1] as CounterSample;
@@ -103,17 +139,14 @@ export function replaySeries(slo: SloDefinition, series: readonly SeriesPoint[],
     Math.max(1, lastS.t - first.t),
     lastBurn,
   );
-  return { alerts, budget: { ...base, perTier } };
-}
-
-/** last − first plus the pre-reset value at every counter reset (as Prometheus' increase()). */
-export function counterIncrease(values: readonly number[]): number {
-  if (values.length < 2) return 0;
-  let inc = (values[values.length - 1] as number) - (values[0] as number);
-  let prev = 0;
-  for (const v of values) {
-    if (v < prev) inc += prev;
-    prev = v;
-  }
-  return inc;
+  return {
+    alerts,
+    budget: {
+      ...base,
+      errorSpanSec: span ? { start: span.start / 1000, end: span.end / 1000 } : null,
+      consumedDuringErrors: span ? budgetConsumedBetween(samples, span.start, span.end, slo.errorBudget, slo.periodMs / scale) : null,
+      perTier,
+      perTierReal,
+    },
+  };
 }

@@ -116,7 +116,8 @@ function writeCase(c: Case, index: number, shiftFirstFire = false): { file: stri
   const stepMs = 60_000 / scale;
   const tl = timeline(c.segments, c.resetAtStep);
   const series = tl.total.map((total, i) => ({ t: (i * stepMs) / 1000, total, errors: tl.errors[i] as number }));
-  const result = replaySeries(slo, series, { evalIntervalSec: stepMs / 1000, timeScale: scale });
+  // The evaluation interval is given real-equivalent (60 s) and compressed by timeScale, like the windows.
+  const result = replaySeries(slo, series, { evalIntervalSec: 60, timeScale: scale });
   const alertsMs: Record<string, Array<[number, number | null]>> = {};
   for (const [tier, iv] of Object.entries(result.alerts)) alertsMs[tier] = iv.map(([a, b]) => [a * 1000, b === null ? null : b * 1000]);
   if (shiftFirstFire) {

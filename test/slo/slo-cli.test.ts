@@ -47,6 +47,53 @@ describe('faultline slo replay', () => {
     expect(err.stderr).not.toMatch(/\n\s+at /);
   });
 
+  it('gives null as the clear time of an interval still open at the end, and per-tier detect times', async () => {
+    const rows = ['t,total,errors'];
+    for (let m = 0; m <= 90; m++) rows.push(`${m * 60},${m * 1000},${m > 60 ? (m - 60) * 1000 : 0}`);
+    const open = join(dir, 'open.csv');
+    writeFileSync(open, rows.join('\n') + '\n');
+    const { stdout } = await run(process.execPath, [bin, 'slo', 'replay', '--slo', slo, '--series', open, '--eval-interval', '60s', '--json']);
+    expect(stdout.endsWith('}\n')).toBe(true);
+    const out = JSON.parse(stdout) as { alerts: Record<string, Array<[number, number | null]>>; budget: { perTier: Record<string, { timeToDetectSec: number }> } };
+    expect(Object.keys(out)).toEqual(['alerts', 'budget']);
+    expect(Object.keys(out.alerts)).toEqual(['page-fast', 'page-slow', 'ticket-fast', 'ticket-slow']);
+    expect(out.alerts['page-fast']).toEqual([[3660, null]]);
+    expect(out.budget.perTier['page-fast']?.timeToDetectSec).toBe(60);
+  });
+
+  it('--eval-interval sets the evaluation grid', async () => {
+    const { stdout } = await run(process.execPath, [bin, 'slo', 'replay', '--slo', slo, '--series', csv, '--eval-interval', '5m', '--json']);
+    // Evaluated at 0, 5m, 10m, …: the first evaluation after the outage starts at 60m is at 65m.
+    expect((JSON.parse(stdout) as { alerts: Record<string, unknown> }).alerts['page-fast']).toEqual([[3900, 4500]]);
+  });
+
+  it('exits 2 naming file, line and field for a bad SLO file, without a stack trace', async () => {
+    const badSlo = join(dir, 'bad-slo.yaml');
+    writeFileSync(badSlo, 'apiVersion: faultline/v1\nkind: SLO\nname: api\nobjective: 99.9\nperiod: 30 days\n');
+    const err = (await run(process.execPath, [bin, 'slo', 'replay', '--slo', badSlo, '--series', csv]).catch((e) => e)) as { code: number; stderr: string };
+    expect(err.code).toBe(2);
+    expect(err.stderr).toContain("bad-slo.yaml:5 field 'period'");
+    expect(err.stderr).not.toMatch(/\n\s+at /);
+    const rules = (await run(process.execPath, [bin, 'slo', 'rules', '--slo', badSlo]).catch((e) => e)) as { code: number; stderr: string };
+    expect(rules.code).toBe(2);
+  });
+
+  it('prints rules with the SLO\'s metric selectors, severity labels and runbook annotation, accepted by promtool', async () => {
+    const example = fileURLToPath(new URL('../../scenarios/slo-example.yaml', import.meta.url));
+    const { stdout } = await run(process.execPath, [bin, 'slo', 'rules', '--slo', example]);
+    expect(stdout).toContain('sum(rate(http_requests_total{job="api",code=~"5.."}[1h]))');
+    expect(stdout).toContain('sum(rate(http_requests_total{job="api"}[1h]))');
+    for (const w of ['5m', '30m', '1h', '2h', '6h', '1d', '3d']) expect(stdout).toContain(`record: slo:sli_error:ratio_rate${w}`);
+    for (const a of ['PageFast', 'PageSlow', 'TicketFast', 'TicketSlow']) expect(stdout).toContain(`alert: SLOErrorBudgetBurn${a}`);
+    expect(stdout.match(/severity: page/g)).toHaveLength(2);
+    expect(stdout.match(/severity: ticket/g)).toHaveLength(2);
+    expect(stdout.match(/runbook_url: https:\/\/runbooks\.example\.internal\/api-availability/g)).toHaveLength(4);
+    const file = join(dir, 'rules.yml');
+    writeFileSync(file, stdout);
+    const check = await run('promtool', ['check', 'rules', file]);
+    expect(check.stdout).toMatch(/SUCCESS: 11 rules found/);
+  });
+
   it('prints Prometheus rules for the SLO', async () => {
     const { stdout } = await run(process.execPath, [bin, 'slo', 'rules', '--slo', slo]);
     expect(stdout).toContain('record: slo:sli_error:ratio_rate5m');
