@@ -1,5 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { spawn } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { connectOutcome, echoServer } from '../helpers/sockets.ts';
 
@@ -40,5 +43,51 @@ describe('faultline serve', () => {
     const code = await new Promise<number | null>((r) => child.once('exit', (c) => r(c)));
     expect(code).toBe(2);
     expect(err).toContain('FAULTLINE_NET_NOT_LOOPBACK');
+  });
+
+  it('--config creates the listed proxies at start; SIGINT heals every fault (logged) before exit 0', async () => {
+    const echo = await echoServer();
+    const dir = mkdtempSync(join(tmpdir(), 'faultline-serve-'));
+    const cfg = join(dir, 'proxies.json');
+    writeFileSync(cfg, JSON.stringify([{ name: 'db', listen: '127.0.0.1:0', upstream: echo.address }, { name: 'off', upstream: echo.address, enabled: false }], null, 2));
+    const child = spawn(process.execPath, [bin, 'serve', '--port', '0', '--config', cfg, '--seed', '42', '--verbose'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    child.stderr.on('data', (d) => (err += d));
+    const url = await new Promise<string>((resolve, reject) => {
+      child.stdout.on('data', (d) => {
+        out += d;
+        const m = /listening on (http:\/\/\S+) \((\d+) proxies\)/.exec(out);
+        if (m) resolve(m[1] as string);
+      });
+      child.once('exit', () => reject(new Error(`serve exited early: ${err}`)));
+    });
+    const all = (await (await fetch(`${url}/proxies`)).json()) as Record<string, { enabled: boolean }>;
+    expect(Object.keys(all).sort()).toEqual(['db', 'off']);
+    expect(all.off?.enabled).toBe(false);
+    expect(((await (await fetch(`${url}/version`)).json()) as { seed: string }).seed).toBe('42');
+    const added = await fetch(`${url}/proxies/db/toxics`, { method: 'POST', body: JSON.stringify({ type: 'latency', attributes: { latency: 10 } }) });
+    expect(added.status).toBe(200);
+    const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+    child.kill('SIGINT');
+    expect(await exited).toBe(0);
+    expect(err).toContain('SIGINT: healing every fault');
+    expect(err).toMatch(/fault removed.*latency_downstream/);
+    await echo.close();
+  });
+
+  it('a bad --config exits 2 naming file, line and field, without a stack trace', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'faultline-serve-'));
+    const cfg = join(dir, 'bad.json');
+    writeFileSync(cfg, '[\n  {"name": "ok", "upstream": "127.0.0.1:1"},\n  {"name": "broken",\n   "upstream": "nowhere"}\n]\n');
+    const child = spawn(process.execPath, [bin, 'serve', '--port', '0', '--config', cfg], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let err = '';
+    child.stderr.on('data', (d) => (err += d));
+    const code = await new Promise<number | null>((r) => child.once('exit', (c) => r(c)));
+    expect(code).toBe(2);
+    expect(err).toContain(`${cfg}:4`);
+    expect(err).toContain("field '[1].upstream'");
+    expect(err).toContain("expected host:port, got 'nowhere'");
+    expect(err).not.toMatch(/\n\s+at /);
   });
 });
