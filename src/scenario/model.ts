@@ -182,8 +182,9 @@ export function planScenario(model: ScenarioModel, seedOverride?: string): Scena
       });
     }
     const ss = x.expect.steadyState ?? { maxErrorRatio: 0.01, probes: true };
-    expectations.push({ id: `${x.name}/steady/baseline`, title: `steady state at baseline (error ratio ≤ ${ss.maxErrorRatio}${ss.probes ? ', probes pass' : ''}, no alert)`, kind: 'steady-baseline', maxErrorRatio: ss.maxErrorRatio, probes: ss.probes });
-    expectations.push({ id: `${x.name}/steady/recovery`, title: `steady state after recovery (error ratio ≤ ${ss.maxErrorRatio}${ss.probes ? ', probes pass' : ''})`, kind: 'steady-recovery', maxErrorRatio: ss.maxErrorRatio, probes: ss.probes });
+    const pctText = `${Number((ss.maxErrorRatio * 100).toFixed(3))} %`;
+    expectations.push({ id: `${x.name}/steady/baseline`, title: `steady state at baseline (error ratio ≤ ${pctText}${ss.probes ? ', probes pass' : ''}, no alert)`, kind: 'steady-baseline', maxErrorRatio: ss.maxErrorRatio, probes: ss.probes });
+    expectations.push({ id: `${x.name}/steady/recovery`, title: `steady state after recovery (error ratio ≤ ${pctText}${ss.probes ? ', probes pass' : ''})`, kind: 'steady-recovery', maxErrorRatio: ss.maxErrorRatio, probes: ss.probes });
     if (x.expect.recoveryWithin !== undefined) {
       expectations.push({ id: `${x.name}/recovery-time`, title: `error ratio back to steady state within ${fmt(x.expect.recoveryWithin)} of heal`, kind: 'recovery-time', withinMs: x.expect.recoveryWithin, maxErrorRatio: ss.maxErrorRatio });
     }
