@@ -7,8 +7,9 @@ import type { CliIo, Command } from './io.ts';
 const usage = `faultline load — open-loop load with coordinated-omission-corrected latency
 
 Usage:
-  faultline load --url URL --rate N --duration D [--shape constant|poisson|ramp|spike]
+  faultline load --url URL --rate N --duration D [--shape constant|soak|poisson|ramp|spike]
                  [--ramp-from N] [--spike-multiplier X --spike-at D --spike-duration D]
+  faultline load --url URL --shape steps --steps RATE:D,RATE:D,… [options below]
                  [--timeout 2s] [--max-in-flight 10000] [--warmup 0s] [--good-status 2xx,3xx]
                  [--latency-threshold D] [--seed N] [--json FILE]
   faultline load --url URL --rate N --duration D [--shape …] --emit-k6 FILE
@@ -26,9 +27,18 @@ function shapeFrom(values: Record<string, string | boolean | undefined>): Schedu
     if (v === undefined || typeof v !== 'string' || !Number.isFinite(n)) throw new InputError('FAULTLINE_CLI_USAGE', `--${k} needs a number`, { field: k });
     return n;
   };
+  const shape = String(values.shape ?? 'constant');
+  if (shape === 'steps') {
+    const list = String(values.steps ?? '');
+    const steps = list.split(',').map((part) => {
+      const m = /^\s*([\d.]+)\s*:\s*(\S+)\s*$/.exec(part);
+      if (!m) throw new InputError('FAULTLINE_CLI_USAGE', `--steps needs RATE:DURATION,… (e.g. 100:5s,300:10s); got '${part}'`, { field: 'steps' });
+      return { rate: Number(m[1]), duration: parseDuration(m[2] as string, 'steps') };
+    });
+    return parseShape({ type: 'steps', steps });
+  }
   const rate = num('rate');
   const duration = parseDuration(String(values.duration ?? ''), 'duration');
-  const shape = String(values.shape ?? 'constant');
   const raw: Record<string, unknown> =
     shape === 'ramp'
       ? { type: 'ramp', from: values['ramp-from'] === undefined ? 0 : num('ramp-from'), to: rate, duration }
@@ -42,9 +52,23 @@ function shapeFrom(values: Record<string, string | boolean | undefined>): Schedu
             spikeDuration: parseDuration(String(values['spike-duration'] ?? ''), 'spike-duration'),
           }
         : { type: shape, rate, duration };
+  return parseShape(raw);
+}
+
+function parseShape(raw: Record<string, unknown>): ScheduleShape {
   const parsed = scheduleSchema.safeParse(raw);
-  if (!parsed.success) throw new InputError('FAULTLINE_CLI_USAGE', `bad --shape: ${parsed.error.issues[0]?.message ?? 'invalid'}`, { field: 'shape' });
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw new InputError('FAULTLINE_CLI_USAGE', `bad --shape ${String(raw.type)}: ${issue ? `${issue.path.join('.') || 'shape'}: ${issue.message}` : 'invalid'}`, { field: 'shape' });
+  }
   return parsed.data;
+}
+
+function positiveInt(v: string | undefined, flag: string, dflt: number): number {
+  if (v === undefined) return dflt;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n <= 0) throw new InputError('FAULTLINE_CLI_USAGE', `--${flag} must be a positive integer (got '${v}')`, { field: flag });
+  return n;
 }
 
 const fmt = (v: number | null): string => (v === null ? '-' : v.toFixed(2));
@@ -79,6 +103,7 @@ export const loadCommand: Command = {
       rate: { type: 'string' },
       duration: { type: 'string' },
       shape: { type: 'string' },
+      steps: { type: 'string' },
       'ramp-from': { type: 'string' },
       'spike-multiplier': { type: 'string' },
       'spike-at': { type: 'string' },
@@ -114,7 +139,7 @@ export const loadCommand: Command = {
       target: { kind: 'http', url: values.url },
       schedule,
       timeoutMs,
-      maxInFlight: values['max-in-flight'] ? Number(values['max-in-flight']) : 10_000,
+      maxInFlight: positiveInt(values['max-in-flight'], 'max-in-flight', 10_000),
       warmupMs: values.warmup ? parseDuration(values.warmup, 'warmup') : 0,
       sli: {
         ...(values['good-status'] ? { goodStatus: values['good-status'] } : {}),

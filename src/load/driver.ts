@@ -250,10 +250,10 @@ export async function runLoad(opts: LoadOptions): Promise<LoadResult> {
         corrected.recordValue(usOf(o.latencyMs));
         service.recordValue(usOf(o.serviceMs));
         latencySumMs += o.latencyMs;
-      }
-      if (ph) {
-        ph.corrected.recordValue(usOf(o.latencyMs));
-        ph.service.recordValue(usOf(o.serviceMs));
+        if (ph) {
+          ph.corrected.recordValue(usOf(o.latencyMs));
+          ph.service.recordValue(usOf(o.serviceMs));
+        }
       }
     }
     opts.sink?.record(o);
@@ -283,7 +283,7 @@ export async function runLoad(opts: LoadOptions): Promise<LoadResult> {
     const settle = (err: Error | undefined, status?: number): void => {
       if (settled) return;
       settled = true;
-      clearTimeout(deadline);
+      clearTimeout(timer);
       inFlight--;
       const now = clock.now();
       const latencyMs = now - intendedAt;
@@ -299,21 +299,23 @@ export async function runLoad(opts: LoadOptions): Promise<LoadResult> {
       outcome(offset, o);
       maybeIdle();
     };
-    const abort = target.send({
-      onSocket: () => {
-        onSocketAt = clock.now();
-        if (offset >= warmupMs) queue.recordValue(usOf(onSocketAt - intendedAt));
+    // The deadline is an AbortSignal the target honours (undici's own timeouts are coarse). It is measured
+    // from the intended send time: a request the client could not start on time has used part of its budget.
+    const deadline = new AbortController();
+    const timer = setTimeout(() => {
+      const reason = new DOMException(`deadline of ${timeoutMs} ms exceeded`, 'TimeoutError');
+      deadline.abort(reason);
+      settle(reason);
+    }, Math.max(1, intendedAt + timeoutMs - clock.now()));
+    target.send(
+      {
+        onSocket: () => {
+          onSocketAt = clock.now();
+          if (offset >= warmupMs) queue.recordValue(usOf(onSocketAt - intendedAt));
+        },
+        done: settle,
       },
-      done: settle,
-    });
-    // The deadline is measured from the intended send time: a request the client could not start on time
-    // has already used part of its budget.
-    const deadline = setTimeout(
-      () => {
-        abort();
-        settle(Object.assign(new Error(`deadline of ${timeoutMs} ms exceeded`), { name: 'TimeoutError' }));
-      },
-      Math.max(1, intendedAt + timeoutMs - clock.now()),
+      deadline.signal,
     );
   };
 
@@ -374,7 +376,9 @@ export async function runLoad(opts: LoadOptions): Promise<LoadResult> {
   const invalidReasons: string[] = [];
   if (scheduled > 0 && sent / scheduled < 0.99) invalidReasons.push(`only ${((sent / scheduled) * 100).toFixed(2)} % of scheduled requests were sent (< 99 %)`);
   const q = percentiles(queue);
-  if (q.p99 !== null && q.p99 > 50) invalidReasons.push(`client-side queueing p99 ${q.p99} ms > 50 ms: the generator, not the target, was the bottleneck`);
+  if (q.p99 !== null && q.p99 > 50) invalidReasons.push(
+      `client-side queueing p99 ${q.p99} ms > 50 ms: requests waited in the generator before reaching the wire (too few connections or an overloaded generator)`,
+    );
   const meanLatency = corrected.totalCount > 0 ? latencySumMs / corrected.totalCount : null;
   const throughput = durationMs > 0 ? completed / (durationMs / 1000) : 0;
 

@@ -9,5 +9,5 @@ export { runLoad, percentiles } from './driver.ts';
 export type { LoadOptions, LoadResult, LoadProgress, LoadPhase, SliOutcome, SliSink, SliDefinition, Percentiles, SecondBucket, PhaseSummary } from './driver.ts';
 export { targetSchema, createTarget, classifyError, statusPredicate } from './targets.ts';
 export type { TargetSpec, Target } from './targets.ts';
-export { ingestK6Json, runK6Script, emitK6Script, findK6 } from './k6.ts';
+export { ingestK6Json, runK6Script, emitK6Script, findK6, k6ErrorClass } from './k6.ts';
 export type { K6IngestResult } from './k6.ts';

@@ -18,27 +18,54 @@ interface K6Point {
   data: { time: string; value: number; tags?: Record<string, string> };
 }
 
+/** One request, joined from its http_req_duration and http_req_failed points (time = request end). */
+interface Joined {
+  time: number;
+  duration?: number;
+  failed?: boolean;
+  status?: number;
+  errorCode?: number;
+  error?: string;
+}
+
+/**
+ * faultline's error classes from k6's `error_code` tag (k6 docs "Error codes": 1050 request timeout,
+ * 1100–1199 DNS, 1200–1299 TCP, 1300–1399 TLS) and its `error` text for the TCP cases.
+ */
+export function k6ErrorClass(code: number | undefined, text = ''): string {
+  if (code === 1050 || /timeout/i.test(text)) return 'timeout';
+  if (/connection refused/i.test(text)) return 'connect_refused';
+  if (/connection reset/i.test(text)) return 'reset';
+  if (code !== undefined && code >= 1100 && code < 1200) return 'dns';
+  if (code !== undefined && code >= 1200 && code < 1300) return 'tcp';
+  if (code !== undefined && code >= 1300 && code < 1400) return 'tls';
+  return 'error';
+}
+
 export interface K6IngestResult {
   requests: number;
   good: number;
   bad: number;
+  /** Iterations k6 could not start on schedule (`dropped_iterations`), each recorded as a bad `drop` outcome. */
+  dropped: number;
   skippedLines: number;
 }
 
 /**
  * Joins each `http_req_duration` point with the `http_req_failed` point of the same request (same
- * time and tags) and records one SLI outcome per request. Lines that are not JSON are counted and
- * skipped (k6 may interleave nothing else on this stream, but be forgiving).
+ * time and tags) and records one SLI outcome per request; each `dropped_iterations` point becomes that
+ * many bad `drop` outcomes (as faultline's own driver counts starts it could not make on time). Lines
+ * that are not JSON are counted and skipped (k6 writes nothing else on this stream, but be forgiving).
  */
 export async function ingestK6Json(file: string, sink: SliSink, opts: { latencyThresholdMs?: number } = {}): Promise<K6IngestResult> {
-  const pending = new Map<string, { duration?: number; failed?: boolean; time: number; status?: number }>();
-  const result: K6IngestResult = { requests: 0, good: 0, bad: 0, skippedLines: 0 };
-  const emit = (p: { duration?: number; failed?: boolean; time: number; status?: number }): void => {
+  const pending = new Map<string, Joined>();
+  const result: K6IngestResult = { requests: 0, good: 0, bad: 0, dropped: 0, skippedLines: 0 };
+  const emit = (p: Joined): void => {
     const latency = p.duration ?? 0;
     const ok = p.failed === false;
     const good = ok && (opts.latencyThresholdMs === undefined || latency <= opts.latencyThresholdMs);
     const o: SliOutcome = { intendedAtMs: p.time - latency, completedAtMs: p.time, good, ok, latencyMs: latency, serviceMs: latency };
-    if (!ok) o.errorClass = p.status && p.status > 0 ? `http_${p.status}` : 'error';
+    if (!ok) o.errorClass = p.status && p.status > 0 ? `http_${p.status}` : k6ErrorClass(p.errorCode, p.error);
     else if (!good) o.errorClass = 'slow';
     if (p.status) o.status = p.status;
     sink.record(o);
@@ -60,15 +87,26 @@ export async function ingestK6Json(file: string, sink: SliSink, opts: { latencyT
     }
     if (obj.type !== 'Point') continue;
     const pt = obj as K6Point;
-    if (pt.metric !== 'http_req_duration' && pt.metric !== 'http_req_failed') continue;
-    if (typeof pt.data?.value !== 'number' || typeof pt.data?.time !== 'string') {
-      throw new InputError('FAULTLINE_LOAD_K6_JSON', `malformed k6 Point (needs data.time and data.value)`, { file, line: lineNo });
+    if (pt.metric !== 'http_req_duration' && pt.metric !== 'http_req_failed' && pt.metric !== 'dropped_iterations') continue;
+    if (typeof pt.data?.value !== 'number' || typeof pt.data?.time !== 'string' || Number.isNaN(Date.parse(pt.data.time))) {
+      throw new InputError('FAULTLINE_LOAD_K6_JSON', `malformed k6 Point (needs data.time as RFC 3339 and a numeric data.value)`, { file, line: lineNo, field: 'data' });
+    }
+    if (pt.metric === 'dropped_iterations') {
+      const at = Date.parse(pt.data.time);
+      for (let i = 0; i < pt.data.value; i++) {
+        sink.record({ intendedAtMs: at, completedAtMs: at, good: false, ok: false, latencyMs: 0, serviceMs: 0, errorClass: 'drop' });
+        result.dropped++;
+        result.bad++;
+      }
+      continue;
     }
     const tags = pt.data.tags ?? {};
     const { expected_response: _e, ...joinTags } = tags;
     const key = `${pt.data.time}|${JSON.stringify(joinTags)}`;
     const entry = pending.get(key) ?? { time: Date.parse(pt.data.time) };
     if (tags.status) entry.status = Number(tags.status);
+    if (tags.error_code) entry.errorCode = Number(tags.error_code);
+    if (tags.error) entry.error = tags.error;
     if (pt.metric === 'http_req_duration') entry.duration = pt.data.value;
     else entry.failed = pt.data.value !== 0;
     if (entry.duration !== undefined && entry.failed !== undefined) {
@@ -103,9 +141,11 @@ export async function runK6Script(
 ): Promise<K6IngestResult & { exitCode: number | null }> {
   const bin = findK6(opts.env);
   if (!bin) {
+    const named = opts.env.K6_BIN ? `K6_BIN=${opts.env.K6_BIN} does not exist; ` : '';
     throw new FaultlineError(
       'FAULTLINE_LOAD_K6_MISSING',
-      "no k6 binary found: install k6 from https://k6.io/docs/get-started/installation/ (or a release binary) and put it on PATH, or set K6_BIN=/path/to/k6. faultline's own generator ('faultline load') needs nothing extra.",
+      named +
+        "no k6 binary found: install k6 from https://k6.io/docs/get-started/installation/ (or a release binary) and put it on PATH, or set K6_BIN=/path/to/k6. faultline's own generator ('faultline load') needs nothing extra.",
       { exitCode: 4 },
     );
   }
@@ -121,9 +161,11 @@ export async function runK6Script(
 
 /** An equivalent k6 script: constant-arrival-rate for constant shapes, ramping-arrival-rate otherwise. */
 export function emitK6Script(url: string, shape: ScheduleShape, opts: { timeoutMs?: number; maxVUs?: number } = {}): string {
-  const secs = (ms: number): string => `${Math.max(1, Math.round(ms / 1000))}s`;
+  // k6 durations: whole seconds where exact, else milliseconds.
+  const secs = (ms: number): string => (Math.round(ms) % 1000 === 0 ? `${Math.round(ms) / 1000}s` : `${Math.round(ms)}ms`);
   const maxVUs = opts.maxVUs ?? 1000;
   let scenario: Record<string, unknown>;
+  // k6 has no Poisson arrivals: a Poisson shape is emitted at its mean rate.
   if (shape.type === 'constant' || shape.type === 'soak' || shape.type === 'poisson') {
     scenario = { executor: 'constant-arrival-rate', rate: shape.rate, timeUnit: '1s', duration: secs(shape.duration), preAllocatedVUs: Math.min(maxVUs, Math.max(10, Math.ceil(shape.rate / 10))), maxVUs };
   } else {
@@ -140,14 +182,16 @@ export function emitK6Script(url: string, shape: ScheduleShape, opts: { timeoutM
       ]);
     } else {
       const high = shape.rate * shape.multiplier;
+      const spikeStart = Math.min(shape.spikeAt, shape.duration);
+      const spikeEnd = Math.min(shape.duration, spikeStart + shape.spikeDuration);
       startRate = shape.rate;
       stages = [
-        { target: shape.rate, duration: secs(shape.spikeAt) },
+        { target: shape.rate, duration: secs(spikeStart) },
         { target: high, duration: '0s' },
-        { target: high, duration: secs(shape.spikeDuration) },
+        { target: high, duration: secs(spikeEnd - spikeStart) },
         { target: shape.rate, duration: '0s' },
-        { target: shape.rate, duration: secs(scheduleDurationMs(shape) - shape.spikeAt - shape.spikeDuration) },
-      ];
+        { target: shape.rate, duration: secs(scheduleDurationMs(shape) - spikeEnd) },
+      ].filter((st, i) => i % 2 === 1 || st.duration !== '0s');
     }
     scenario = { executor: 'ramping-arrival-rate', startRate, timeUnit: '1s', preAllocatedVUs: Math.min(maxVUs, 50), maxVUs, stages };
   }
@@ -163,7 +207,7 @@ export const options = {
 };
 
 export default function () {
-  http.get(${JSON.stringify(url)}, { timeout: '${Math.round((opts.timeoutMs ?? 2000) / 1000) || 1}s' });
+  http.get(${JSON.stringify(url)}, { timeout: '${Math.max(1, Math.round(opts.timeoutMs ?? 2000))}ms' });
 }
 `;
 }

@@ -57,6 +57,54 @@ describe('arrival schedules', () => {
     );
   });
 
+  it('soak is a long constant: identical arrivals, generated lazily', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 1000 }), fc.integer({ min: 100, max: 5000 }), (rate, duration) => {
+        expect(collect({ type: 'soak', rate, duration })).toEqual(collect({ type: 'constant', rate, duration }));
+      }),
+      { numRuns: 30 },
+    );
+    // 24 h at 10k req/s: the first arrivals come without materialising 864 million offsets.
+    const it = arrivalOffsets({ type: 'soak', rate: 10_000, duration: 86_400_000 });
+    expect([it.next().value, it.next().value, it.next().value]).toEqual([0, 0.1, 0.2]);
+  });
+
+  it('steps: within each step the spacing is 1/rate and its arrivals fall inside the step', () => {
+    const steps = fc.array(fc.record({ rate: fc.integer({ min: 1, max: 500 }), duration: fc.integer({ min: 200, max: 2000 }) }), { minLength: 1, maxLength: 4 });
+    fc.assert(
+      fc.property(steps, (st) => {
+        const xs = collect({ type: 'steps', steps: st });
+        let start = 0;
+        for (const step of st) {
+          const inStep = xs.filter((x) => x >= start && x < start + step.duration);
+          expect(Math.abs(inStep.length - (step.rate * step.duration) / 1000)).toBeLessThanOrEqual(1);
+          for (let i = 1; i < inStep.length; i++) expect((inStep[i] as number) - (inStep[i - 1] as number)).toBeCloseTo(1000 / step.rate, 6);
+          start += step.duration;
+        }
+      }),
+      { numRuns: 60 },
+    );
+  });
+
+  it('poisson: gaps are positive with mean 1/rate, and arrivals stay inside the duration', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 200, max: 2000 }), fc.integer({ min: 0, max: 1e6 }), (rate, seed) => {
+        const xs = collect({ type: 'poisson', rate, duration: 5000 }, seed);
+        const gaps = xs.slice(1).map((x, i) => x - (xs[i] as number));
+        expect(gaps.every((g) => g >= 0)).toBe(true);
+        expect(xs.every((x) => x >= 0 && x < 5000)).toBe(true);
+        const mean = gaps.reduce((a, g) => a + g, 0) / gaps.length;
+        // Mean of n exponential gaps: standard error (1/rate)/sqrt(n); allow 5 of them.
+        expect(Math.abs(mean - 1000 / rate)).toBeLessThan((5 * (1000 / rate)) / Math.sqrt(gaps.length));
+        // Exponential gaps: the coefficient of variation is about 1 (a constant schedule has 0).
+        const sd = Math.sqrt(gaps.reduce((a, g) => a + (g - mean) ** 2, 0) / gaps.length);
+        expect(sd / mean).toBeGreaterThan(0.8);
+        expect(sd / mean).toBeLessThan(1.2);
+      }),
+      { numRuns: 30 },
+    );
+  });
+
   it('schedules are data: parsed from scenario-style durations', () => {
     const s = scheduleSchema.parse({ type: 'spike', rate: 10, multiplier: 5, duration: '10s', spikeAt: '2s', spikeDuration: '1s' });
     expect(countArrivals(s)).toBe(10 * 9 + 50);

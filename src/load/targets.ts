@@ -1,7 +1,8 @@
 /**
  * Request targets: HTTP(S) via undici (keep-alive Pool, dispatch hot path), a raw TCP connect probe,
  * and a PostgreSQL query probe via `pg`. Each reports when the request got on the wire (on-socket)
- * and how it ended; the driver owns deadlines (its own timer: undici's timeouts are coarse).
+ * and how it ended. The driver owns deadlines and hands each request an AbortSignal that fires at its
+ * deadline (undici's own timeouts are coarse); a target aborts the request when it fires.
  */
 import net from 'node:net';
 import { Pool as UndiciPool, type Dispatcher } from 'undici';
@@ -35,8 +36,8 @@ export interface RequestCallbacks {
 
 export interface Target {
   readonly description: string;
-  /** Starts one request. Returns an abort function the driver calls at the deadline. */
-  send(cb: RequestCallbacks): () => void;
+  /** Starts one request; `signal` aborts it (the driver's deadline). */
+  send(cb: RequestCallbacks, signal: AbortSignal): void;
   close(): Promise<void>;
   /** Client-side queue depth (requests waiting for a connection), if known. */
   queued(): number;
@@ -74,9 +75,8 @@ function httpTarget(spec: Extract<z.output<typeof targetSchema>, { kind: 'http' 
   return {
     description: `${spec.method} ${url.href}`,
     queued: () => pool.stats.queued,
-    send(cb) {
+    send(cb, signal) {
       let controller: Dispatcher.DispatchController | undefined;
-      let aborted = false;
       let finished = false;
       let status = 0;
       const finish = (err: Error | undefined): void => {
@@ -87,8 +87,8 @@ function httpTarget(spec: Extract<z.output<typeof targetSchema>, { kind: 'http' 
       const handler: Dispatcher.DispatchHandler = {
         onRequestStart(c) {
           controller = c;
-          if (aborted) {
-            c.abort(new DOMException('deadline exceeded', 'TimeoutError'));
+          if (signal.aborted) {
+            c.abort(signal.reason);
             return;
           }
           cb.onSocket();
@@ -98,17 +98,18 @@ function httpTarget(spec: Extract<z.output<typeof targetSchema>, { kind: 'http' 
         },
         onResponseData() {},
         onResponseEnd() {
+          signal.removeEventListener('abort', onAbort);
           finish(undefined);
         },
         onResponseError(_c, err) {
+          signal.removeEventListener('abort', onAbort);
           finish(err);
         },
       };
+      // Before onRequestStart there is no controller yet: the request is aborted as soon as it gets one.
+      const onAbort = (): void => controller?.abort(signal.reason);
+      signal.addEventListener('abort', onAbort, { once: true });
       pool.dispatch({ origin: url.origin, path, method: spec.method, headers, body: spec.body ?? null }, handler);
-      return () => {
-        aborted = true;
-        controller?.abort(new DOMException('deadline exceeded', 'TimeoutError'));
-      };
     },
     close: () => pool.destroy(),
   };
@@ -118,19 +119,21 @@ function tcpTarget(host: string, port: number): Target {
   return {
     description: `tcp connect ${host}:${port}`,
     queued: () => 0,
-    send(cb) {
+    send(cb, signal) {
       const sock = net.connect({ host, port });
       cb.onSocket();
       let finished = false;
       const finish = (err?: Error): void => {
         if (finished) return;
         finished = true;
+        signal.removeEventListener('abort', onAbort);
         sock.destroy();
         cb.done(err, 0);
       };
+      const onAbort = (): void => finish(signal.reason as Error);
+      signal.addEventListener('abort', onAbort, { once: true });
       sock.once('connect', () => finish());
       sock.once('error', (e) => finish(e));
-      return () => finish(Object.assign(new Error('deadline exceeded'), { name: 'TimeoutError' }));
     },
     close: async () => {},
   };
@@ -143,43 +146,48 @@ function pgTarget(connectionString: string, query: string, maxInFlight: number):
   return {
     description: `sql ${redact(connectionString)}`,
     queued: () => waiting,
-    send(cb) {
+    send(cb, signal) {
       let finished = false;
+      let client: pg.PoolClient | undefined;
+      let released = false;
       waiting++;
+      const release = (destroy: boolean): void => {
+        if (!client || released) return;
+        released = true;
+        client.release(destroy || undefined);
+      };
       const finish = (err?: Error): void => {
         if (finished) return;
         finished = true;
+        signal.removeEventListener('abort', onAbort);
         cb.done(err, 0);
       };
-      let client: pg.PoolClient | undefined;
-      pool
-        .connect()
-        .then(async (c) => {
+      // At the deadline: report a timeout and cancel the query by dropping its connection (the pool replaces it).
+      const onAbort = (): void => {
+        finish(signal.reason as Error);
+        release(true);
+      };
+      signal.addEventListener('abort', onAbort, { once: true });
+      pool.connect().then(
+        async (c) => {
           waiting--;
           client = c;
-          if (finished) {
-            c.release(true);
-            return;
-          }
+          if (finished) return release(true);
           cb.onSocket();
           try {
             await c.query(query);
-            c.release();
+            release(false);
             finish();
           } catch (e) {
-            c.release(true);
+            release(true);
             finish(e as Error);
           }
-        })
-        .catch((e: Error) => {
+        },
+        (e: Error) => {
           waiting--;
           finish(e);
-        });
-      return () => {
-        finish(Object.assign(new Error('deadline exceeded'), { name: 'TimeoutError' }));
-        // Cancel the query by dropping the connection; the pool replaces it.
-        client?.release(true);
-      };
+        },
+      );
     },
     close: () => pool.end(),
   };

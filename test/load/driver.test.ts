@@ -1,0 +1,70 @@
+/** The driver's bookkeeping against a real loopback server: phases, warm-up, per-second series, SLI sink. */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { runLoad, type SliOutcome } from '../../src/load/index.ts';
+
+let server: http.Server;
+let url: string;
+beforeAll(async () => {
+  // Every 10th request answers 503, the rest 200.
+  let n = 0;
+  server = http.createServer((_q, r) => {
+    r.statusCode = ++n % 10 === 0 ? 503 : 200;
+    r.end('ok');
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+  url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/`;
+});
+afterAll(async () => {
+  server.closeAllConnections();
+  await new Promise<void>((r) => server.close(() => r()));
+});
+
+describe('open-loop driver bookkeeping', () => {
+  it('keeps per-phase and per-second series, leaves the warm-up out of every histogram, and streams all outcomes', async () => {
+    const outcomes: SliOutcome[] = [];
+    const r = await runLoad({
+      target: { kind: 'http', url },
+      schedule: { type: 'steps', steps: [{ rate: 50, duration: 1000 }, { rate: 100, duration: 1000 }] },
+      warmupMs: 500,
+      phases: [
+        { name: 'baseline', startMs: 0, endMs: 1000 },
+        { name: 'fault', startMs: 1000, endMs: 2000 },
+      ],
+      sink: { record: (o) => outcomes.push(o) },
+    });
+    expect(r).toMatchObject({ scheduled: 150, sent: 150, dropped: 0, completed: 150, valid: true });
+    expect(r.bad).toBe(15);
+    expect(r.errors).toEqual({ http_503: 15 });
+    expect(outcomes).toHaveLength(150);
+    expect(outcomes.filter((o) => !o.good).every((o) => o.status === 503 && o.errorClass === 'http_503')).toBe(true);
+    // Warm-up: the 25 requests intended in the first 500 ms are counted but not in the histograms.
+    expect(r.latencyMs.corrected.count).toBe(125);
+    expect(r.latencyMs.service.count).toBe(125);
+    expect(r.schedulingLagMs.count).toBe(125);
+    const [baseline, fault] = r.phases;
+    expect(baseline).toMatchObject({ name: 'baseline', scheduled: 50, sent: 50 });
+    expect(baseline?.latencyMs.corrected.count).toBe(25);
+    expect(fault).toMatchObject({ name: 'fault', scheduled: 100, sent: 100 });
+    expect(fault?.latencyMs.corrected.count).toBe(100);
+    expect((baseline?.good ?? 0) + (baseline?.bad ?? 0) + (fault?.good ?? 0) + (fault?.bad ?? 0)).toBe(150);
+    // Per second: rate sent and completed, errors by class, latency percentiles.
+    expect(r.perSecond.slice(0, 2).map((b) => [b.second, b.sent, b.completed])).toEqual([
+      [0, 50, 50],
+      [1, 100, 100],
+    ]);
+    expect(r.perSecond[1]?.errors.http_503 ?? 0).toBeGreaterThan(0);
+    expect(Object.keys(r.perSecond[1]?.latencyMs ?? {})).toEqual(['count', 'p50', 'p90', 'p99', 'p999', 'max', 'mean']);
+  });
+
+  it('stops scheduling when its signal aborts and reports the run as aborted', async () => {
+    const ac = new AbortController();
+    setTimeout(() => ac.abort(), 300);
+    const r = await runLoad({ target: { kind: 'http', url }, schedule: { type: 'constant', rate: 100, duration: 5000 }, signal: ac.signal });
+    expect(r.aborted).toBe(true);
+    expect(r.scheduled).toBeGreaterThan(10);
+    expect(r.scheduled).toBeLessThan(200);
+    expect(r.completed).toBe(r.sent);
+  });
+});
