@@ -15,7 +15,11 @@ import { startProxy, startUdpProxy } from '../src/injector/index.ts';
 import { runLoad } from '../src/load/index.ts';
 import { ensureBinary, freePort, nodeChild, r2, stop, writeBench } from './helpers.ts';
 
-const BULK_BYTES = 512 * 1024 * 1024;
+// `npm run bench -- injector --quick`: a short smoke run (smaller transfers, shorter load phases).
+const QUICK = process.argv.includes('--quick');
+const BULK_BYTES = (QUICK ? 64 : 512) * 1024 * 1024;
+const LOAD_MS = QUICK ? 2000 : 6000;
+const SAMPLES = QUICK ? 100 : 400;
 
 const SERVERS = `
 const http = require('http'), net = require('net');
@@ -40,8 +44,8 @@ async function bulkMBps(port: number): Promise<number> {
 async function latencyAt(port: number, rate: number): Promise<{ p50: number | null; p99: number | null; service99: number | null }> {
   const r = await runLoad({
     target: { kind: 'http', url: `http://127.0.0.1:${port}/` },
-    schedule: { type: 'constant', rate, duration: 6000 },
-    warmupMs: 1500,
+    schedule: { type: 'constant', rate, duration: LOAD_MS },
+    warmupMs: QUICK ? 500 : 1500,
     seed: 1,
   });
   return { p50: r.latencyMs.corrected.p50, p99: r.latencyMs.corrected.p99, service99: r.latencyMs.service.p99 };
@@ -151,28 +155,58 @@ export default async function bench(): Promise<void> {
 
     // Fault accuracy (in-process proxy; the proxy records what it achieved too).
     const p = await startProxy({ name: 'accuracy', upstream: `127.0.0.1:${echoPort}`, seed: 11 });
-    const base = await rtts(p.listenPort, 300);
+    const base = await rtts(p.listenPort, SAMPLES);
     p.addFault({ type: 'latency', stream: 'downstream', attributes: { latency: 50, jitter: 0 } });
-    const withLat = await rtts(p.listenPort, 300);
+    const withLat = await rtts(p.listenPort, SAMPLES);
     const achievedStats = p.stats().faults[0]?.achievedDelayMs;
     p.heal();
+    const addedP50 = pct(withLat, 50) - pct(base, 50);
+    const addedP99 = pct(withLat, 99) - pct(base, 50);
     const latencyAcc = {
       requestedMs: 50,
-      clientAddedP50Ms: pct(withLat, 50) - pct(base, 50),
-      clientAddedP99Ms: pct(withLat, 99) - pct(base, 50),
+      samples: SAMPLES,
+      clientAddedP50Ms: addedP50,
+      clientAddedP99Ms: addedP99,
+      medianErrorMs: addedP50 - 50,
+      p99ErrorMs: addedP99 - 50,
+      withinTarget: Math.abs(addedP50 - 50) <= 1 && addedP99 - 50 <= 3,
       proxyRecorded: achievedStats,
     };
+
+    // TCP loss (RTO stall): fraction of chunks stalled vs requested probability, client-observed and recorded.
+    const lossP = 0.1;
+    const lossRto = 20;
+    const lossN = QUICK ? 300 : 1500;
+    p.addFault({ type: 'loss', name: 'loss', stream: 'upstream', attributes: { probability: lossP, rto: lossRto } });
+    const lossRtts = await rtts(p.listenPort, lossN);
+    const lossStats = p.stats().faults.find((f) => f.name === 'loss' && f.active);
+    p.heal();
     await p.stop();
+    const clientStalled = lossRtts.filter((r) => r >= lossRto * 0.9).length / lossN;
+    const lossHalf = 2.576 * Math.sqrt((lossP * (1 - lossP)) / lossN);
+    const tcpLoss = {
+      requested: lossP,
+      rtoMs: lossRto,
+      chunks: lossN,
+      clientObservedStallRate: clientStalled,
+      proxyRecordedStallRate: lossStats ? lossStats.stalls / Math.max(1, lossStats.chunks) : null,
+      interval99: [lossP - lossHalf, lossP + lossHalf],
+      within: Math.abs(clientStalled - lossP) <= lossHalf,
+    };
 
     const bwProxy = await startProxy({ name: 'bw', upstream: `127.0.0.1:${bulkPort}`, seed: 12 });
     bwProxy.addFault({ type: 'bandwidth', attributes: { rate: 2000 } }); // 2 MB/s
-    const bwBytes = 4_000_000;
+    const bwBytes = QUICK ? 2_000_000 : 6_000_000;
+    // Rate from the end of the first read to the last byte: the first 100 ms slice's wait is not in the window.
     const bwRate = await new Promise<number>((resolve) => {
       const s = net.connect({ port: bwProxy.listenPort, host: '127.0.0.1' });
       let bytes = 0;
       let t0 = 0;
       s.on('data', (d: Buffer) => {
-        if (t0 === 0) t0 = performance.now();
+        if (t0 === 0) {
+          t0 = performance.now();
+          return;
+        }
         bytes += d.length;
         if (bytes >= bwBytes) {
           const secs = (performance.now() - t0) / 1000;
@@ -181,17 +215,17 @@ export default async function bench(): Promise<void> {
         }
       });
     });
+    const bwRecorded = bwProxy.stats().faults[0]?.achievedRateKBps ?? null;
     await bwProxy.stop();
 
     const udpEcho = dgram.createSocket('udp4');
     udpEcho.on('message', (m, r) => udpEcho.send(m, r.port, r.address));
     await new Promise<void>((r) => udpEcho.bind(0, '127.0.0.1', () => r()));
-    const lossP = 0.1;
     const udp = await startUdpProxy({ name: 'udp', upstream: `127.0.0.1:${udpEcho.address().port}`, seed: 13, faults: { upstream: { loss: lossP } } });
     const client = dgram.createSocket('udp4');
     let got = 0;
     client.on('message', () => got++);
-    const n = 20_000;
+    const n = QUICK ? 5_000 : 20_000;
     for (let i = 0; i < n; i++) {
       client.send('x', udp.listenPort, '127.0.0.1');
       if (i % 20 === 0) await new Promise((r) => setTimeout(r, 1));
@@ -203,31 +237,34 @@ export default async function bench(): Promise<void> {
     udpEcho.close();
     await udp.stop();
 
-    const addedP99 = latency.faultline && latency.direct && latency.faultline.p99 !== null && latency.direct.p99 !== null ? latency.faultline.p99 - latency.direct.p99 : null;
+    const addedP99NoFaults = latency.faultline && latency.direct && latency.faultline.p99 !== null && latency.direct.p99 !== null ? latency.faultline.p99 - latency.direct.p99 : null;
     const ratioToHaproxy = throughput.faultline && throughput.haproxy ? throughput.faultline / throughput.haproxy : null;
     const json = {
       machine: { cores: (await import('node:os')).cpus().length, node: process.version },
       bulkThroughputMBps: throughput,
       throughputRatioFaultlineToHaproxy: ratioToHaproxy,
       latencyAtRate: { rate, ...latency },
-      addedP99MsNoFaults: addedP99,
+      quick: QUICK,
+      addedP99MsNoFaults: addedP99NoFaults,
       accuracy: {
         latency: latencyAcc,
-        bandwidth: { requestedKBps: 2000, achievedKBps: bwRate, errorPct: ((bwRate - 2000) / 2000) * 100 },
+        bandwidth: { requestedKBps: 2000, achievedKBps: bwRate, proxyRecordedKBps: bwRecorded, errorPct: ((bwRate - 2000) / 2000) * 100, within: Math.abs(bwRate - 2000) <= 100 },
+        tcpLoss,
         udpLoss: { requested: lossP, observed: observedLoss, interval99: [lossP - half, lossP + half], within: Math.abs(observedLoss - lossP) <= half, datagrams: n },
       },
       targets: { addedP99Ms: '< 0.3', throughputRatio: '>= 0.5', latencyMedianMs: '±1', latencyP99Ms: '+3', bandwidthPct: '±5', loss: 'within 99 % binomial interval' },
     };
-    const md = `# Injector benchmark (loopback, ${json.machine.cores} cores, ${json.machine.node})
+    const md = `# Injector benchmark (loopback, ${json.machine.cores} cores, ${json.machine.node}${QUICK ? ', QUICK smoke run: not final numbers' : ''})
 
 | path | bulk MB/s | p50 ms @ ${rate}/s | p99 ms @ ${rate}/s |
 |---|---|---|---|
 ${(['direct', 'haproxy', 'faultline'] as const).map((k) => `| ${k} | ${r2(throughput[k])} | ${r2(latency[k]?.p50)} | ${r2(latency[k]?.p99)} |`).join('\n')}
 
 - faultline / HAProxy throughput: **${r2(ratioToHaproxy)}** (target ≥ 0.5)
-- added p99 with no faults vs direct: **${r2(addedP99)} ms** (target < 0.3 ms)
-- latency fault 50 ms: client-observed added p50 **${r2(latencyAcc.clientAddedP50Ms)} ms**, p99 **${r2(latencyAcc.clientAddedP99Ms)} ms**; proxy-recorded p50 ${r2(achievedStats?.p50)} / p99 ${r2(achievedStats?.p99)} ms (target ±1 ms median, +3 ms p99)
-- bandwidth 2000 KB/s: achieved **${r2(bwRate)} KB/s** (${r2(json.accuracy.bandwidth.errorPct)} %, target ±5 %)
+- added p99 with no faults vs direct: **${r2(addedP99NoFaults)} ms** (target < 0.3 ms)
+- latency fault 50 ms: client-observed added p50 **${r2(latencyAcc.clientAddedP50Ms)} ms**, p99 **${r2(latencyAcc.clientAddedP99Ms)} ms** over ${SAMPLES} round trips; proxy-recorded p50 ${r2(achievedStats?.p50)} / p99 ${r2(achievedStats?.p99)} ms (target ±1 ms median, +3 ms p99) → ${latencyAcc.withinTarget ? 'within' : 'OUTSIDE'}
+- bandwidth 2000 KB/s: achieved **${r2(bwRate)} KB/s** (${r2(json.accuracy.bandwidth.errorPct)} %, target ±5 %); proxy-recorded ${r2(bwRecorded)} KB/s
+- TCP loss 10 % (RTO ${lossRto} ms): client-observed stall rate **${(tcpLoss.clientObservedStallRate * 100).toFixed(2)} %** over ${lossN} chunks (proxy-recorded ${tcpLoss.proxyRecordedStallRate === null ? '-' : (tcpLoss.proxyRecordedStallRate * 100).toFixed(2)} %); 99 % interval [${((lossP - lossHalf) * 100).toFixed(2)}, ${((lossP + lossHalf) * 100).toFixed(2)}] % → ${tcpLoss.within ? 'within' : 'OUTSIDE'}
 - UDP loss 10 %: observed **${(observedLoss * 100).toFixed(2)} %** over ${n} datagrams; 99 % interval [${((lossP - half) * 100).toFixed(2)}, ${((lossP + half) * 100).toFixed(2)}] % → ${json.accuracy.udpLoss.within ? 'within' : 'OUTSIDE'}
 `;
     writeBench('injector', json, md);

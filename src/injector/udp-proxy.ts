@@ -19,6 +19,10 @@ export interface UdpFaults {
   /** Probability a datagram is held back by `reorderDelay` ms so later ones overtake it. */
   reorder?: number;
   reorderDelay?: number;
+  /** Probability (0..1, default 1) that these faults apply to a session (client address) in this direction; drawn per session, seeded. */
+  toxicity?: number;
+  /** Lease: the faults of this direction heal themselves after this many ms. */
+  ttlMs?: number;
 }
 
 export interface UdpProxyOptions {
@@ -35,6 +39,9 @@ export interface UdpDirectionStats {
   lost: number;
   duplicated: number;
   reordered: number;
+  /** Sessions × this direction on which the faults applied, and on which toxicity said no. */
+  sessionsApplied: number;
+  sessionsSkipped: number;
 }
 
 export interface UdpProxy extends AsyncDisposable {
@@ -49,10 +56,11 @@ export interface UdpProxy extends AsyncDisposable {
 }
 
 function validate(f: UdpFaults): UdpFaults {
-  for (const k of ['loss', 'duplicate', 'reorder'] as const) {
+  for (const k of ['loss', 'duplicate', 'reorder', 'toxicity'] as const) {
     const v = f[k];
     if (v !== undefined && !(v >= 0 && v <= 1)) throw new InputError('FAULTLINE_INJECTOR_ATTRIBUTE', `${k} must be in [0, 1]`, { field: k });
   }
+  if (f.ttlMs !== undefined && !(f.ttlMs > 0)) throw new InputError('FAULTLINE_INJECTOR_TTL', 'ttlMs must be a positive number of ms', { field: 'ttlMs' });
   for (const k of ['latency', 'jitter', 'reorderDelay'] as const) {
     const v = f[k];
     if (v !== undefined && !(v >= 0)) throw new InputError('FAULTLINE_INJECTOR_ATTRIBUTE', `${k} must be >= 0`, { field: k });
@@ -63,7 +71,14 @@ function validate(f: UdpFaults): UdpFaults {
   return { ...f };
 }
 
-const emptyStats = (): UdpDirectionStats => ({ received: 0, sent: 0, lost: 0, duplicated: 0, reordered: 0 });
+const emptyStats = (): UdpDirectionStats => ({ received: 0, sent: 0, lost: 0, duplicated: 0, reordered: 0, sessionsApplied: 0, sessionsSkipped: 0 });
+
+interface SessionLink {
+  rng: Rng;
+  /** The fault generation this session's toxicity was drawn for, and the draw. */
+  generation: number;
+  applies: boolean;
+}
 
 export async function startUdpProxy(opts: UdpProxyOptions): Promise<UdpProxy> {
   const listen = parseHostPort(opts.listen ?? '127.0.0.1:0', 'listen');
@@ -75,17 +90,28 @@ export async function startUdpProxy(opts: UdpProxyOptions): Promise<UdpProxy> {
     upstream: validate(opts.faults?.upstream ?? {}),
     downstream: validate(opts.faults?.downstream ?? {}),
   };
+  // Every setFaults/heal bumps the generation, so toxicity is re-drawn per session for the new faults.
+  const generation: Record<Direction, number> = { upstream: 1, downstream: 1 };
+  const leases: Partial<Record<Direction, NodeJS.Timeout>> = {};
   const counters: Record<Direction, UdpDirectionStats> = { upstream: emptyStats(), downstream: emptyStats() };
   const family = isIPv6(listen.host) ? 'udp6' : 'udp4';
   const front = dgram.createSocket(family);
-  const sessions = new Map<string, { sock: dgram.Socket; rng: Record<Direction, Rng> }>();
+  const sessions = new Map<string, { sock: dgram.Socket; link: Record<Direction, SessionLink> }>();
   const timers = new Set<NodeJS.Timeout>();
   let nextSession = 1;
 
-  const deliver = (dir: Direction, r: Rng, msg: Buffer, send: (m: Buffer) => void): void => {
-    const f = faults[dir];
+  const deliver = (dir: Direction, link: SessionLink, msg: Buffer, send: (m: Buffer) => void): void => {
     const c = counters[dir];
     c.received++;
+    if (link.generation !== generation[dir]) {
+      link.generation = generation[dir];
+      const t = faults[dir].toxicity ?? 1;
+      link.applies = t >= 1 || link.rng.fork(`toxicity:${link.generation}`).next() < t;
+      if (link.applies) c.sessionsApplied++;
+      else c.sessionsSkipped++;
+    }
+    const f = link.applies ? faults[dir] : {};
+    const r = link.rng;
     if (f.loss && r.chance(f.loss)) {
       c.lost++;
       return;
@@ -119,14 +145,14 @@ export async function startUdpProxy(opts: UdpProxyOptions): Promise<UdpProxy> {
     if (!s) {
       const sock = dgram.createSocket(isIPv6(upstream.host) ? 'udp6' : 'udp4');
       const srng = rng.fork(`session:${nextSession++}`);
-      s = { sock, rng: { upstream: srng.fork('upstream'), downstream: srng.fork('downstream') } };
+      s = { sock, link: { upstream: { rng: srng.fork('upstream'), generation: 0, applies: true }, downstream: { rng: srng.fork('downstream'), generation: 0, applies: true } } };
       const session = s;
-      sock.on('message', (reply) => deliver('downstream', session.rng.downstream, reply, (m) => front.send(m, rinfo.port, rinfo.address)));
+      sock.on('message', (reply) => deliver('downstream', session.link.downstream, reply, (m) => front.send(m, rinfo.port, rinfo.address)));
       sock.on('error', () => {});
       sessions.set(key, s);
     }
     const session = s;
-    deliver('upstream', session.rng.upstream, msg, (m) => session.sock.send(m, upstream.port, upstream.host));
+    deliver('upstream', session.link.upstream, msg, (m) => session.sock.send(m, upstream.port, upstream.host));
   });
 
   await new Promise<void>((resolve, reject) => {
@@ -135,6 +161,20 @@ export async function startUdpProxy(opts: UdpProxyOptions): Promise<UdpProxy> {
   });
   const port = front.address().port;
   let stopped = false;
+  const set = (dir: Direction, f: UdpFaults): void => {
+    faults[dir] = { ...f };
+    generation[dir]++;
+    clearTimeout(leases[dir]);
+    delete leases[dir];
+    if (f.ttlMs !== undefined) {
+      const t = setTimeout(() => {
+        if (leases[dir] === t) set(dir, {});
+      }, f.ttlMs);
+      t.unref();
+      leases[dir] = t;
+    }
+  };
+  for (const dir of ['upstream', 'downstream'] as const) if (faults[dir].ttlMs !== undefined) set(dir, faults[dir]);
 
   const proxy: UdpProxy = {
     name: opts.name,
@@ -143,18 +183,22 @@ export async function startUdpProxy(opts: UdpProxyOptions): Promise<UdpProxy> {
     seed,
     setFaults(direction, f) {
       const v = validate(f);
-      if (direction === 'both' || direction === 'upstream') faults.upstream = { ...v };
-      if (direction === 'both' || direction === 'downstream') faults.downstream = { ...v };
+      for (const dir of ['upstream', 'downstream'] as const) {
+        if (direction !== 'both' && direction !== dir) continue;
+        set(dir, v);
+      }
     },
     heal() {
-      faults.upstream = {};
-      faults.downstream = {};
+      set('upstream', {});
+      set('downstream', {});
     },
     stats: () => ({ name: opts.name, seed, sessions: sessions.size, upstream: { ...counters.upstream }, downstream: { ...counters.downstream } }),
     async stop() {
       if (stopped) return;
       stopped = true;
       for (const t of timers) clearTimeout(t);
+      clearTimeout(leases.upstream);
+      clearTimeout(leases.downstream);
       for (const s of sessions.values()) s.sock.close();
       await new Promise<void>((r) => front.close(() => r()));
     },

@@ -243,4 +243,28 @@ describe('UDP mode', () => {
     expect(b.reordered).toBe(a.reordered);
     await echo.close();
   });
+
+  it('loss is real datagram loss, replayed by seed; a lease (ttlMs) heals it; toxicity is drawn per session', async () => {
+    const echo = await udpEchoServer();
+    const lost = async (seed: number) => {
+      await using p = await new UdpProxyBuilder('udp-loss').withUpstream(echo.address).withSeed(seed).withFaults('upstream', { loss: 0.3 }).start();
+      const { order } = await exchange(p.listenPort, 200);
+      expect(order.length).toBe(200 - p.stats().upstream.lost);
+      return order;
+    };
+    const a = await lost(5);
+    expect(await lost(5)).toEqual(a);
+    expect(a.length).toBeGreaterThan(110);
+    expect(a.length).toBeLessThan(170);
+
+    await using leased = await new UdpProxyBuilder('udp-ttl').withUpstream(echo.address).withFaults('both', { loss: 1, ttlMs: 100 }).start();
+    expect((await exchange(leased.listenPort, 5)).order).toHaveLength(0);
+    await sleep(50);
+    expect((await exchange(leased.listenPort, 5)).order).toHaveLength(5);
+
+    await using never = await new UdpProxyBuilder('udp-tox').withUpstream(echo.address).withFaults('upstream', { loss: 1, toxicity: 0 }).start();
+    expect((await exchange(never.listenPort, 5)).order).toHaveLength(5);
+    expect(never.stats().upstream).toMatchObject({ sessionsApplied: 0, sessionsSkipped: 1, lost: 0 });
+    await echo.close();
+  });
 });
