@@ -1,7 +1,22 @@
 import { writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { ExitCode, formatDuration, InputError, loadSpecFile, randomSeed, redactValue } from '../shared/index.ts';
-import { recheck, runFailoverDrill, type CheckResult, type DrillFault, type DrillResult, type WriterKind } from '../failover/index.ts';
+import {
+  DRILL_FAULTS,
+  FOLLOW_UPS,
+  externalProvider,
+  nativeProvider,
+  parsePgUrl,
+  recheck,
+  runFailoverDrill,
+  type CheckResult,
+  type ClusterProvider,
+  type DrillFault,
+  type DrillResult,
+  type FollowUp,
+  type ReadinessView,
+  type WriterKind,
+} from '../failover/index.ts';
 import { injectorLinks } from '../scenario/index.ts';
 import { z } from 'zod';
 import { parseFlags } from './args.ts';
@@ -11,16 +26,60 @@ const usage = `faultline drill failover — replay a regional failover against a
 
 Usage:
   faultline drill failover [--scenario scenarios/failover-drill.yaml] [--mode sync|async]
-                           [--fault kill|partition|pause|switchover] [--runs N] [--seed S]
-                           [--unfenced|--role-only] [--restart-stale] [--json FILE] [--report-dir DIR]
+                           [--fault kill|partition|partition-clients|partition-replica|pause|switchover]
+                           [--follow-up none|restart|rewind|reclone] [--runs N] [--seed S]
+                           [--unfenced|--role-only] [--json FILE] [--report-dir DIR]
   faultline drill failover --check reports/<run-id>
 
 Starts a primary ("eu") and a replica ("us") from PostgreSQL server binaries (PATH, pg_config or
 /usr/lib/postgresql/*/bin), replication through an injector link, clients through a second injector
 link (the writer endpoint). Records every operation (history.jsonl), checks the history against the
 final state of the authoritative node, and reports RPO, RTO and invariant violations.
+Faults: kill (-9 of every pid), partition (full region loss: replication, then clients),
+partition-clients, partition-replica (no failover expected while clients reach the writer),
+pause (SIGSTOP, resumed as a zombie), switchover (planned).
+--follow-up: what happens to the stale ex-primary after the failover (kill defaults to restart).
 --unfenced / --role-only run the honesty controls (writers that must be caught).
+The scenario file may name an external provider (your own nodes, loopback connection strings and
+commands; see docs/failover.md). --restart-stale is kept as --follow-up restart.
 Exit codes: 0 pass, 1 fail or inconclusive, 2 invalid input, 3 aborted, 4 harness error.`;
+
+const commandsSpec = z
+  .object({
+    stopPrimary: z.string().min(1),
+    startPrimary: z.string().min(1),
+    pausePrimary: z.string().min(1),
+    resumePrimary: z.string().min(1),
+    partitionReplication: z.string().min(1),
+    healReplication: z.string().min(1),
+    promoteReplica: z.string().min(1),
+    rewindPrimary: z.string().min(1),
+    reclonePrimary: z.string().min(1),
+  })
+  .partial()
+  .strict();
+
+/** A connection string from the scenario; `${VAR}` is taken from the environment (keep passwords out of files). */
+const connectionString = z.string().superRefine((v, ctx) => {
+  try {
+    parsePgUrl(v.replace(/\$\{\w+\}/g, 'x'), 'provider');
+  } catch (e) {
+    ctx.addIssue({ code: 'custom', message: (e as Error).message.replace(/^field 'provider': /, '') });
+  }
+});
+
+const providerSpec = z.union([
+  z.literal('native'),
+  z
+    .object({
+      type: z.literal('external'),
+      primary: connectionString,
+      replica: connectionString,
+      commands: commandsSpec.default({}),
+      commandTimeoutMs: z.number().int().positive().optional(),
+    })
+    .strict(),
+]);
 
 const drillSpec = z
   .object({
@@ -29,14 +88,33 @@ const drillSpec = z
     metadata: z.object({ name: z.string() }).strict(),
     seed: z.union([z.number(), z.string()]).optional(),
     mode: z.enum(['sync', 'async']).default('async'),
-    fault: z.enum(['kill', 'partition', 'pause', 'switchover']).default('kill'),
+    fault: z.enum(DRILL_FAULTS as [DrillFault, ...DrillFault[]]).default('kill'),
     writer: z.enum(['fenced', 'unfenced', 'role-only']).default('fenced'),
+    followUp: z.enum(FOLLOW_UPS as [FollowUp, ...FollowUp[]]).optional(),
     restartStale: z.boolean().default(false),
+    provider: providerSpec.default('native'),
     probeIntervalMs: z.number().int().positive().default(100),
     telemetryBackupRpo: z.number().int().nonnegative().default(300_000),
     runs: z.number().int().positive().default(1),
   })
   .strict();
+type DrillSpec = z.output<typeof drillSpec>;
+
+function providerFrom(spec: DrillSpec, env: Record<string, string | undefined>): ClusterProvider {
+  if (spec.provider === 'native') return nativeProvider();
+  const expand = (v: string, field: string): string =>
+    v.replace(/\$\{(\w+)\}/g, (_m, name: string) => {
+      const x = env[name];
+      if (x === undefined) throw new InputError('FAULTLINE_CLI_USAGE', `environment variable ${name} is not set`, { field });
+      return encodeURIComponent(x);
+    });
+  return externalProvider({
+    primary: expand(spec.provider.primary, 'provider.primary'),
+    replica: expand(spec.provider.replica, 'provider.replica'),
+    commands: spec.provider.commands,
+    ...(spec.provider.commandTimeoutMs ? { commandTimeoutMs: spec.provider.commandTimeoutMs } : {}),
+  });
+}
 
 function pct(xs: number[], p: number): number | null {
   if (xs.length === 0) return null;
@@ -58,6 +136,10 @@ function printCheck(io: CliIo, c: CheckResult, r?: DrillResult): void {
   io.stdout.write(
     `RPO: ${c.rpo.lostAcknowledgedWrites} lost acknowledged write(s)${c.rpo.windowMs !== null ? ` over ${c.rpo.windowMs} ms` : ''}; predicted lag at fault ${c.rpo.predictedLagBytes ?? 'n/a'} bytes; telemetry store RPO (backup cadence) ${formatDuration(c.rpo.telemetryBackupRpoMs)}\n`,
   );
+  if (r) {
+    const fence = (r.evidence.fault as { fence?: string } | undefined)?.fence;
+    io.stdout.write(`controller: ${c.failover ? `failed over (${fence ?? 'logical'} fence)` : 'no failover (the writer stayed healthy to clients)'} · follow-up: ${r.followUp}${r.facts.rejoin ? ` (in recovery ${r.facts.rejoin.inRecovery}, streaming ${r.facts.rejoin.streaming}, timeline ${r.facts.rejoin.timeline ?? '-'})` : ''}\n`);
+  }
   io.stdout.write(`RTO: ${c.rto.ms === null ? 'n/a' : `${c.rto.ms} ms`} (detect ${c.rto.detectMs ?? '-'} ms, decide→promoted ${c.rto.decideToPromotedMs ?? '-'} ms, promoted→stamped ${c.rto.promotedToStampedMs ?? '-'} ms, client write gap ${c.rto.writeGapMs ?? '-'} ms)\n`);
   for (const v of c.violations) io.stdout.write(`  VIOLATION ${v.invariant}: ${v.message}\n`);
   io.stdout.write(`verdict: ${c.verdict.toUpperCase()} — ${c.reason}\n`);
@@ -72,13 +154,21 @@ export interface DrillRunOptions {
   probeIntervalMs: number;
   telemetryBackupRpoMs: number;
   reportDir: string;
+  /** Overrides restartStale when given. */
+  followUp?: FollowUp;
+  /** Default: native PostgreSQL processes. */
+  provider?: ClusterProvider;
+  /** Aborts the drill; it stops everything it started, then throws FAULTLINE_FAILOVER_ABORTED (exit 3). */
+  signal?: AbortSignal;
+  onReadiness?: (view: ReadinessView) => void;
 }
 
 /** One drill with evidence under reportDir/<run-id>; shared with `faultline selftest`. */
 export async function runOneDrill(o: DrillRunOptions, io: CliIo): Promise<DrillResult> {
   const id = `failover-${o.fault}-${o.mode}-${new Date().toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z')}-${o.seed}`;
   const dir = join(o.reportDir, id);
-  io.stdout.write(`drill: ${o.fault} (${o.mode}, ${o.writer} writer, seed ${o.seed}) → ${dir}\n`);
+  const followUp = o.followUp ?? (o.restartStale ? 'restart' : 'none');
+  io.stdout.write(`drill: ${o.fault} (${o.mode}, ${o.writer} writer, follow-up ${followUp}, ${o.provider?.name ?? 'native'} provider, seed ${o.seed}) → ${dir}\n`);
   return runFailoverDrill({
     mode: o.mode,
     fault: o.fault,
@@ -86,9 +176,12 @@ export async function runOneDrill(o: DrillRunOptions, io: CliIo): Promise<DrillR
     seed: o.seed,
     links: injectorLinks,
     dir,
-    restartStale: o.restartStale,
+    followUp,
     probeIntervalMs: o.probeIntervalMs,
     telemetryBackupRpoMs: o.telemetryBackupRpoMs,
+    ...(o.provider ? { provider: o.provider } : {}),
+    ...(o.signal ? { signal: o.signal } : {}),
+    ...(o.onReadiness ? { onReadiness: o.onReadiness } : {}),
   });
 }
 
@@ -107,6 +200,7 @@ export const drillCommand: Command = {
       unfenced: { type: 'boolean' },
       'role-only': { type: 'boolean' },
       'restart-stale': { type: 'boolean' },
+      'follow-up': { type: 'string' },
       json: { type: 'string' },
       check: { type: 'string' },
       'report-dir': { type: 'string' },
@@ -121,23 +215,29 @@ export const drillCommand: Command = {
     const mode = (values.mode ?? spec.mode) as 'sync' | 'async';
     if (!['sync', 'async'].includes(mode)) throw new InputError('FAULTLINE_CLI_USAGE', `--mode must be sync or async (got '${mode}')`, { field: 'mode' });
     const fault = (values.fault ?? spec.fault) as DrillFault;
-    if (!['kill', 'partition', 'pause', 'switchover'].includes(fault)) throw new InputError('FAULTLINE_CLI_USAGE', `--fault must be kill, partition, pause or switchover (got '${fault}')`, { field: 'fault' });
+    if (!DRILL_FAULTS.includes(fault)) throw new InputError('FAULTLINE_CLI_USAGE', `--fault must be one of ${DRILL_FAULTS.join(', ')} (got '${fault}')`, { field: 'fault' });
     const writer: WriterKind = values.unfenced ? 'unfenced' : values['role-only'] ? 'role-only' : spec.writer;
     const runs = values.runs ? Number(values.runs) : spec.runs;
     if (!Number.isInteger(runs) || runs < 1) throw new InputError('FAULTLINE_CLI_USAGE', `--runs must be a positive integer`, { field: 'runs' });
     const baseSeed = values.seed ?? (spec.seed !== undefined ? String(spec.seed) : String(randomSeed()));
     // The controls need the stale ex-primary to come back to be caught; so does the fenced writer's proof.
-    const restartStale = values['restart-stale'] ?? (spec.restartStale || fault === 'kill');
+    const followUp = (values['follow-up'] ?? (values['restart-stale'] ? 'restart' : undefined) ?? spec.followUp ?? (spec.restartStale || fault === 'kill' ? 'restart' : 'none')) as FollowUp;
+    if (!FOLLOW_UPS.includes(followUp)) throw new InputError('FAULTLINE_CLI_USAGE', `--follow-up must be one of ${FOLLOW_UPS.join(', ')} (got '${followUp}')`, { field: 'followUp' });
+    const provider = providerFrom(spec, io.env);
     const reportDir = values['report-dir'] ?? join(io.cwd, 'reports');
     const results: DrillResult[] = [];
     const controller = new AbortController();
+    // Every signal aborts the drill; it stops its processes by pid before the command returns exit 3.
     const onSignal = (): void => controller.abort();
-    process.once('SIGINT', onSignal);
-    process.once('SIGTERM', onSignal);
+    process.on('SIGINT', onSignal);
+    process.on('SIGTERM', onSignal);
     try {
       for (let i = 0; i < runs && !controller.signal.aborted; i++) {
         const seed = runs === 1 ? baseSeed : `${baseSeed}-${i + 1}`;
-        const r = await runOneDrill({ mode, fault, writer, seed, restartStale, probeIntervalMs: spec.probeIntervalMs, telemetryBackupRpoMs: spec.telemetryBackupRpo, reportDir }, io);
+        const r = await runOneDrill(
+          { mode, fault, writer, seed, restartStale: followUp === 'restart', followUp, provider, signal: controller.signal, probeIntervalMs: spec.probeIntervalMs, telemetryBackupRpoMs: spec.telemetryBackupRpo, reportDir },
+          io,
+        );
         results.push(r);
         printCheck(io, r.check, r);
       }
@@ -147,11 +247,16 @@ export const drillCommand: Command = {
     }
     const rtos = results.map((r) => r.check.rto.ms).filter((x): x is number => x !== null);
     const rpos = results.map((r) => r.check.rpo.lostAcknowledgedWrites);
+    const windows = results.map((r) => r.check.rpo.windowMs ?? 0);
     const failures = results.filter((r) => r.check.verdict !== 'pass');
-    const verdict = failures.some((r) => r.check.verdict === 'fail') ? 'fail' : failures.length ? 'inconclusive' : 'pass';
+    const verdict = failures.some((r) => r.check.verdict === 'fail') ? 'fail' : failures.length || results.length === 0 ? 'inconclusive' : 'pass';
+    const dist = (xs: number[]): { p50: number | null; p95: number | null; max: number | null } => ({ p50: pct(xs, 50), p95: pct(xs, 95), max: xs.length ? Math.max(...xs) : null });
     if (runs > 1) {
+      const d = dist(rtos);
+      const l = dist(rpos);
+      const w = dist(windows);
       io.stdout.write(
-        `\n${results.length} runs: RTO p50 ${pct(rtos, 50)} ms / p95 ${pct(rtos, 95)} ms / max ${rtos.length ? Math.max(...rtos) : '-'} ms · lost acknowledged writes p50 ${pct(rpos, 50)} / p95 ${pct(rpos, 95)} / max ${Math.max(...rpos)} · violations ${results.reduce((a, r) => a + r.check.violations.length, 0)}${failures.length ? ` · not passed: ${failures.map((r) => `${r.seed} (${r.check.verdict})`).join(', ')}` : ''}\n`,
+        `\n${results.length} runs: RTO p50 ${d.p50 ?? '-'} ms / p95 ${d.p95 ?? '-'} ms / max ${d.max ?? '-'} ms · RPO lost acknowledged writes p50 ${l.p50 ?? '-'} / p95 ${l.p95 ?? '-'} / max ${l.max ?? '-'} (window p50 ${w.p50 ?? '-'} / p95 ${w.p95 ?? '-'} / max ${w.max ?? '-'} ms) · failovers ${results.filter((r) => r.check.failover).length} · violations ${results.reduce((a, r) => a + r.check.violations.length, 0)}${failures.length ? ` · not passed: ${failures.map((r) => `${r.seed} (${r.check.verdict})`).join(', ')}` : ''}\n`,
       );
     }
     const summary = {
@@ -159,17 +264,21 @@ export const drillCommand: Command = {
       mode,
       fault,
       writer,
+      followUp,
+      provider: provider.name,
+      seed: baseSeed,
       runs: results.length,
       rpo: {
         lostAcknowledgedWrites: Math.max(0, ...rpos),
         perRun: rpos,
-        p50: pct(rpos, 50),
-        p95: pct(rpos, 95),
-        windowMs: results[0]?.check.rpo.windowMs ?? null,
+        ...dist(rpos),
+        windowMs: windows.length ? Math.max(...windows) : null,
+        window: dist(windows),
         predictedLagBytes: results[0]?.check.rpo.predictedLagBytes ?? null,
         telemetryBackupRpoMs: spec.telemetryBackupRpo,
       },
-      rto: { ms: rtos.length ? Math.max(...rtos) : null, perRun: rtos, p50: pct(rtos, 50), p95: pct(rtos, 95), max: rtos.length ? Math.max(...rtos) : null },
+      rto: { ms: rtos.length ? Math.max(...rtos) : null, perRun: rtos, ...dist(rtos) },
+      perRun: results.map((r) => ({ seed: r.seed, verdict: r.check.verdict, failover: r.check.failover, rtoMs: r.check.rto.ms, lostAcknowledgedWrites: r.check.rpo.lostAcknowledgedWrites, windowMs: r.check.rpo.windowMs, violations: r.check.violations.length, evidence: r.runDir })),
       violations: results.flatMap((r) => r.check.violations.map((v) => ({ seed: r.seed, ...v }))),
       failedSeeds: failures.map((r) => r.seed),
       evidence: results.map((r) => r.runDir),

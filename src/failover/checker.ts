@@ -41,7 +41,10 @@ export interface TimelineMarks {
 export interface ReadinessSample {
   t: number;
   writesUsable: boolean;
+  /** The controller's epoch shown in the view. */
   epoch: number;
+  /** The epoch stamped in the node the writer endpoint reached (ha_fence), 0 when unreachable. */
+  stamp?: number;
   role: string;
 }
 
@@ -57,6 +60,25 @@ export interface DrillFacts {
   predictedLagBytes: number | null;
   /** Telemetry-store RPO from the scenario (backup cadence), reported beside the durable-state RPO. */
   telemetryBackupRpoMs: number;
+  /** Whether the controller failed over (false: it judged the writer healthy, e.g. replication-only partition). */
+  failover?: boolean;
+  /** active: the old primary was reachable, made read-only and the replica caught up; logical: the epoch only. */
+  fence?: 'active' | 'logical';
+  followUp?: 'none' | 'restart' | 'rewind' | 'reclone';
+  initialEpoch?: number;
+  /** Telemetry spool counters at the end (after the final drain). */
+  ingest?: { spooled: number; drained: number; peak: number };
+  /** The stale ex-primary rejoined as a replica of the new primary (follow-up rewind / reclone). */
+  rejoin?: {
+    how: 'rewind' | 'reclone';
+    node: string;
+    inRecovery: boolean;
+    streaming: boolean;
+    timeline: number | null;
+    expectedTimeline: number;
+    stamp: number | null;
+    caughtUp?: boolean;
+  };
 }
 
 export interface FinalState {
@@ -88,6 +110,8 @@ export interface CheckResult {
   rto: { ms: number | null; detectMs: number | null; decideToPromotedMs: number | null; promotedToStampedMs: number | null; writeGapMs: number | null };
   unexpected: number[];
   recoveredUnknown: number;
+  /** Whether a failover happened (false when the controller rightly kept the writer). */
+  failover: boolean;
 }
 
 export function parseHistory(text: string, file = 'history.jsonl'): HistoryOp[] {
@@ -130,9 +154,12 @@ export function checkHistory(history: HistoryOp[], final: FinalState, facts: Dri
   const lost = ok.filter((o) => !present.has(o.id as number));
   const lostIds = lost.map((o) => o.id as number);
   const lostWindow = lost.length ? Math.max(...lost.map((o) => o.t)) - Math.min(...lost.map((o) => o.t)) : null;
-  const lossAllowed = facts.mode === 'async' && facts.fault !== 'switchover';
+  const failover = facts.failover ?? tl.fenced !== undefined;
+  // Loss is tolerated only in async mode, after a failover whose fence could not drain the old primary.
+  const lossAllowed = facts.mode === 'async' && facts.fault !== 'switchover' && failover && facts.fence !== 'active';
   if (lost.length && !lossAllowed) {
-    violations.push({ invariant: 'no-lost-acknowledged-writes', message: `${lost.length} acknowledged write(s) lost in ${facts.mode} mode (${facts.fault})`, ids: lostIds.slice(0, 20) });
+    const why = !failover ? 'without a failover' : facts.fence === 'active' ? 'after an active fence' : `in ${facts.mode} mode`;
+    violations.push({ invariant: 'no-lost-acknowledged-writes', message: `${lost.length} acknowledged write(s) lost ${why} (${facts.fault})`, ids: lostIds.slice(0, 20) });
   } else if (lost.length) {
     // In async mode every lost ack must lie inside the replication stall window [stall start, fence].
     const from = tl.replicationStall ?? tl.fault ?? 0;
@@ -141,7 +168,8 @@ export function checkHistory(history: HistoryOp[], final: FinalState, facts: Dri
     if (outside.length) violations.push({ invariant: 'lost-writes-inside-stall-window', message: `${outside.length} lost acknowledged write(s) outside the replication stall window`, ids: outside.map((o) => o.id as number).slice(0, 20) });
   }
 
-  // I2: single writer per epoch — an ok op's epoch equals the epoch in force when it completed.
+  // I2: single writer per epoch — an ok op's epoch equals the epoch in force when it completed, every
+  // epoch's acknowledged writes landed on one node, and nothing was acknowledged by a stale node after the fence.
   const epochAt = (t: number): number => {
     let e = facts.epochs[0]?.epoch ?? 1;
     for (const x of facts.epochs) if (x.t <= t) e = x.epoch;
@@ -149,13 +177,32 @@ export function checkHistory(history: HistoryOp[], final: FinalState, facts: Dri
   };
   const wrongEpoch = ok.filter((o) => o.epoch !== undefined && o.epoch !== epochAt(o.t));
   if (wrongEpoch.length) violations.push({ invariant: 'single-writer-per-epoch', message: `${wrongEpoch.length} write(s) acknowledged under a superseded epoch`, ids: wrongEpoch.map((o) => o.id as number).slice(0, 20) });
+  const nodesByEpoch = new Map<number, Set<string>>();
+  for (const o of ok) {
+    if (o.node === undefined) continue;
+    const e = epochAt(o.t);
+    const set = nodesByEpoch.get(e) ?? new Set<string>();
+    set.add(o.node);
+    nodesByEpoch.set(e, set);
+  }
+  for (const [e, nodes] of nodesByEpoch) {
+    if (nodes.size > 1) violations.push({ invariant: 'single-writer-per-epoch', message: `epoch ${e} had ${nodes.size} writers (${[...nodes].sort().join(', ')})` });
+  }
+  if (tl.fenced !== undefined) {
+    const stale = ok.filter((o) => o.t > tl.fenced! && o.node !== undefined && o.node !== final.authoritative);
+    if (stale.length) violations.push({ invariant: 'no-stale-writer', message: `${stale.length} write(s) acknowledged by the stale ex-primary after the fence (split brain)`, ids: stale.map((o) => o.id as number).slice(0, 20) });
+  }
 
-  // I3: epochs never decrease.
-  for (let i = 1; i < facts.epochs.length; i++) {
-    if ((facts.epochs[i] as { epoch: number }).epoch < (facts.epochs[i - 1] as { epoch: number }).epoch) {
-      violations.push({ invariant: 'monotonic-epoch', message: 'the controller epoch decreased' });
-      break;
-    }
+  // I3: epochs never decrease (the controller's, and as the readiness view showed them); a node whose
+  // stamp is below the controller's epoch is never writes_usable.
+  const nonMonotonic = (xs: number[]): boolean => xs.some((x, i) => i > 0 && x < (xs[i - 1] as number));
+  if (nonMonotonic(facts.epochs.map((x) => x.epoch))) violations.push({ invariant: 'monotonic-epoch', message: 'the controller epoch decreased' });
+  if (nonMonotonic(facts.readiness.map((r) => r.epoch))) violations.push({ invariant: 'monotonic-epoch', message: 'the epoch in the readiness view decreased' });
+  if (facts.writer === 'fenced') {
+    const staleUsable = facts.readiness.filter((r) => r.writesUsable && r.stamp !== undefined && r.stamp !== r.epoch);
+    if (staleUsable.length) violations.push({ invariant: 'stale-node-never-usable', message: `readiness said writes_usable:true ${staleUsable.length}× while the writer endpoint reached a node stamped with another epoch` });
+    const bare = fail.filter((o) => /not usable/.test(o.error ?? '') && !(Number(o.retryAfterMs) > 0));
+    if (bare.length) violations.push({ invariant: 'fail-closed', message: `${bare.length} refused write(s) without retry_after_ms`, ids: bare.map((o) => o.id as number).slice(0, 20) });
   }
 
   // I4: fail closed between the fence and the stamped, cut-over primary.
@@ -172,11 +219,36 @@ export function checkHistory(history: HistoryOp[], final: FinalState, facts: Dri
   const ingest = history.filter((o) => o.f === 'ingest');
   const readsOk = reads.filter((o) => o.type === 'ok').length;
   const ingestFail = ingest.filter((o) => o.type === 'fail').length;
-  if (tl.fault !== undefined && tl.firstWrite !== undefined) {
-    const duringFlip = reads.filter((o) => o.type === 'ok' && o.t >= tl.fault! && o.t <= tl.firstWrite!).length;
-    if (duringFlip === 0) violations.push({ invariant: 'reads-kept-flowing', message: 'no read succeeded between the fault and the first write after it' });
+  // The window to judge: fault → first acknowledged write after it (a failover), or fault → replica caught
+  // up again (no failover). Reads poll every 50 ms with 300 ms deadlines: windows under 400 ms prove nothing.
+  const failedOver = facts.failover ?? tl.fenced !== undefined;
+  const flipEnd = failedOver ? (tl.firstWrite ?? tl.end) : (tl.reconverged ?? tl.end);
+  if (tl.fault !== undefined && flipEnd !== undefined && flipEnd - tl.fault >= 400) {
+    const duringFlip = reads.filter((o) => o.type === 'ok' && o.t >= tl.fault! && o.t <= flipEnd).length;
+    if (duringFlip === 0) violations.push({ invariant: 'reads-kept-flowing', message: `no read succeeded in the ${Math.round(flipEnd - tl.fault)} ms after the fault` });
+    const ingested = ingest.filter((o) => o.type === 'ok' && o.t >= tl.fault! && o.t <= flipEnd).length;
+    if (ingested === 0) violations.push({ invariant: 'ingest-never-pauses', message: `no telemetry was ingested in the ${Math.round(flipEnd - tl.fault)} ms after the fault` });
   }
   if (ingestFail > 0) violations.push({ invariant: 'ingest-never-pauses', message: `${ingestFail} telemetry ingest(s) refused` });
+  if (facts.ingest && facts.writer === 'fenced' && tl.firstWrite !== undefined && facts.ingest.drained < facts.ingest.spooled) {
+    violations.push({ invariant: 'ingest-spool-drained', message: `the telemetry spool still held ${facts.ingest.spooled - facts.ingest.drained} item(s) after writes became usable again` });
+  }
+
+  // I8: a rejoined ex-primary streams from the new primary on its timeline, is fenced (in recovery), and
+  // its divergent rows are gone.
+  if (facts.rejoin) {
+    const r = facts.rejoin;
+    const problems: string[] = [];
+    if (!r.inRecovery) problems.push('it is not in recovery');
+    if (!r.streaming) problems.push('it does not stream from the new primary');
+    if (r.timeline !== r.expectedTimeline) problems.push(`it follows timeline ${r.timeline ?? 'none'}, not ${r.expectedTimeline}`);
+    const rows = final.perNode[r.node];
+    if (r.caughtUp !== false && rows) {
+      const divergent = rows.filter((id) => !present.has(id));
+      if (divergent.length) problems.push(`${divergent.length} divergent row(s) survived (${divergent.slice(0, 5).join(', ')})`);
+    }
+    if (problems.length) violations.push({ invariant: 'rejoined-and-reconverged', message: `${r.how} of ${r.node}: ${problems.join('; ')}` });
+  }
 
   // Writes acknowledged after the fault but before the fence are the old primary finishing in-flight work
   // (or, in async mode, the stall window): recovery is the first acknowledgement after the fence.
@@ -198,7 +270,7 @@ export function checkHistory(history: HistoryOp[], final: FinalState, facts: Dri
     reason = 'no write was acknowledged after the fault: RTO unknown';
   }
   // An asynchronous partition must show RPO > 0, or the replay did not exercise what it claims.
-  if (verdict === 'pass' && facts.mode === 'async' && facts.fault === 'partition' && lost.length === 0) {
+  if (verdict === 'pass' && facts.mode === 'async' && facts.fault === 'partition' && failover && lost.length === 0) {
     verdict = 'inconclusive';
     reason = 'asynchronous partition lost no acknowledged write (RPO = 0): the stall did not bite, so the run proves nothing about RPO';
   }
@@ -218,5 +290,6 @@ export function checkHistory(history: HistoryOp[], final: FinalState, facts: Dri
     rto,
     unexpected,
     recoveredUnknown: info.filter((o) => present.has(o.id as number)).length,
+    failover,
   };
 }

@@ -1,51 +1,35 @@
 /**
- * The failover drill: a real PostgreSQL primary ("eu") and replica ("us"), replication through a
- * link proxy, clients reaching the writer through a second proxy (the writer endpoint, i.e. the
- * cluster's DNS name). A controller owns a durable, monotonic epoch; the writer under test fences on
- * it. Every operation is recorded; the checker judges the history against the final state.
+ * The failover drill: a PostgreSQL primary ("eu") and replica ("us") from a provider (native processes
+ * or the user's infrastructure), replication through a link the provider can partition, clients
+ * reaching the writer through a proxy (the writer endpoint, i.e. the cluster's DNS name). A controller
+ * owns a durable, monotonic epoch; the writer under test fences on it. Every operation is recorded;
+ * the checker judges the history against the final state.
  *
  * src/failover imports only src/shared: the proxies come in through the LinkProxyFactory.
  */
-import { mkdirSync, mkdtempSync, renameSync, writeFileSync, openSync, fsyncSync, closeSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, renameSync, writeFileSync, openSync, fsyncSync, closeSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import pg from 'pg';
-import { FaultlineError, Rng, redact, type Seed } from '../shared/index.ts';
-import {
-  chownForServer,
-  connString,
-  copyGoldenPair,
-  ensureGoldenPair,
-  findPgBinaries,
-  freePort,
-  killNode,
-  nodePids,
-  processState,
-  query,
-  signalAll,
-  startNode,
-  stopNode,
-  waitFor,
-  type PgBinaries,
-  type PgNode,
-} from './postgres.ts';
+import { ExitCode, FaultlineError, InputError, Rng, redact, type Seed } from '../shared/index.ts';
+import { clientConfig, query, waitFor, type PgTarget } from './postgres.ts';
+import { nativeProvider, type Capability, type ClusterNode, type ClusterProvider, type LinkProxy, type LinkProxyFactory, type ProvidedCluster } from './provider.ts';
 import { checkHistory, type CheckResult, type DrillFacts, type FinalState, type HistoryOp, type ReadinessSample, type TimelineMarks } from './checker.ts';
 
-/** A TCP link the drill can partition and re-point (implemented with the injector by the caller). */
-export interface LinkProxy {
-  readonly host: string;
-  readonly port: number;
-  partition(mode: 'blackhole' | 'reset' | 'refuse'): void;
-  heal(): void;
-  setUpstream(hostPort: string): void;
-  resetConnections(): void;
-  stats(): unknown;
-  stop(): Promise<void>;
-}
-export type LinkProxyFactory = (name: string, upstream: string, seed: Seed) => Promise<LinkProxy>;
+export type { LinkProxy, LinkProxyFactory } from './provider.ts';
 
-export type DrillFault = 'kill' | 'partition' | 'pause' | 'switchover';
+/**
+ * kill: kill -9 of the primary (postmaster and every child). partition: the full region loss (the
+ * replication link first, clients after a seeded stall). partition-clients: clients cannot reach the
+ * primary, replication still flows (the controller fences the reachable primary actively). partition-replica:
+ * the replication link is blackholed while clients still reach the primary (a healthy writer: no failover).
+ * pause: SIGSTOP of every pid, SIGCONT after the promotion (the zombie). switchover: planned.
+ */
+export type DrillFault = 'kill' | 'partition' | 'partition-clients' | 'partition-replica' | 'pause' | 'switchover';
+export const DRILL_FAULTS: readonly DrillFault[] = ['kill', 'partition', 'partition-clients', 'partition-replica', 'pause', 'switchover'];
 export type WriterKind = 'fenced' | 'unfenced' | 'role-only';
+/** After the failover: restart the stale ex-primary with its old data, rejoin it with pg_rewind, or re-clone it. */
+export type FollowUp = 'none' | 'restart' | 'rewind' | 'reclone';
+export const FOLLOW_UPS: readonly FollowUp[] = ['none', 'restart', 'rewind', 'reclone'];
 
 export interface DrillOptions {
   mode: 'sync' | 'async';
@@ -59,8 +43,14 @@ export interface DrillOptions {
   probeIntervalMs?: number;
   /** Telemetry store backup cadence = its RPO (ms), reported beside the durable-state RPO. */
   telemetryBackupRpoMs?: number;
-  /** After the failover: restart the stale ex-primary with its old data (kill/pause only). */
+  /** Same as followUp: 'restart' (kept for compatibility). */
   restartStale?: boolean;
+  /** What happens to the stale ex-primary after the failover (default none; ignored without a failover). */
+  followUp?: FollowUp;
+  /** Where the cluster comes from (default: native PostgreSQL processes). */
+  provider?: ClusterProvider;
+  /** Aborts the drill (SIGINT/SIGTERM in the CLI): everything started is stopped, then FAULTLINE_FAILOVER_ABORTED. */
+  signal?: AbortSignal;
   /** Readiness views are served from here (e.g. by the reference service). */
   onReadiness?: (view: ReadinessView) => void;
 }
@@ -84,6 +74,8 @@ export interface DrillResult {
   mode: 'sync' | 'async';
   fault: DrillFault;
   writer: WriterKind;
+  followUp: FollowUp;
+  provider: string;
   check: CheckResult;
   timeline: TimelineMarks;
   facts: DrillFacts;
@@ -131,8 +123,8 @@ function withDeadline<T>(p: Promise<T>, ms: number, onTimeout: () => void): Prom
 }
 
 /** A pg client with a deadline on connect and an error listener (an unhandled 'error' would crash). */
-async function connect(port: number, deadlineMs: number): Promise<pg.Client> {
-  const c = new pg.Client({ connectionString: connString(port), connectionTimeoutMillis: deadlineMs });
+async function connect(target: PgTarget, deadlineMs: number): Promise<pg.Client> {
+  const c = new pg.Client(clientConfig(target, deadlineMs));
   c.on('error', () => {});
   await withDeadline(c.connect(), deadlineMs, () => void c.end().catch(() => {}));
   return c;
@@ -145,100 +137,181 @@ function destroy(c: pg.Client | undefined): void {
   void c.end().catch(() => {});
 }
 
+/** What each fault and follow-up needs from the provider. */
+const NEEDS: Record<DrillFault | FollowUp, Capability[]> = {
+  kill: ['kill'],
+  partition: ['partition-replication'],
+  'partition-clients': [],
+  'partition-replica': ['partition-replication'],
+  pause: ['pause'],
+  switchover: [],
+  none: [],
+  restart: ['stop', 'restart'],
+  rewind: ['rewind'],
+  reclone: ['reclone'],
+};
+
+/** Refuses (exit 2) a fault or follow-up the provider cannot perform. */
+export function checkProviderSupports(provider: ClusterProvider, fault: DrillFault, followUp: FollowUp): void {
+  for (const [what, field] of [
+    [fault, 'fault'],
+    [followUp, 'followUp'],
+  ] as const) {
+    const missing = NEEDS[what].filter((c) => !provider.capabilities.has(c));
+    if (missing.length) {
+      throw new InputError('FAULTLINE_FAILOVER_PROVIDER', `the ${provider.name} provider cannot do '${what}': it needs ${missing.join(', ')} (for the external provider: supply the matching provider.commands)`, { field });
+    }
+  }
+}
+
+/** Every timing decision of a drill, drawn from its seed: the same seed replays the same schedule. */
+export interface FaultSchedule {
+  /** Healthy baseline before the fault. */
+  baselineMs: number;
+  /** partition: replication stalls this long before clients are cut too. */
+  stallMs: number;
+  /** partition-replica: how long the replication link stays blackholed. */
+  partitionMs: number;
+  /** pause: how long after the promotion the zombie is resumed. */
+  resumeDelayMs: number;
+}
+
+export function faultSchedule(seed: Seed): FaultSchedule {
+  const rng = Rng.fromSeed(String(seed)).fork('failover');
+  return { baselineMs: 600 + rng.int(400), stallMs: 300 + rng.int(500), partitionMs: 1000 + rng.int(600), resumeDelayMs: 150 + rng.int(300) };
+}
+
+/** The server's identity as a node reports it (cluster_name, else address:port). */
+const IDENTITY = "coalesce(nullif(current_setting('cluster_name'), ''), host(inet_server_addr()) || ':' || inet_server_port())";
+
 export async function runFailoverDrill(opts: DrillOptions): Promise<DrillResult> {
   const writerKind = opts.writer ?? 'fenced';
+  const followUp: FollowUp = opts.followUp ?? (opts.restartStale ? 'restart' : 'none');
+  const provider = opts.provider ?? nativeProvider();
+  checkProviderSupports(provider, opts.fault, followUp);
   const seed = String(opts.seed);
-  const rng = Rng.fromSeed(seed).fork('failover');
+  const schedule = faultSchedule(seed);
   const probeInterval = opts.probeIntervalMs ?? 100;
   const runDir = opts.dir;
   mkdirSync(runDir, { recursive: true });
-  const b: PgBinaries = findPgBinaries();
-  const golden = await ensureGoldenPair(b);
-  // The cluster's working copy lives in its own temp dir owned by the server user: a report dir may sit
-  // under a path the server user cannot traverse (e.g. a 0700 mkdtemp dir when faultline runs as root).
-  const dataDir = mkdtempSync(join(tmpdir(), 'faultline-pg-run-'));
-  const dirs = copyGoldenPair(b, golden, dataDir);
-  const socketDir = dataDir;
+  const aborted = (): void => {
+    if (opts.signal?.aborted) throw new FaultlineError('FAULTLINE_FAILOVER_ABORTED', 'the failover drill was aborted; every process it started was stopped', { exitCode: ExitCode.aborted });
+  };
+  const sleep = (ms: number): Promise<void> =>
+    new Promise((r) => {
+      const signal = opts.signal;
+      if (!signal) {
+        setTimeout(r, ms);
+        return;
+      }
+      const onAbort = (): void => {
+        clearTimeout(t);
+        r();
+      };
+      const t = setTimeout(() => {
+        signal.removeEventListener('abort', onAbort);
+        r();
+      }, ms);
+      signal.addEventListener('abort', onAbort, { once: true });
+    });
+  aborted();
   const t0 = now();
   const rel = (): number => Math.round((now() - t0) * 10) / 10;
   const history: HistoryOp[] = [];
   const tl: TimelineMarks = {};
   const epochs: Array<{ t: number; epoch: number }> = [];
   const readiness: ReadinessSample[] = [];
-  const A: PgNode = { name: 'pg-eu', region: 'eu', dir: dirs.A, port: await freePort(), proc: undefined, logFile: join(runDir, 'pg-eu.log') };
-  const B: PgNode = { name: 'pg-us', region: 'us', dir: dirs.B, port: await freePort(), proc: undefined, logFile: join(runDir, 'pg-us.log') };
-  for (const n of [A, B]) {
-    writeFileSync(n.logFile, '');
-    chownForServer(b, n.logFile);
-  }
-  const nodeByPort = (p: number): string => (p === A.port ? A.name : p === B.port ? B.name : `port:${p}`);
-  const evidence: Record<string, unknown> = { postgres: b.version, runAs: b.user };
-  let repl: LinkProxy | undefined;
+  const evidence: Record<string, unknown> = { provider: provider.name, schedule };
+  let cluster: ProvidedCluster | undefined;
   let endpoint: LinkProxy | undefined;
-  const stoppers: Array<() => Promise<void>> = [];
+  let running = false;
+  const loops: Array<Promise<void>> = [];
 
   try {
     // --- cluster up ---------------------------------------------------------------------------
-    const syncExtra: Record<string, string> = opts.mode === 'sync' ? { synchronous_standby_names: 'us', synchronous_commit: 'on' } : {};
-    await startNode(b, A, socketDir, syncExtra);
-    repl = await opts.links('replication', `127.0.0.1:${A.port}`, seed);
-    endpoint = await opts.links('writer-endpoint', `127.0.0.1:${A.port}`, seed);
-    await startNode(b, B, socketDir, { primary_conninfo: `host=127.0.0.1 port=${repl.port} user=postgres application_name=us` });
-    await waitFor('the replica to stream', async () => (await query<{ state: string }>(A.port, 'select state from pg_stat_replication')).some((r) => r.state === 'streaming'));
-    // The controller's durable epoch lives with this run's cluster copy (a new cluster starts at epoch 1).
-    const epochStore = new EpochStore(join(dataDir, 'controller-epoch.json'));
-    let epoch = 1;
-    epochStore.write(epoch, { writer: A.name });
+    cluster = await provider.start({ runDir, seed, mode: opts.mode, links: opts.links });
+    aborted();
+    const A: ClusterNode = cluster.primary;
+    const B: ClusterNode = cluster.replica;
+    const cl = cluster;
+    evidence.postgres = cl.version;
+    endpoint = await opts.links('writer-endpoint', `${A.target.host}:${A.target.port}`, seed);
+    const ep = endpoint;
+    const endpointTarget: PgTarget = { ...A.target, host: ep.host, port: ep.port };
+    const idOf = async (n: ClusterNode): Promise<string> => (await query<{ id: string }>(n.target, `select ${IDENTITY} as id`))[0]!.id;
+    const identities = new Map([
+      [await idOf(A), A.name],
+      [await idOf(B), B.name],
+    ]);
+    if (identities.size !== 2) throw new FaultlineError('FAULTLINE_FAILOVER_IDENTITY', 'both nodes report the same identity: give each a distinct cluster_name', { exitCode: ExitCode.invalidInput });
+    const nodeOf = (identity: string): string => identities.get(identity) ?? identity;
+    // The controller's durable epoch (tmp → fsync → rename), beside the evidence; it starts at the primary's stamp.
+    const epochStore = new EpochStore(join(runDir, 'controller-epoch.json'));
+    let epoch = cl.initialEpoch;
+    const firstEpoch = epoch;
+    epochStore.write(epoch, { writer: A.name, state: 'stable' });
     epochs.push({ t: rel(), epoch });
     let writerNode = A;
     let state: 'stable' | 'flipping' = 'stable';
     evidence.setupMs = Math.round(now() - t0);
 
     // --- the writer under test -----------------------------------------------------------------
-    let running = true;
+    running = true;
     let nextId = 1;
     let gate = { usable: false, at: -Infinity, epoch: 0, rec: true, node: '' };
-    const staleAddress = A.port; // unfenced/role-only controls keep the original primary's address (stale DNS / pool)
+    const staleTarget = A.target; // unfenced/role-only controls keep the original primary's address (stale DNS / pool)
     let conn: pg.Client | undefined;
-    let connPort = 0;
+    let connTarget: PgTarget | undefined;
     const retryAfterMs = Math.max(probeInterval * 2, 200);
+    const spool = { spooled: 0, drained: 0, peak: 0 };
 
+    const usable = (): boolean => gate.usable && now() - gate.at < 2 * probeInterval + 50;
+    const readinessView = (): ReadinessView => ({
+      status: 'ready',
+      cluster: {
+        topology: { region: writerNode.region },
+        writer: {
+          role: !gate.rec && gate.epoch === epoch ? 'writer' : 'reader',
+          node: gate.node || writerNode.name,
+          endpoint: `${ep.host}:${ep.port}`,
+          epoch,
+          probe_age_ms: Number.isFinite(gate.at) ? Math.round(now() - gate.at) : null,
+        },
+        writes_usable: writerKind === 'fenced' ? usable() : true,
+        retry_after_ms: retryAfterMs,
+        state,
+        reads_usable: true,
+        ingest: { spooled: spool.spooled, drained: spool.drained },
+      },
+    });
     const probe = async (): Promise<void> => {
       let c: pg.Client | undefined;
       try {
-        c = await connect(endpoint!.port, 300);
+        c = await connect(endpointTarget, 300);
         const r = await withDeadline(
-          c.query<{ rec: boolean; epoch: string; port: number }>('select pg_is_in_recovery() as rec, (select epoch from ha_fence) as epoch, inet_server_port() as port'),
+          c.query<{ rec: boolean; epoch: string; node: string }>(`select pg_is_in_recovery() as rec, (select max(epoch) from ha_fence) as epoch, ${IDENTITY} as node`),
           300,
           () => destroy(c),
         );
         const row = r.rows[0]!;
         const controllerEpoch = epochStore.read();
-        gate = { usable: !row.rec && Number(row.epoch) === controllerEpoch, at: now(), epoch: Number(row.epoch), rec: row.rec, node: nodeByPort(row.port) };
+        gate = { usable: !row.rec && Number(row.epoch) === controllerEpoch, at: now(), epoch: Number(row.epoch), rec: row.rec, node: nodeOf(row.node) };
       } catch {
         gate = { ...gate, usable: false, at: now() };
       } finally {
         destroy(c);
       }
       const view = readinessView();
-      readiness.push({ t: rel(), writesUsable: view.cluster.writes_usable, epoch: view.cluster.writer.epoch, role: view.cluster.writer.role });
+      readiness.push({ t: rel(), writesUsable: view.cluster.writes_usable, epoch: view.cluster.writer.epoch, stamp: gate.epoch, role: view.cluster.writer.role });
       opts.onReadiness?.(view);
     };
-    const usable = (): boolean => gate.usable && now() - gate.at < 2 * probeInterval + 50;
-    const spool = { spooled: 0, drained: 0 };
-    const readinessView = (): ReadinessView => ({
-      status: 'ready',
-      cluster: {
-        topology: { region: writerNode.region },
-        writer: { role: !gate.rec && gate.epoch === epoch ? 'writer' : 'reader', node: gate.node || writerNode.name, endpoint: `127.0.0.1:${endpoint!.port}`, epoch, probe_age_ms: Number.isFinite(gate.at) ? Math.round(now() - gate.at) : null },
-        writes_usable: writerKind === 'fenced' ? usable() : true,
-        retry_after_ms: retryAfterMs,
-        state,
-        reads_usable: true,
-        ingest: { ...spool },
-      },
-    });
 
+    const insertSql =
+      writerKind === 'fenced'
+        ? `insert into events (id, epoch, node_port) select $1, $2, inet_server_port() where not pg_is_in_recovery() and (select max(epoch) from ha_fence) = $2 returning (select ${IDENTITY}) as node`
+        : writerKind === 'role-only'
+          ? `insert into events (id, epoch, node_port) select $1, $2, inet_server_port() where not pg_is_in_recovery() returning (select ${IDENTITY}) as node`
+          : `insert into events (id, epoch, node_port) values ($1, $2, inet_server_port()) returning (select ${IDENTITY}) as node`;
     const writeOnce = async (): Promise<void> => {
       const id = nextId++;
       history.push({ type: 'invoke', f: 'write', id, t: rel() });
@@ -248,11 +321,11 @@ export async function runFailoverDrill(opts: DrillOptions): Promise<DrillResult>
       }
       const e0 = epochStore.read();
       try {
-        const port = writerKind === 'fenced' ? endpoint!.port : staleAddress;
-        if (!conn || connPort !== port) {
+        const target = writerKind === 'fenced' ? endpointTarget : staleTarget;
+        if (!conn || connTarget !== target) {
           destroy(conn);
-          conn = await connect(port, 300);
-          connPort = port;
+          conn = await connect(target, 300);
+          connTarget = target;
         }
         let syncCancelled = false;
         const onNotice = (n: { message?: string }): void => {
@@ -260,13 +333,7 @@ export async function runFailoverDrill(opts: DrillOptions): Promise<DrillResult>
         };
         conn.on('notice', onNotice);
         const c = conn;
-        const sql =
-          writerKind === 'fenced'
-            ? 'insert into events (id, epoch, node_port) select $1, $2, inet_server_port() where not pg_is_in_recovery() and (select epoch from ha_fence) = $2 returning node_port'
-            : writerKind === 'role-only'
-              ? 'insert into events (id, epoch, node_port) select $1, $2, inet_server_port() where not pg_is_in_recovery() returning node_port'
-              : 'insert into events (id, epoch, node_port) values ($1, $2, inet_server_port()) returning node_port';
-        const r = await withDeadline(c.query<{ node_port: number }>(sql, [id, e0]), 500, () => {
+        const r = await withDeadline(c.query<{ node: string }>(insertSql, [id, e0]), 500, () => {
           destroy(c);
           conn = undefined;
         });
@@ -277,12 +344,12 @@ export async function runFailoverDrill(opts: DrillOptions): Promise<DrillResult>
           return;
         }
         const e1 = epochStore.read();
-        const node = nodeByPort(r.rows[0]!.node_port);
+        const node = nodeOf(r.rows[0]!.node);
         if (writerKind === 'fenced' && (e1 !== e0 || syncCancelled)) {
           history.push({ type: 'info', f: 'write', id, t: rel(), node, epoch: e0, error: syncCancelled ? 'sync replication wait cancelled' : 'epoch moved during commit' });
           return;
         }
-        history.push({ type: 'ok', f: 'write', id, t: rel(), node, epoch: writerKind === 'fenced' ? e0 : undefined });
+        history.push({ type: 'ok', f: 'write', id, t: rel(), node, epoch: e0 });
       } catch (e) {
         destroy(conn);
         conn = undefined;
@@ -290,13 +357,22 @@ export async function runFailoverDrill(opts: DrillOptions): Promise<DrillResult>
         history.push({ type: 'info', f: 'write', id, t: rel(), error: (e as Error).message.slice(0, 120) });
       }
     };
+    const drainSpool = async (): Promise<void> => {
+      if (spool.spooled <= spool.drained) return;
+      try {
+        const upTo = spool.spooled;
+        await query(endpointTarget, 'insert into telemetry (items) values ($1)', [upTo - spool.drained], 300);
+        spool.drained = upTo;
+      } catch {
+        // stays spooled
+      }
+    };
 
-    const loops: Array<Promise<void>> = [];
     loops.push(
       (async () => {
         while (running) {
           await writeOnce();
-          await new Promise((r) => setTimeout(r, 4));
+          await sleep(4);
         }
       })(),
     );
@@ -305,7 +381,7 @@ export async function runFailoverDrill(opts: DrillOptions): Promise<DrillResult>
         (async () => {
           while (running) {
             await probe();
-            await new Promise((r) => setTimeout(r, probeInterval));
+            await sleep(probeInterval);
           }
         })(),
       );
@@ -318,7 +394,7 @@ export async function runFailoverDrill(opts: DrillOptions): Promise<DrillResult>
           for (const n of [B, A]) {
             if (done) break;
             try {
-              const rows = await query<{ stale: number | null }>(n.port, "select extract(epoch from (clock_timestamp() - coalesce(pg_last_xact_replay_timestamp(), clock_timestamp()))) * 1000 as stale", [], 300);
+              const rows = await query<{ stale: number | null }>(n.target, 'select extract(epoch from (clock_timestamp() - coalesce(pg_last_xact_replay_timestamp(), clock_timestamp()))) * 1000 as stale', [], 300);
               history.push({ type: 'ok', f: 'read', t: rel(), node: n.name, staleMs: Math.round(Number(rows[0]?.stale ?? 0)) });
               done = true;
             } catch {
@@ -326,7 +402,7 @@ export async function runFailoverDrill(opts: DrillOptions): Promise<DrillResult>
             }
           }
           if (!done) history.push({ type: 'fail', f: 'read', t: rel(), error: 'no healthy node' });
-          await new Promise((r) => setTimeout(r, 50));
+          await sleep(50);
         }
       })(),
     );
@@ -335,25 +411,20 @@ export async function runFailoverDrill(opts: DrillOptions): Promise<DrillResult>
       (async () => {
         while (running) {
           spool.spooled++;
+          spool.peak = Math.max(spool.peak, spool.spooled - spool.drained);
           history.push({ type: 'ok', f: 'ingest', t: rel() });
-          if ((writerKind !== 'fenced' || usable()) && spool.spooled > spool.drained) {
-            try {
-              await query(endpoint!.port, 'insert into telemetry (items) values ($1)', [spool.spooled - spool.drained], 300);
-              spool.drained = spool.spooled;
-            } catch {
-              // stays spooled
-            }
-          }
-          await new Promise((r) => setTimeout(r, 25));
+          if (writerKind !== 'fenced' || usable()) await drainSpool();
+          await sleep(25);
         }
       })(),
     );
 
     // --- healthy baseline, then the fault --------------------------------------------------------
-    await new Promise((r) => setTimeout(r, 600 + rng.int(400)));
+    await sleep(schedule.baselineMs);
+    aborted();
     const lagBytes = async (): Promise<number | null> => {
       try {
-        const r = await query<{ lag: string }>(A.port, "select coalesce(max(pg_wal_lsn_diff(pg_current_wal_lsn(), replay_lsn)), 0) as lag from pg_stat_replication", [], 300);
+        const r = await query<{ lag: string }>(A.target, 'select coalesce(max(pg_wal_lsn_diff(pg_current_wal_lsn(), replay_lsn)), 0) as lag from pg_stat_replication', [], 300);
         return Number(r[0]?.lag ?? 0);
       } catch {
         return null;
@@ -362,52 +433,50 @@ export async function runFailoverDrill(opts: DrillOptions): Promise<DrillResult>
     const faultEvidence: Record<string, unknown> = {};
     const lagBeforeFault = await lagBytes();
     tl.fault = rel();
-    let pausedPids: number[] = [];
+    let observeMs: number | undefined;
     if (opts.fault === 'kill') {
-      const pids = await killNode(A);
-      faultEvidence.killedPids = pids;
-      faultEvidence.portRefuses = await query(A.port, 'select 1', [], 300).then(() => false, () => true);
+      Object.assign(faultEvidence, await cl.kill(A));
     } else if (opts.fault === 'pause') {
-      // Stop the postmaster first (it can fork no new backend then), then every child; repeat until
-      // the set is stable. A backend that exited meanwhile is gone, not running.
-      const stopped = new Set<number>();
-      for (let round = 0; round < 5; round++) {
-        const pids = nodePids(A).filter((p) => !stopped.has(p));
-        if (pids.length === 0) break;
-        signalAll(pids, 'SIGSTOP');
-        for (const p of pids) stopped.add(p);
-      }
-      pausedPids = [...stopped];
-      const isStopped = (p: number): boolean => {
-        const st = processState(p);
-        return st === undefined || st === 'T' || st === 't' || st === 'Z';
-      };
-      await waitFor('every paused pid to stop', async () => pausedPids.every(isStopped), 2000, 10).catch(() => {});
-      faultEvidence.pausedPids = pausedPids;
-      faultEvidence.allStopped = pausedPids.length > 0 && ['T', 't'].includes(processState(pausedPids[0]!) ?? '') && pausedPids.every(isStopped);
+      Object.assign(faultEvidence, await cl.pause(A));
     } else if (opts.fault === 'partition') {
-      // Region loss as it happens: the replication link goes first, clients follow after a stall.
-      repl.partition('blackhole');
+      // Region loss as it happens: the replication link goes first, clients follow after a seeded stall.
+      Object.assign(faultEvidence, await cl.partitionReplication());
       tl.replicationStall = tl.fault;
-      const stallMs = 300 + rng.int(500);
+      const stallMs = schedule.stallMs;
       faultEvidence.stallMs = stallMs;
-      await new Promise((r) => setTimeout(r, stallMs));
+      await sleep(stallMs);
       faultEvidence.lagAtClientCut = await lagBytes();
-      endpoint.partition('blackhole');
+      ep.partition('blackhole');
       faultEvidence.clientsCutAt = rel();
+    } else if (opts.fault === 'partition-clients') {
+      ep.partition('blackhole');
+      faultEvidence.clientsCut = 'writer endpoint blackholed; replication link untouched';
+    } else if (opts.fault === 'partition-replica') {
+      Object.assign(faultEvidence, await cl.partitionReplication());
+      tl.replicationStall = tl.fault;
+      observeMs = schedule.partitionMs;
+      faultEvidence.partitionMs = observeMs;
     }
     const predictedLag = opts.fault === 'partition' ? (faultEvidence.lagAtClientCut as number | null) : lagBeforeFault;
 
     // --- controller: detect, decide, fence, promote, stamp, cut -------------------------------------
     const promoteB = async (): Promise<void> => {
-      const before = await query<{ tli: string }>(B.port, "select timeline_id as tli from pg_control_checkpoint()");
-      const r = await query<{ p: boolean }>(B.port, 'select pg_promote(true, 60) as p', [], 65_000);
-      if (!r[0]?.p) throw new FaultlineError('FAULTLINE_FAILOVER_PROMOTE', 'pg_promote returned false');
-      const after = await query<{ rec: boolean; tli: string }>(B.port, "select pg_is_in_recovery() as rec, ('x' || substr(pg_walfile_name(pg_current_wal_lsn()), 1, 8))::bit(32)::int as tli");
-      faultEvidence.timeline = { before: Number(before[0]?.tli), after: Number(after[0]?.tli) };
-      if (after[0]?.rec !== false || Number(after[0]?.tli) !== Number(before[0]?.tli) + 1) {
-        throw new FaultlineError('FAULTLINE_FAILOVER_PROMOTE', `promotion not verified: ${JSON.stringify(after[0])}`);
+      const before = await query<{ tli: string }>(B.target, 'select received_tli as tli from pg_stat_wal_receiver').catch(() => []);
+      const beforeCk = await query<{ tli: string }>(B.target, 'select timeline_id as tli from pg_control_checkpoint()');
+      const tliBefore = Number(before[0]?.tli ?? beforeCk[0]?.tli);
+      if (cl.promote) {
+        faultEvidence.promote = await cl.promote(B);
+      } else {
+        const r = await query<{ p: boolean }>(B.target, 'select pg_promote(true, 60) as p', [], 65_000);
+        if (!r[0]?.p) throw new FaultlineError('FAULTLINE_FAILOVER_PROMOTE', 'pg_promote returned false');
       }
+      let after: { rec: boolean; tli: string } | undefined;
+      await waitFor('the promoted replica to leave recovery', async () => {
+        after = (await query<{ rec: boolean; tli: string }>(B.target, "select pg_is_in_recovery() as rec, case when pg_is_in_recovery() then 0 else ('x' || substr(pg_walfile_name(pg_current_wal_lsn()), 1, 8))::bit(32)::int end as tli"))[0];
+        return after?.rec === false;
+      }, 60_000);
+      faultEvidence.timeline = { before: tliBefore, after: Number(after?.tli) };
+      if (Number(after?.tli) !== tliBefore + 1) throw new FaultlineError('FAULTLINE_FAILOVER_PROMOTE', `promotion not verified: timeline ${tliBefore} → ${after?.tli}`);
     };
     const fence = (): void => {
       state = 'flipping';
@@ -416,82 +485,154 @@ export async function runFailoverDrill(opts: DrillOptions): Promise<DrillResult>
       epochs.push({ t: rel(), epoch });
       tl.fenced = rel();
     };
+    // Active fence of a primary the controller can still reach: read-only, client backends terminated,
+    // and the replica caught up with its last LSN (so nothing acknowledged is left behind).
+    const activeFence = async (): Promise<boolean> => {
+      try {
+        await query(A.target, 'alter system set default_transaction_read_only = on', [], 1000);
+        await query(A.target, 'select pg_reload_conf()', [], 1000);
+        await query(A.target, "select pg_terminate_backend(pid) from pg_stat_activity where backend_type = 'client backend' and pid <> pg_backend_pid()", [], 1000);
+        const lsn = (await query<{ lsn: string }>(A.target, 'select pg_current_wal_lsn() as lsn', [], 1000))[0]!.lsn;
+        faultEvidence.oldPrimaryLsn = lsn;
+        await waitFor('the replica to replay the old primary', async () => (await query<{ ok: boolean }>(B.target, 'select pg_last_wal_replay_lsn() >= $1::pg_lsn as ok', [lsn]))[0]!.ok, 5000, 10);
+        return true;
+      } catch (e) {
+        faultEvidence.activeFenceError = (e as Error).message;
+        return false;
+      }
+    };
     const stampAndCut = async (): Promise<void> => {
-      await query(B.port, 'update ha_fence set epoch = $1', [epoch]);
+      await query(B.target, 'update ha_fence set epoch = $1', [epoch]);
       tl.stamped = rel();
-      endpoint!.heal(); // the client-side partition was between clients and region eu, not us
-      endpoint!.setUpstream(`127.0.0.1:${B.port}`);
-      endpoint!.resetConnections();
+      ep.heal(); // the client-side partition was between clients and region eu, not us
+      ep.setUpstream(`${B.target.host}:${B.target.port}`);
+      ep.resetConnections();
       writerNode = B;
       state = 'stable';
       epochStore.write(epoch, { writer: B.name, state: 'stable' });
       tl.endpointCut = rel();
-      await query(B.port, 'checkpoint');
+      // A CHECKPOINT makes pg_control's timeline current (pg_rewind on PostgreSQL <= 15 needs it).
+      await query(B.target, 'checkpoint', [], 30_000);
+      const ck = await query<{ ck: number; wal: number }>(B.target, "select (select timeline_id from pg_control_checkpoint()) as ck, ('x' || substr(pg_walfile_name(pg_current_wal_lsn()), 1, 8))::bit(32)::int as wal");
+      faultEvidence.checkpointTimeline = ck[0];
     };
 
+    let fenceMode: 'active' | 'logical' | undefined;
+    let failover = true;
     if (opts.fault === 'switchover') {
       tl.detect = rel();
       tl.decide = rel();
       fence();
-      await query(A.port, "alter system set default_transaction_read_only = on; select pg_reload_conf(); select pg_terminate_backend(pid) from pg_stat_activity where backend_type = 'client backend' and pid <> pg_backend_pid()").catch(() => {});
-      const lsn = (await query<{ lsn: string }>(A.port, 'select pg_current_wal_lsn() as lsn'))[0]!.lsn;
-      await waitFor('the replica to replay the old primary', async () => (await query<{ ok: boolean }>(B.port, 'select pg_last_wal_replay_lsn() >= $1::pg_lsn as ok', [lsn]))[0]!.ok, 10_000, 10);
+      fenceMode = (await activeFence()) ? 'active' : 'logical';
       await promoteB();
       tl.promoted = rel();
       await stampAndCut();
-      await stopNode(A);
+      if (followUp === 'none') await cl.stop(A).catch(() => {});
     } else {
-      // Detect: 3 consecutive failed probes of the writer target through the writer endpoint.
+      // Detect: 3 consecutive failed probes of the writer target through the writer endpoint. For a
+      // partition of the replication link only, the writer stays healthy to clients: an SRE controller
+      // does not fail over then; it watches for the partition's length and reports "no failover".
       let misses = 0;
       while (misses < 3) {
-        const okProbe = await query(endpoint.port, 'select 1', [], 200).then(
+        aborted();
+        const okProbe = await query(endpointTarget, 'select 1', [], 200).then(
           () => true,
           () => false,
         );
         misses = okProbe ? 0 : misses + 1;
         if (!okProbe) tl.detect ??= rel();
         if (okProbe) tl.detect = undefined;
-        if (misses < 3) await new Promise((r) => setTimeout(r, 100));
+        if (observeMs !== undefined && rel() - tl.fault >= observeMs && misses === 0) break;
+        if (misses < 3) await sleep(100);
         if (rel() - tl.fault > 15_000) throw new FaultlineError('FAULTLINE_FAILOVER_DETECT', 'the controller did not detect the fault within 15 s');
       }
-      tl.decide = rel();
-      fence();
-      await promoteB();
-      tl.promoted = rel();
-      await stampAndCut();
+      if (misses >= 3) {
+        tl.decide = rel();
+        fence();
+        // Region loss, kill and pause: the old primary is unreachable (or hung), the fence is logical
+        // (the epoch). Clients-only partition: the controller still reaches it and fences it actively.
+        fenceMode = opts.fault === 'partition-clients' && (await activeFence()) ? 'active' : 'logical';
+        await promoteB();
+        tl.promoted = rel();
+        await stampAndCut();
+      } else {
+        failover = false;
+        faultEvidence.controller = 'no failover: the writer stayed reachable and healthy to clients';
+        await cl.healReplication();
+        faultEvidence.healedAt = rel();
+        const lsn = (await query<{ lsn: string }>(A.target, 'select pg_current_wal_lsn() as lsn'))[0]!.lsn;
+        await waitFor('the replica to catch up after the heal', async () => (await query<{ ok: boolean }>(B.target, 'select pg_last_wal_replay_lsn() >= $1::pg_lsn as ok', [lsn]))[0]!.ok, 15_000, 20);
+        tl.reconverged = rel();
+      }
     }
+    faultEvidence.fence = fenceMode ?? 'none';
+    aborted();
 
-    // --- follow-ups: the zombie / stale primary comes back -------------------------------------------
+    // --- follow-ups: the zombie / stale primary comes back, or rejoins -----------------------------
+    const followUpEvidence: Record<string, unknown> = { kind: failover ? followUp : 'none' };
+    let rejoin: DrillFacts['rejoin'];
     if (opts.fault === 'pause') {
-      await new Promise((r) => setTimeout(r, 200));
-      signalAll(pausedPids, 'SIGCONT');
+      await sleep(schedule.resumeDelayMs);
+      Object.assign(faultEvidence, await cl.resume(A));
       faultEvidence.resumedAt = rel();
     }
-    if (opts.restartStale && opts.fault === 'kill') {
-      await startNode(b, A, socketDir, syncExtra).catch((e) => (faultEvidence.restartError = (e as Error).message));
-      faultEvidence.staleRestartedAt = rel();
+    if (failover && followUp === 'restart') {
+      await cl.stop(A);
+      try {
+        Object.assign(followUpEvidence, await cl.restart(A));
+        const r = await query<{ rec: boolean; stamp: string }>(A.target, 'select pg_is_in_recovery() as rec, (select max(epoch) from ha_fence) as stamp');
+        followUpEvidence.staleNode = { inRecovery: r[0]?.rec, stamp: Number(r[0]?.stamp), controllerEpoch: epoch };
+      } catch (e) {
+        followUpEvidence.restartError = (e as Error).message;
+      }
+      followUpEvidence.at = rel();
+    } else if (failover && (followUp === 'rewind' || followUp === 'reclone')) {
+      const t = rel();
+      Object.assign(followUpEvidence, await cl.rejoin(A, B, followUp));
+      let streaming = false;
+      await waitFor(`${A.name} to stream from ${B.name}`, async () => {
+        const r = await query<{ state: string }>(B.target, 'select state from pg_stat_replication where application_name = $1', [A.region]);
+        streaming = r.some((x) => x.state === 'streaming');
+        return streaming;
+      }, 20_000).catch(() => {});
+      const r = (await query<{ rec: boolean; tli: number | null; stamp: string }>(A.target, 'select pg_is_in_recovery() as rec, (select received_tli from pg_stat_wal_receiver) as tli, (select max(epoch) from ha_fence) as stamp').catch(() => []))[0];
+      rejoin = { how: followUp, node: A.name, inRecovery: r?.rec === true, streaming, timeline: r?.tli ?? null, expectedTimeline: (faultEvidence.timeline as { after: number }).after, stamp: r ? Number(r.stamp) : null };
+      followUpEvidence.ms = Math.round(rel() - t);
+      if (streaming) tl.reconverged = rel();
     }
+    evidence.followUp = followUpEvidence;
 
     // Keep writing for a while after the cut, then quiesce.
     const after = tl.fenced ?? tl.fault;
-    await waitFor('the first acknowledged write after the failover', async () => history.some((o) => o.f === 'write' && o.type === 'ok' && o.t > after), writerKind === 'fenced' ? 10_000 : 1500, 20).catch(() => {});
+    await waitFor('the first acknowledged write after the failover', async () => opts.signal?.aborted === true || history.some((o) => o.f === 'write' && o.type === 'ok' && o.t > after), writerKind === 'fenced' ? 10_000 : 1500, 20).catch(() => {});
+    aborted();
     tl.firstWrite = history.find((o) => o.f === 'write' && o.type === 'ok' && o.t > after)?.t;
-    await new Promise((r) => setTimeout(r, 800));
+    await sleep(800);
     running = false;
     await Promise.all(loops);
     destroy(conn);
+    if (writerKind === 'fenced') await drainSpool();
     tl.end = rel();
-    if (opts.fault === 'partition') {
-      repl.heal();
+    aborted();
+    if (opts.fault === 'partition') await cl.healReplication();
+    // Reconverged (when no rejoin says otherwise): the writer endpoint serves the current epoch.
+    if (tl.reconverged === undefined) {
+      const stamped = await query<{ epoch: string }>(endpointTarget, 'select max(epoch) as epoch from ha_fence', [], 2000).catch(() => []);
+      if (Number(stamped[0]?.epoch) === epoch) tl.reconverged = rel();
     }
-    // Reconverged: the new primary serves the writer endpoint with the current epoch.
-    const stamped = await query<{ epoch: string }>(endpoint.port, 'select epoch from ha_fence', [], 2000);
-    if (Number(stamped[0]?.epoch) === epoch) tl.reconverged = rel();
+    if (rejoin) {
+      // The rejoined node must have replayed everything before it is compared with the new primary.
+      const lsn = (await query<{ lsn: string }>(B.target, 'select pg_current_wal_lsn() as lsn'))[0]!.lsn;
+      rejoin.caughtUp = await waitFor('the rejoined node to catch up', async () => (await query<{ ok: boolean }>(A.target, 'select pg_last_wal_replay_lsn() >= $1::pg_lsn as ok', [lsn]))[0]!.ok, 10_000, 20).then(
+        () => true,
+        () => false,
+      );
+    }
 
     // --- final state from the authoritative node --------------------------------------------------------
-    const idsOf = async (n: PgNode): Promise<number[] | null> => {
+    const idsOf = async (n: ClusterNode): Promise<number[] | null> => {
       try {
-        return (await query<{ id: string }>(n.port, 'select id from events order by id', [], 3000)).map((r) => Number(r.id));
+        return (await query<{ id: string }>(n.target, 'select id from events order by id', [], 3000)).map((r) => Number(r.id));
       } catch {
         return null;
       }
@@ -506,22 +647,25 @@ export async function runFailoverDrill(opts: DrillOptions): Promise<DrillResult>
       readiness,
       predictedLagBytes: predictedLag,
       telemetryBackupRpoMs: opts.telemetryBackupRpoMs ?? 300_000,
+      failover,
+      ...(fenceMode ? { fence: fenceMode } : {}),
+      followUp: failover ? followUp : 'none',
+      initialEpoch: firstEpoch,
+      ingest: { ...spool },
+      ...(rejoin ? { rejoin } : {}),
     };
     evidence.fault = faultEvidence;
-    evidence.proxies = { replication: repl.stats(), writerEndpoint: endpoint.stats() };
+    evidence.proxies = { writerEndpoint: ep.stats() };
+    evidence.cluster = cl.evidence();
     evidence.ingest = { ...spool };
     const check = checkHistory(history, final, facts);
     writeEvidence(runDir, history, final, facts, check, evidence);
-    return { runDir, seed, mode: opts.mode, fault: opts.fault, writer: writerKind, check, timeline: tl, facts, final, evidence };
+    return { runDir, seed, mode: opts.mode, fault: opts.fault, writer: writerKind, followUp: facts.followUp ?? 'none', provider: provider.name, check, timeline: tl, facts, final, evidence };
   } finally {
-    for (const n of [A, B]) {
-      signalAll(nodePids(n), 'SIGCONT');
-      await stopNode(n).catch(() => {});
-    }
-    await repl?.stop().catch(() => {});
+    running = false;
+    await Promise.allSettled(loops);
+    await cluster?.teardown().catch(() => {});
     await endpoint?.stop().catch(() => {});
-    for (const s of stoppers) await s().catch(() => {});
-    rmSync(dataDir, { recursive: true, force: true });
   }
 }
 

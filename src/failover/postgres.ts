@@ -4,7 +4,7 @@
  * process-level faults (kill -9 / SIGSTOP / SIGCONT of the postmaster AND every child, by pid).
  */
 import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { chownSync, cpSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { appendFileSync, chownSync, cpSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -104,8 +104,27 @@ export function connString(port: number, db = 'postgres'): string {
   return `postgresql://postgres@127.0.0.1:${port}/${db}`;
 }
 
-export async function query<T = Record<string, unknown>>(port: number, sql: string, params: unknown[] = [], timeoutMs = 2000): Promise<T[]> {
-  const c = new pg.Client({ connectionString: connString(port), connectionTimeoutMillis: timeoutMs, query_timeout: timeoutMs });
+/** Where a PostgreSQL server is reached (native nodes: 127.0.0.1, user postgres, trust auth). */
+export interface PgTarget {
+  host: string;
+  port: number;
+  user: string;
+  database: string;
+  password?: string;
+}
+
+export function nativeTarget(port: number): PgTarget {
+  return { host: '127.0.0.1', port, user: 'postgres', database: 'postgres' };
+}
+
+/** node-postgres client settings for a target (never `target_session_attrs`: pg ignores it). */
+export function clientConfig(t: number | PgTarget, timeoutMs: number): pg.ClientConfig {
+  const target = typeof t === 'number' ? nativeTarget(t) : t;
+  return { host: target.host, port: target.port, user: target.user, database: target.database, password: target.password, connectionTimeoutMillis: timeoutMs };
+}
+
+export async function query<T = Record<string, unknown>>(target: number | PgTarget, sql: string, params: unknown[] = [], timeoutMs = 2000): Promise<T[]> {
+  const c = new pg.Client({ ...clientConfig(target, timeoutMs), query_timeout: timeoutMs });
   c.on('error', () => {});
   try {
     await c.connect();
@@ -133,7 +152,7 @@ export async function waitFor(what: string, fn: () => Promise<boolean>, timeoutM
 /** Starts `postgres` directly as a child (so faultline owns and reaps its pid). */
 export async function startNode(b: PgBinaries, node: PgNode, socketDir: string, extra: Record<string, string> = {}): Promise<void> {
   const fd = openSync(node.logFile, 'a');
-  const proc = spawn(bin(b, 'postgres'), serverArgs(node.dir, node.port, socketDir, extra), { uid: b.uid, gid: b.gid, stdio: ['ignore', fd, fd] });
+  const proc = spawn(bin(b, 'postgres'), serverArgs(node.dir, node.port, socketDir, { cluster_name: node.name, ...extra }), { uid: b.uid, gid: b.gid, stdio: ['ignore', fd, fd] });
   node.proc = proc;
   let exited = false;
   proc.once('exit', () => (exited = true));
@@ -210,6 +229,11 @@ export async function stopNode(node: PgNode, timeoutMs = 10_000): Promise<void> 
   clearTimeout(timer);
 }
 
+/** The drill's tables: the epoch stamp, the writer's rows (harness ids), the telemetry spool drains. */
+export const FENCE_SCHEMA = `create table if not exists ha_fence (epoch bigint not null);
+  create table if not exists events (id bigint primary key, epoch bigint not null, node_port int not null, at timestamptz not null default clock_timestamp());
+  create table if not exists telemetry (id bigserial primary key, items int not null, at timestamptz not null default clock_timestamp());`;
+
 export interface GoldenPair {
   dir: string;
   primary: string;
@@ -241,9 +265,7 @@ export async function ensureGoldenPair(b: PgBinaries, cacheRoot = join(tmpdir(),
   chownSync(node.logFile, b.uid, b.gid);
   await startNode(b, node, dir);
   try {
-    await query(node.port, `create table ha_fence (epoch bigint not null); insert into ha_fence values (1);
-      create table events (id bigint primary key, epoch bigint not null, node_port int not null, at timestamptz not null default clock_timestamp());
-      create table telemetry (id bigserial primary key, items int not null, at timestamptz not null default clock_timestamp());`);
+    await query(node.port, `${FENCE_SCHEMA} insert into ha_fence values (1);`);
     run('pg_basebackup', ['-D', pair.replica, '-h', '127.0.0.1', '-p', String(node.port), '-U', 'postgres', '-X', 'stream', '-c', 'fast', '--no-sync']);
   } finally {
     await stopNode(node);
@@ -260,10 +282,55 @@ export function copyGoldenPair(b: PgBinaries, pair: GoldenPair, runDir: string):
   cpSync(pair.primary, A, { recursive: true });
   cpSync(pair.replica, B, { recursive: true });
   writeFileSync(join(B, 'standby.signal'), '');
+  // pg_rewind runs crash recovery in single-user mode with the file settings only, and then needs
+  // wal_log_hints in pg_control: put it in the files too, not only on the command line.
+  for (const d of [A, B]) appendFileSync(join(d, 'postgresql.conf'), '\n# faultline: pg_rewind needs hint bits WAL-logged\nwal_log_hints = on\n');
   chownTree(runDir, b.uid, b.gid);
   return { A, B };
 }
 
 export function chownForServer(b: PgBinaries, path: string): void {
   chownTree(path, b.uid, b.gid);
+}
+
+/** Runs a server binary as the server user; resolves with its output, rejects with a typed error. */
+export function runServerTool(b: PgBinaries, name: string, args: string[], timeoutMs = 60_000): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const p = spawn(bin(b, name), args, { uid: b.uid, gid: b.gid, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    p.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    p.stderr.on('data', (d: Buffer) => (out += d.toString()));
+    const timer = setTimeout(() => p.kill('SIGKILL'), timeoutMs);
+    p.once('error', (e) => {
+      clearTimeout(timer);
+      reject(new FaultlineError('FAULTLINE_FAILOVER_TOOL', `${name}: ${e.message}`));
+    });
+    p.once('exit', (code, sig) => {
+      clearTimeout(timer);
+      if (code === 0) resolve(out);
+      else reject(new FaultlineError('FAULTLINE_FAILOVER_TOOL', `${name} failed (${sig ?? code}): ${out.trim().split('\n').slice(-3).join(' | ')}`));
+    });
+  });
+}
+
+/**
+ * pg_rewind the stale ex-primary from the new primary (which must have run a CHECKPOINT since its
+ * promotion: on PostgreSQL <= 15 pg_rewind otherwise wrongly reports "no rewind required").
+ */
+export async function rewindNode(b: PgBinaries, target: PgNode, sourcePort: number): Promise<string> {
+  const out = await runServerTool(b, 'pg_rewind', ['-D', target.dir, `--source-server=host=127.0.0.1 port=${sourcePort} user=postgres dbname=postgres`, '--no-sync']);
+  writeFileSync(join(target.dir, 'standby.signal'), '');
+  chownSync(join(target.dir, 'standby.signal'), b.uid, b.gid);
+  return out;
+}
+
+/** Re-clones a node from the new primary with pg_basebackup (its old data is discarded). */
+export async function recloneNode(b: PgBinaries, target: PgNode, sourcePort: number): Promise<string> {
+  rmSync(target.dir, { recursive: true, force: true });
+  mkdirSync(target.dir, { mode: 0o700 });
+  chownSync(target.dir, b.uid, b.gid);
+  const out = await runServerTool(b, 'pg_basebackup', ['-D', target.dir, '-h', '127.0.0.1', '-p', String(sourcePort), '-U', 'postgres', '-X', 'stream', '-c', 'fast', '--no-sync']);
+  writeFileSync(join(target.dir, 'standby.signal'), '');
+  chownSync(join(target.dir, 'standby.signal'), b.uid, b.gid);
+  return out;
 }
