@@ -1,0 +1,93 @@
+/** `faultline load` as a user runs it: live progress, the summary, the JSON file, --emit-k6, bad input. */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { execFile } from 'node:child_process';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+
+const run = promisify(execFile);
+const bin = fileURLToPath(new URL('../../bin/faultline.mjs', import.meta.url));
+const dir = mkdtempSync(join(tmpdir(), 'faultline-load-cli-'));
+
+let server: http.Server;
+let url: string;
+beforeAll(async () => {
+  let n = 0;
+  server = http.createServer((_q, r) => {
+    r.statusCode = ++n % 20 === 0 ? 500 : 200;
+    r.end('ok');
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+  url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/`;
+});
+afterAll(async () => {
+  server.closeAllConnections();
+  await new Promise<void>((r) => server.close(() => r()));
+});
+
+type Failed = { code: number; stdout: string; stderr: string };
+
+describe('faultline load', () => {
+  it('prints a live progress line and a summary, and writes the JSON summary', async () => {
+    const file = join(dir, 'out.json');
+    const { stdout, stderr } = await run(process.execPath, [bin, 'load', '--url', url, '--rate', '100', '--duration', '2500ms', '--timeout', '1s', '--seed', '7', '--json', file]);
+    // Progress (stderr, one line a second when not a terminal): rate, errors, p99.
+    const progress = stderr.split('\n').filter((l) => /rate \d+\/s/.test(l));
+    expect(progress.length).toBeGreaterThanOrEqual(2);
+    expect(progress[0]).toMatch(/^\d+s {2}rate \d+\/s {2}done \d+\/s {2}errors [\d.]+% {2}p99 [\d.-]+ ms {2}in-flight \d+$/);
+    expect(stdout).toMatch(/scheduled 250 {2}sent 250 {2}dropped 0/);
+    expect(stdout).toMatch(/corrected .*\(from intended send time\)/);
+    expect(stdout).toMatch(/service .*\(from on the wire\)/);
+    expect(stdout).toContain('errors     http_500=12');
+    expect(stdout).toContain('valid      yes');
+    const json = JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown> & {
+      latencyMs: { corrected: Record<string, unknown>; service: Record<string, unknown> };
+      errors: Record<string, number>;
+    };
+    expect(json).toMatchObject({ scheduled: 250, sent: 250, dropped: 0, valid: true, seed: '7', errors: { http_500: 12 } });
+    for (const k of ['p50', 'p90', 'p99', 'p999', 'max']) {
+      expect(typeof json.latencyMs.corrected[k]).toBe('number');
+      expect(typeof json.latencyMs.service[k]).toBe('number');
+    }
+    for (const k of ['schedulingLagMs', 'clientQueueMs', 'littlesLaw', 'perSecond', 'phases', 'invalidReasons']) expect(json).toHaveProperty(k);
+  });
+
+  it('runs other shapes (steps) and writes an equivalent k6 script with --emit-k6', async () => {
+    const k6 = join(dir, 'script.js');
+    const { stdout } = await run(process.execPath, [bin, 'load', '--url', url, '--shape', 'steps', '--steps', '10:1s,40:2s', '--timeout', '750ms', '--emit-k6', k6]);
+    expect(stdout).toContain(`wrote k6 script ${k6}`);
+    const script = readFileSync(k6, 'utf8');
+    expect(script).toContain('"executor": "ramping-arrival-rate"');
+    expect(script).toContain("timeout: '750ms'");
+    const steps = await run(process.execPath, [bin, 'load', '--url', url, '--shape', 'steps', '--steps', '20:500ms,40:500ms']);
+    expect(steps.stdout).toMatch(/scheduled 30 {2}sent 30/);
+  });
+
+  it('exits 2 with a clear message for bad input, never a stack trace', async () => {
+    const cases: Array<[string[], RegExp]> = [
+      [['--rate', '10', '--duration', '1s'], /missing required flag --url/],
+      [['--url', url, '--rate', 'fast', '--duration', '1s'], /--rate needs a number/],
+      [['--url', url, '--rate', '10', '--duration', 'soon'], /duration/],
+      [['--url', url, '--rate', '10', '--duration', '1s', '--shape', 'zigzag'], /bad --shape zigzag/],
+      [['--url', url, '--shape', 'steps', '--steps', '10-1s'], /--steps needs RATE:DURATION/],
+      [['--url', url, '--rate', '10', '--duration', '1s', '--max-in-flight', '0'], /--max-in-flight must be a positive integer/],
+      [['--url', 'http://192.0.2.1/', '--rate', '10', '--duration', '1s'], /not a loopback address/],
+    ];
+    for (const [args, message] of cases) {
+      const err = (await run(process.execPath, [bin, 'load', ...args]).catch((e) => e)) as Failed;
+      expect(err.code, `${args.join(' ')}: ${err.stderr}`).toBe(2);
+      expect(err.stderr).toMatch(message);
+      expect(err.stderr).not.toMatch(/\n\s+at /);
+    }
+  });
+
+  it('says how to get k6 when --k6 is used without one', async () => {
+    const err = (await run(process.execPath, [bin, 'load', '--k6', 'script.js'], { env: { ...process.env, PATH: '/nonexistent', K6_BIN: '' } }).catch((e) => e)) as Failed;
+    expect(err.code).toBe(4);
+    expect(err.stderr).toMatch(/FAULTLINE_LOAD_K6_MISSING: no k6 binary found: install k6 .* set K6_BIN=/);
+  });
+});
