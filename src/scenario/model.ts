@@ -104,8 +104,15 @@ export function validateScenario(src: SpecSource): ScenarioModel {
   spec.experiments.forEach((x, i) => {
     if (expNames.has(x.name)) problems.push(new InputError('FAULTLINE_SCENARIO_EXPERIMENT', `duplicate experiment name '${x.name}'`, { file: src.file, line: lineOf(src, ['experiments', i, 'name']), field: `experiments[${i}].name` }));
     expNames.add(x.name);
+    const faultNames = new Set<string>();
     x.inject.faults.forEach((f, j) => {
-      check(src, problems, ['experiments', i, 'inject', 'faults', j], () => normaliseFault(toFaultSpec(f, x.inject.duration)));
+      check(src, problems, ['experiments', i, 'inject', 'faults', j], () => {
+        const name = normaliseFault(toFaultSpec(f, x.inject.duration)).name;
+        if (faultNames.has(name)) {
+          throw new InputError('FAULTLINE_SCENARIO_FAULT', `two faults named '${name}' in one experiment; give one a distinct name`, { field: 'name' });
+        }
+        faultNames.add(name);
+      });
     });
     for (const tier of Object.keys(x.expect.alerts)) {
       if (slo && !tiers.has(tier)) {

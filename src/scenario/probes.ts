@@ -42,6 +42,26 @@ function promValue(body: PromResponse): number | null {
   return raw === undefined || Number.isNaN(v) ? null : v;
 }
 
+/**
+ * A SQL probe's connection string as node-postgres config: a URL (`postgres://user:pw@host:port/db`)
+ * as is, or libpq keyword/value pairs (`host=… port=… user=… password='…' dbname=…`), which
+ * node-postgres does not parse itself.
+ */
+export function pgConfig(conn: string): pg.ClientConfig {
+  if (/^[a-z]+:\/\//i.test(conn.trim())) return { connectionString: conn };
+  const kv: Record<string, string> = {};
+  const re = /(\w+)\s*=\s*(?:'((?:[^'\\]|\\.)*)'|(\S+))/g;
+  for (let m = re.exec(conn); m; m = re.exec(conn)) kv[m[1]!.toLowerCase()] = m[2] !== undefined ? m[2].replace(/\\(.)/g, '$1') : (m[3] as string);
+  const cfg: pg.ClientConfig = {};
+  if (kv.host ?? kv.hostaddr) cfg.host = kv.host ?? kv.hostaddr;
+  if (kv.port) cfg.port = Number(kv.port);
+  if (kv.user) cfg.user = kv.user;
+  if (kv.password !== undefined) cfg.password = kv.password;
+  if (kv.dbname) cfg.database = kv.dbname;
+  if (kv.connect_timeout) cfg.connectionTimeoutMillis = Number(kv.connect_timeout) * 1000;
+  return cfg;
+}
+
 /** Runs one probe once. `baseUrl` resolves relative HTTP probe URLs (e.g. `/readyz`) against the target. */
 export async function runProbe(p: ProbeSpec, baseUrl: string | undefined): Promise<ProbeResult> {
   const t0 = performance.now();
@@ -86,7 +106,10 @@ export async function runProbe(p: ProbeSpec, baseUrl: string | undefined): Promi
       return done(true, 'connected');
     }
     if ('sql' in p) {
-      const client = new pg.Client({ connectionString: p.sql.connectionString, connectionTimeoutMillis: p.timeout, query_timeout: p.timeout });
+      const cfg = pgConfig(p.sql.connectionString);
+      const host = cfg.connectionString ? new URL(cfg.connectionString).hostname : (cfg.host ?? '127.0.0.1');
+      if (!host.startsWith('/')) assertLoopback(host.replace(/^\[|\]$/g, '') || '127.0.0.1', 'SQL probe host');
+      const client = new pg.Client({ ...cfg, connectionTimeoutMillis: p.timeout, query_timeout: p.timeout });
       client.on('error', () => {});
       try {
         await client.connect();

@@ -27,6 +27,11 @@ export interface RunOptions {
   metricsAddress?: string;
   /** The run's report directory: the failover step writes its evidence bundle under `<dir>/failover-drill`. */
   evidenceDir?: string;
+  /**
+   * Called on every live tick (4×/s) with the experiment, its phase and ms since its start — a hook for
+   * an external watchdog. Whatever it throws is a harness error: faults are healed at once, exit 4.
+   */
+  onTick?: (experiment: string, phase: PhaseName, t: number) => void;
 }
 
 interface Environment {
@@ -108,6 +113,7 @@ async function runExperiment(
   metrics: MetricsServer | undefined,
   onAbort: (cause: string) => void,
   onFatal: (e: unknown) => void,
+  onTickHook: RunOptions['onTick'],
 ): Promise<ExperimentResult> {
   const { spec, slo } = model;
   const startedAt = Date.now();
@@ -185,10 +191,16 @@ async function runExperiment(
         if (stop.signal.aborted) return;
         phase = 'inject';
         events.emit({ type: 'phase', experiment: x.name, phase: 'inject', t: rel() });
-        for (const f of x.faults) {
-          const info = env.proxy.addFault(f);
-          injections.push({ t: rel(), fault: info });
-          events.emit({ type: 'fault-injected', experiment: x.name, t: rel(), fault: info });
+        try {
+          for (const f of x.faults) {
+            const info = env.proxy.addFault(f);
+            injections.push({ t: rel(), fault: info });
+            events.emit({ type: 'fault-injected', experiment: x.name, t: rel(), fault: info });
+          }
+        } catch (e) {
+          // A fault the injector refused: heal what went in, end as a harness error.
+          onFatal(e);
+          stop.abort();
         }
       });
     }, x.injectAtMs),
@@ -214,6 +226,7 @@ async function runExperiment(
   }, 250);
   const onTick = (): void => {
     const t = rel();
+    onTickHook?.(x.name, phase, t);
     const snap: SloSnapshot = engine.evaluate(clock.now());
     const trs = engine.transitions();
     for (const tr of trs.slice(seenTransitions)) events.emit({ type: 'alert', experiment: x.name, transition: tr });
@@ -342,7 +355,7 @@ export async function runScenario(model: ScenarioModel, plan: ScenarioPlan, opts
     for (const x of plan.experiments) {
       if (abort.signal.aborted) break;
       current = x.name;
-      experiments.push(await runExperiment(model, plan, x, env, events, clock, abort.signal, metrics, doAbort, onFatal));
+      experiments.push(await runExperiment(model, plan, x, env, events, clock, abort.signal, metrics, doAbort, onFatal, opts.onTick));
     }
   } catch (e) {
     error ??= errorMessage(e);

@@ -79,6 +79,13 @@ describe('SQL probe (real PostgreSQL, password auth)', () => {
     const badQuery = await runProbe(probe({ name: 'db', sql: { connectionString: `postgres://postgres:${pg.password}@127.0.0.1:${pg.port}/postgres`, query: 'select * from no_such_table' } }), undefined);
     expect(badQuery).toMatchObject({ ok: false });
     expect(badQuery.detail).toMatch(/no_such_table/);
+    // libpq keyword/value strings work too (node-postgres parses only URLs itself).
+    const kv = await runProbe(probe({ name: 'db', sql: { connectionString: `host=127.0.0.1 port=${pg.port} user=postgres password='${pg.password}' dbname=postgres` } }), undefined);
+    expect(kv).toMatchObject({ ok: true, detail: '1 row(s)' });
+    const remote = await runProbe(probe({ name: 'db', sql: { connectionString: `postgres://postgres:${pg.password}@192.0.2.1:5432/postgres` } }), undefined);
+    expect(remote.ok).toBe(false);
+    expect(remote.detail).toMatch(/not a loopback address/);
+    expect(remote.detail).not.toContain(pg.password);
   });
 });
 

@@ -1,0 +1,320 @@
+/**
+ * The experiment runner end to end in-process (real target servers, real injector, real load and SLO
+ * engine): aborts of every kind heal at once and record their cause; a harness exception heals and
+ * exits 4; targets given as URL or host:port; the --metrics endpoint; no secrets in any report.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import http from 'node:http';
+import net from 'node:net';
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseScenario, planScenario, runScenario, RunEvents, type RunEvent, type RunResult } from '../../src/scenario/index.ts';
+import { main, type CliIo } from '../../src/cli/index.ts';
+import { freePort, startPostgres, type Postgres } from './helpers/peers.ts';
+
+let server: http.Server;
+let port: number;
+let hits = 0;
+beforeAll(async () => {
+  server = http.createServer((req, res) => {
+    hits++;
+    req.resume();
+    res.writeHead(200, { 'content-type': 'application/json' }).end('{"ok":true}');
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+  port = (server.address() as net.AddressInfo).port;
+});
+afterAll(async () => {
+  server.closeAllConnections();
+  await new Promise<void>((r) => server.close(() => r()));
+});
+
+function scenario(body: string, head = ''): string {
+  return `apiVersion: faultline/v1
+kind: Experiment
+metadata: { name: t }
+seed: 11
+timeScale: 3600
+target: { url: "http://127.0.0.1:${port}", path: / }
+load: { rate: 100 }
+slo: { name: t, objective: 99 }
+${head}
+${body}`;
+}
+
+const partitionExperiment = (inject = '4s'): string => `experiments:
+  - name: cut
+    baseline: 1s
+    inject:
+      duration: ${inject}
+      faults:
+        - type: partition
+          attributes: { mode: refuse, scope: both }
+    recover: 1s
+`;
+
+async function run(text: string, opts: { events?: RunEvents } = {}): Promise<{ r: RunResult; events: RunEvent[] }> {
+  const model = parseScenario(text, 't.yaml');
+  const events = opts.events ?? new RunEvents();
+  const seen: RunEvent[] = [];
+  events.on((e) => seen.push(e));
+  const r = await runScenario(model, planScenario(model), { events });
+  return { r, events: seen };
+}
+
+async function reachable(): Promise<boolean> {
+  const before = hits;
+  const res = await fetch(`http://127.0.0.1:${port}/`);
+  return res.status === 200 && hits === before + 1;
+}
+
+describe('aborts heal at once and record their cause', () => {
+  it('error rate over its window during inject', async () => {
+    const { r, events } = await run(scenario(partitionExperiment('8s'), 'aborts: { errorRate: { above: 0.5, window: 1s, phases: [inject] } }'));
+    expect(r.status).toBe('aborted');
+    expect(r.exitCode).toBe(3);
+    expect(r.abort?.cause).toMatch(/^error ratio \d+\.\d % over the last 1s above 50\.0 % at inject$/);
+    const x = r.experiments[0]!;
+    expect(x.aborted).toBe(true);
+    const abortAt = events.find((e) => e.type === 'abort')!;
+    const healed = events.find((e) => e.type === 'fault-healed') as Extract<RunEvent, { type: 'fault-healed' }>;
+    expect(healed.verified).toBe(true);
+    expect(healed.faults).toEqual(['partition_downstream']);
+    // Healed at once: well before the planned heal at 9 s.
+    expect(healed.t).toBeLessThan(x.plan.healAtMs - 3000);
+    expect(abortAt.type === 'abort' && abortAt.experiment).toBe('cut');
+    expect(r.cleanup).toEqual({ faultsLeft: 0, verified: true });
+    expect(await reachable()).toBe(true);
+  }, 30_000);
+
+  it('a probe failing N times in a row (the named probe, in the named phase)', async () => {
+    const dead = await freePort();
+    const { r } = await run(
+      scenario(
+        partitionExperiment('8s'),
+        `probes:
+  - { name: through-proxy, http: { url: /, status: 200 }, interval: 100ms, timeout: 300ms }
+  - { name: elsewhere, tcp: { address: "127.0.0.1:${dead}" }, interval: 100ms }
+aborts: { probeFailures: { after: 3, probes: [through-proxy], phases: [inject] } }`,
+      ),
+    );
+    expect(r.status).toBe('aborted');
+    expect(r.abort?.cause).toMatch(/^probe through-proxy failed 3 times in a row at inject: /);
+    expect(r.experiments[0]!.heals[0]).toMatchObject({ verified: true, faults: ['partition_downstream'] });
+    expect(r.experiments[0]!.heals[0]!.t).toBeLessThan(5000);
+  }, 30_000);
+
+  it('the maximum duration', async () => {
+    const { r } = await run(scenario(partitionExperiment('20s'), 'aborts: { maxDuration: 2500ms }'));
+    expect(r.status).toBe('aborted');
+    expect(r.abort?.cause).toBe('maximum duration 2.5s exceeded');
+    expect(r.experiments[0]!.heals[0]).toMatchObject({ verified: true, faults: ['partition_downstream'] });
+    expect(r.wallMs).toBeLessThan(8000);
+    expect(await reachable()).toBe(true);
+  }, 30_000);
+});
+
+describe('harness errors', () => {
+  it('an exception mid-inject heals, and the run ends as a harness error (exit 4)', async () => {
+    const model = parseScenario(scenario(partitionExperiment('10s')), 't.yaml');
+    let thrown = false;
+    const r = await runScenario(model, planScenario(model), {
+      onTick: (_x, phase, t) => {
+        if (phase === 'inject' && t > 1500 && !thrown) {
+          thrown = true;
+          throw new Error('watchdog exploded');
+        }
+      },
+    });
+    expect(thrown).toBe(true);
+    expect(r.status).toBe('error');
+    expect(r.exitCode).toBe(4);
+    expect(r.error).toBe('watchdog exploded');
+    expect(r.experiments[0]!.heals[0]).toMatchObject({ verified: true, faults: ['partition_downstream'] });
+    expect(r.experiments[0]!.heals[0]!.t).toBeLessThan(3000);
+    expect(r.cleanup.verified).toBe(true);
+    expect(await reachable()).toBe(true);
+  }, 30_000);
+
+  it('two faults with the same name are invalid input, named by line and field', () => {
+    const text = scenario(`experiments:
+  - name: dup
+    baseline: 1s
+    inject:
+      duration: 1s
+      faults:
+        - { type: latency, attributes: { latency: 5 } }
+        - { type: latency, attributes: { latency: 9 } }
+    recover: 1s
+`);
+    expect(() => parseScenario(text, 'dup.yaml')).toThrow(/dup\.yaml:\d+ field 'experiments\[0\]\.inject\.faults\[1\]\.name': two faults named 'latency_downstream'/);
+  });
+
+  it('an injector that cannot listen is a harness error (exit 4), not a pass', async () => {
+    const busy = net.createServer();
+    await new Promise<void>((r) => busy.listen(0, '127.0.0.1', () => r()));
+    const busyPort = (busy.address() as net.AddressInfo).port;
+    try {
+      const { r } = await run(scenario(partitionExperiment(), `injector: { listen: "127.0.0.1:${busyPort}" }`));
+      expect(r.status).toBe('error');
+      expect(r.exitCode).toBe(4);
+      expect(r.error).toMatch(/EADDRINUSE|in use/);
+    } finally {
+      await new Promise<void>((res) => busy.close(() => res()));
+    }
+  });
+});
+
+describe('targets', () => {
+  it('a URL target: load and relative probes go through the injector, so the probe fails for real during inject', async () => {
+    const { r } = await run(
+      scenario(
+        `experiments:
+  - name: cut
+    baseline: 1500ms
+    inject:
+      duration: 2s
+      faults: [{ type: partition, attributes: { mode: refuse, scope: both } }]
+    recover: 1500ms
+    expect:
+      alerts: { page-fast: { fires: true } }
+      probesFailDuringInject: [root]
+`,
+        `probes:\n  - { name: root, http: { url: /, json: [{ path: ok, equals: true }] }, interval: 200ms }`,
+      ).replace('load: { rate: 100 }', 'load: { rate: 100, schedule: poisson }'),
+    );
+    expect(r.status, JSON.stringify(r.experiments[0]?.verdicts.filter((v) => !v.passed))).toBe('passed');
+    const x = r.experiments[0]!;
+    expect(x.probes.some((p) => p.phase === 'baseline' && p.ok)).toBe(true);
+    expect(x.probes.some((p) => p.phase === 'inject' && !p.ok)).toBe(true);
+    // Poisson arrivals: irregular gaps, about the requested rate.
+    expect(x.load.completed).toBeGreaterThan(300);
+    expect(x.load.completed).toBeLessThan(700);
+  }, 30_000);
+
+  it('a host:port target: TCP connects through the injector fail under a partition and recover after heal', async () => {
+    const tcp = net.createServer((s) => s.end());
+    await new Promise<void>((res) => tcp.listen(0, '127.0.0.1', () => res()));
+    const tcpPort = (tcp.address() as net.AddressInfo).port;
+    try {
+      const text = scenario(partitionExperiment('2s'))
+        .replace(/target: .*\n/, `target: { address: "127.0.0.1:${tcpPort}" }\n`)
+        .replace('load: { rate: 100 }', 'load: { rate: 100, timeout: 500ms }');
+      const { r } = await run(text);
+      const x = r.experiments[0]!;
+      const inject = x.load.perSecond.filter((s) => s.second >= 1 && s.second < 3);
+      const after = x.load.perSecond.filter((s) => s.second >= 3);
+      expect(inject.reduce((a, s) => a + s.bad, 0)).toBeGreaterThan(100);
+      expect(x.load.perSecond.filter((s) => s.second < 1).reduce((a, s) => a + s.bad, 0)).toBe(0);
+      expect(after.reduce((a, s) => a + s.good, 0)).toBeGreaterThan(50);
+      expect(x.verdicts.find((v) => v.id === 'cut/healed')?.passed).toBe(true);
+    } finally {
+      await new Promise<void>((res) => tcp.close(() => res()));
+    }
+  }, 30_000);
+
+  it('rejects a relative HTTP probe with a host:port target, naming line and field', () => {
+    const text = scenario(partitionExperiment(), 'probes:\n  - { name: p, http: { url: /healthz } }').replace(/target: .*\n/, 'target: { address: "127.0.0.1:9" }\n');
+    expect(() => parseScenario(text, 'addr.yaml')).toThrow(/addr\.yaml:\d+ field 'probes\[0\]\.http\.url': relative probe URL/);
+  });
+
+  it('reads the SLO from a file next to the scenario', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'faultline-slofile-'));
+    writeFileSync(join(dir, 'slo.yaml'), 'apiVersion: faultline/v1\nkind: SLO\nname: from-file\nobjective: 99.5\n');
+    const model = parseScenario(scenario(partitionExperiment()).replace('slo: { name: t, objective: 99 }', 'slo: { file: slo.yaml }'), join(dir, 'x.yaml'));
+    expect(model.slo.name).toBe('from-file');
+    expect(model.slo.objective).toBe(99.5);
+    expect(model.slo.policy.map((t) => t.name)).toContain('page-fast');
+  });
+});
+
+function captureIo(cwd: string): CliIo & { out: () => string; err: () => string } {
+  let out = '';
+  let err = '';
+  return {
+    stdout: { write: (s: string) => (out += s), isTTY: false },
+    stderr: { write: (s: string) => (err += s) },
+    env: { CI: 'true' },
+    cwd,
+    out: () => out,
+    err: () => err,
+  };
+}
+
+describe('faultline run --metrics', () => {
+  it('serves SLI counters, burn rates, alert states and the phase in Prometheus format during the run', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'faultline-metrics-'));
+    const file = join(dir, 'm.yaml');
+    writeFileSync(file, scenario(partitionExperiment('3s')));
+    const mport = await freePort();
+    const io = captureIo(dir);
+    const running = main(['run', file, '--metrics', `127.0.0.1:${mport}`, '--report-dir', join(dir, 'reports')], io);
+    let scraped = '';
+    for (let i = 0; i < 100 && !/phase="inject"\} 1/.test(scraped); i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      scraped = await fetch(`http://127.0.0.1:${mport}/metrics`).then((r) => r.text()).catch(() => '');
+    }
+    const code = await running;
+    expect(code).toBe(0);
+    expect(scraped).toMatch(/^faultline_sli_events_total\{slo="t"\} [1-9]\d*$/m);
+    expect(scraped).toMatch(/^faultline_sli_errors_total\{slo="t"\} \d+$/m);
+    expect(scraped).toMatch(/^faultline_slo_burn_rate\{slo="t",window="5m"\} [\d.e+-]+$/m);
+    expect(scraped).toMatch(/^faultline_slo_alert_firing\{slo="t",tier="page-fast"\} (0|0\.5|1)$/m);
+    expect(scraped).toMatch(/^faultline_experiment_phase\{experiment="cut",phase="inject"\} 1$/m);
+    // The endpoint goes away with the run.
+    await expect(fetch(`http://127.0.0.1:${mport}/metrics`)).rejects.toThrow();
+  }, 30_000);
+
+  it('refuses a non-loopback metrics address with exit 2', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'faultline-metrics-'));
+    const file = join(dir, 'm.yaml');
+    writeFileSync(file, scenario(partitionExperiment('1s')));
+    const io = captureIo(dir);
+    const code = await main(['run', file, '--metrics', '0.0.0.0:9999', '--report-dir', join(dir, 'reports')], io);
+    expect([2, 4]).toContain(code);
+    expect(io.err() + io.out()).toMatch(/loopback/);
+  }, 30_000);
+});
+
+describe('reports never contain secrets', () => {
+  let pg: Postgres;
+  beforeAll(async () => {
+    pg = await startPostgres('Hunter2-report-secret');
+  }, 60_000);
+  afterAll(async () => {
+    await pg?.stop();
+  });
+
+  it('redacts the password of a SQL probe connection string in journal, JUnit, Markdown, HTML and stdout', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'faultline-secret-'));
+    const file = join(dir, 's.yaml');
+    writeFileSync(
+      file,
+      scenario(
+        `${partitionExperiment('1500ms')}    expect: { steadyState: { maxErrorRatio: 0.01, probes: false } }\n`,
+        `probes:
+  - name: db
+    sql: { connectionString: "postgres://postgres:${pg.password}@127.0.0.1:${pg.port}/postgres", query: "select 1" }
+    interval: 200ms
+  - name: db-kv
+    sql: { connectionString: "host=127.0.0.1 port=${pg.port} user=postgres password=${pg.password} dbname=nope" }
+    interval: 500ms`,
+      ),
+    );
+    const io = captureIo(dir);
+    const code = await main(['run', file, '--report-dir', join(dir, 'reports')], io);
+    expect(code).toBe(0);
+    const runDir = join(dir, 'reports', readdirSync(join(dir, 'reports'))[0]!);
+    const journal = JSON.parse(readFileSync(join(runDir, 'journal.json'), 'utf8')) as RunResult;
+    // The probe really connected with the password (so the secret was live), and a failing one says why.
+    expect(journal.experiments[0]!.probes.some((p) => p.probe === 'db' && p.ok)).toBe(true);
+    expect(journal.experiments[0]!.probes.find((p) => p.probe === 'db-kv')?.detail).toMatch(/database "nope" does not exist/);
+    for (const f of ['journal.json', 'junit.xml', 'report.md', 'report.html']) {
+      const text = readFileSync(join(runDir, f), 'utf8');
+      expect(text, f).not.toContain(pg.password);
+    }
+    expect(readFileSync(join(runDir, 'journal.json'), 'utf8')).toContain('postgres://postgres:***@127.0.0.1');
+    expect(io.out()).not.toContain(pg.password);
+  }, 60_000);
+});
