@@ -1,25 +1,15 @@
 /** The driver's bookkeeping against a real loopback server: phases, warm-up, per-second series, SLI sink. */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { everyNthFails, type TestServer } from './http-fixture.ts';
 import { runLoad, type SliOutcome } from '../../src/load/index.ts';
 
-let server: http.Server;
+let server: TestServer;
 let url: string;
 beforeAll(async () => {
-  // Every 10th request answers 503, the rest 200.
-  let n = 0;
-  server = http.createServer((_q, r) => {
-    r.statusCode = ++n % 10 === 0 ? 503 : 200;
-    r.end('ok');
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
-  url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/`;
+  server = await everyNthFails(10, 503);
+  url = server.url;
 });
-afterAll(async () => {
-  server.closeAllConnections();
-  await new Promise<void>((r) => server.close(() => r()));
-});
+afterAll(() => server.close());
 
 describe('open-loop driver bookkeeping', () => {
   it('keeps per-phase and per-second series, leaves the warm-up out of every histogram, and streams all outcomes', async () => {

@@ -1,33 +1,25 @@
 /** `faultline load` as a user runs it: live progress, the summary, the JSON file, --emit-k6, bad input. */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { execFile } from 'node:child_process';
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 
+import { everyNthFails, type TestServer } from './http-fixture.ts';
+
 const run = promisify(execFile);
 const bin = fileURLToPath(new URL('../../bin/faultline.mjs', import.meta.url));
 const dir = mkdtempSync(join(tmpdir(), 'faultline-load-cli-'));
 
-let server: http.Server;
+let server: TestServer;
 let url: string;
 beforeAll(async () => {
-  let n = 0;
-  server = http.createServer((_q, r) => {
-    r.statusCode = ++n % 20 === 0 ? 500 : 200;
-    r.end('ok');
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
-  url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/`;
+  server = await everyNthFails(20, 500);
+  url = server.url;
 });
-afterAll(async () => {
-  server.closeAllConnections();
-  await new Promise<void>((r) => server.close(() => r()));
-});
+afterAll(() => server.close());
 
 type Failed = { code: number; stdout: string; stderr: string };
 

@@ -8,7 +8,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { emitK6Script, findK6, ingestK6Json, runK6Script, runLoad, type SliOutcome } from '../../src/load/index.ts';
+import { emitK6Script, findK6, ingestK6Json, runK6Script, runLoad, type ScheduleShape, type SliOutcome } from '../../src/load/index.ts';
 
 const run = promisify(execFile);
 const tracked = new WeakMap<net.Server, Set<net.Socket>>();
@@ -253,11 +253,11 @@ describe('k6 pipeline', () => {
   });
   it('emits scripts that are valid JavaScript modules', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'faultline-k6-'));
-    const shapes = [
+    const shapes: ScheduleShape[] = [
       { type: 'constant', rate: 100, duration: 5000 },
       { type: 'steps', steps: [{ rate: 10, duration: 1000 }, { rate: 30, duration: 2000 }] },
       { type: 'poisson', rate: 20, duration: 3000 },
-    ] as const;
+    ];
     for (const [i, shape] of shapes.entries()) {
       const file = join(dir, `s${i}.mjs`);
       writeFileSync(file, emitK6Script('http://127.0.0.1:8080/', shape));
