@@ -12,35 +12,45 @@ import type { Direction, FaultSpec } from './faults.ts';
 import { TcpProxy, type Proxy } from './proxy.ts';
 import { startUdpProxy, type UdpFaults, type UdpProxy } from './udp-proxy.ts';
 
-export class ProxyBuilder {
-  readonly #name: string;
-  #listen = '127.0.0.1:0';
-  #upstream: string | undefined;
-  #seed: Seed = 0;
-  #logger: Logger | undefined;
-  #enabled = true;
-  readonly #faults: FaultSpec[] = [];
+/** What both builders share: name, loopback listen address, upstream and seed. */
+abstract class EndpointBuilder {
+  protected readonly name: string;
+  protected listen = '127.0.0.1:0';
+  protected upstream: string | undefined;
+  protected seed: Seed = 0;
 
   constructor(name: string) {
-    this.#name = name;
+    this.name = name;
   }
 
   /** Loopback `host:port` to listen on (default `127.0.0.1:0`, a free port). */
   withListen(hostPort: string): this {
-    this.#listen = hostPort;
+    this.listen = hostPort;
     return this;
   }
 
-  /** `host:port` to forward to (loopback; dialled per client connection, never at start). */
+  /** `host:port` to forward to (loopback; for TCP dialled per client connection, never at start). */
   withUpstream(hostPort: string): this {
-    this.#upstream = hostPort;
+    this.upstream = hostPort;
     return this;
   }
 
+  /** Seed of every random draw (jitter, loss, toxicity, …); the same seed replays the same decisions. */
   withSeed(seed: Seed): this {
-    this.#seed = seed;
+    this.seed = seed;
     return this;
   }
+
+  protected requireUpstream(what: string): string {
+    if (this.upstream === undefined) throw new InputError('FAULTLINE_INJECTOR_PROXY', `${what} '${this.name}': missing upstream (call withUpstream)`, { field: 'upstream' });
+    return this.upstream;
+  }
+}
+
+export class ProxyBuilder extends EndpointBuilder {
+  #logger: Logger | undefined;
+  #enabled = true;
+  readonly #faults: FaultSpec[] = [];
 
   withLogger(logger: Logger): this {
     this.#logger = logger;
@@ -60,39 +70,16 @@ export class ProxyBuilder {
   }
 
   async start(): Promise<Proxy> {
-    if (this.#upstream === undefined) throw new InputError('FAULTLINE_INJECTOR_PROXY', `proxy '${this.#name}': missing upstream (call withUpstream)`, { field: 'upstream' });
-    const proxy = new TcpProxy({ name: this.#name, listen: this.#listen, upstream: this.#upstream, seed: this.#seed, ...(this.#logger ? { logger: this.#logger } : {}) });
+    const upstream = this.requireUpstream('proxy');
+    const proxy = new TcpProxy({ name: this.name, listen: this.listen, upstream, seed: this.seed, ...(this.#logger ? { logger: this.#logger } : {}) });
     for (const f of this.#faults) proxy.addFault(f);
     if (this.#enabled) await proxy.start();
     return proxy;
   }
 }
 
-export class UdpProxyBuilder {
-  readonly #name: string;
-  #listen = '127.0.0.1:0';
-  #upstream: string | undefined;
-  #seed: Seed = 0;
+export class UdpProxyBuilder extends EndpointBuilder {
   readonly #faults: Partial<Record<Direction, UdpFaults>> = {};
-
-  constructor(name: string) {
-    this.#name = name;
-  }
-
-  withListen(hostPort: string): this {
-    this.#listen = hostPort;
-    return this;
-  }
-
-  withUpstream(hostPort: string): this {
-    this.#upstream = hostPort;
-    return this;
-  }
-
-  withSeed(seed: Seed): this {
-    this.#seed = seed;
-    return this;
-  }
 
   /** Per-datagram faults for one direction (or both). */
   withFaults(direction: Direction | 'both', faults: UdpFaults): this {
@@ -101,8 +88,8 @@ export class UdpProxyBuilder {
     return this;
   }
 
-  start(): Promise<UdpProxy> {
-    if (this.#upstream === undefined) throw new InputError('FAULTLINE_INJECTOR_PROXY', `UDP proxy '${this.#name}': missing upstream (call withUpstream)`, { field: 'upstream' });
-    return startUdpProxy({ name: this.#name, listen: this.#listen, upstream: this.#upstream, seed: this.#seed, faults: this.#faults });
+  async start(): Promise<UdpProxy> {
+    const upstream = this.requireUpstream('UDP proxy');
+    return startUdpProxy({ name: this.name, listen: this.listen, upstream, seed: this.seed, faults: this.#faults });
   }
 }

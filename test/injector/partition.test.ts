@@ -11,7 +11,7 @@ import { connect, connectOutcome, drain, echoServer, type Running } from '../hel
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** What a client sees within `timeoutMs` for one request on an open socket. */
-async function requestOutcome(s: net.Socket, timeoutMs = 250): Promise<string> {
+async function requestOutcome(s: net.Socket, timeoutMs = 400): Promise<string> {
   if (s.destroyed) return 'closed';
   return new Promise((resolve) => {
     const done = (v: string) => {

@@ -69,12 +69,12 @@ describe('direction, toxicity and seed', () => {
       await using proxy = await new ProxyBuilder('tox')
         .withUpstream(echo.address)
         .withSeed(seed)
-        .withFault({ type: 'latency', toxicity: 0.5, attributes: { latency: 60 } })
+        .withFault({ type: 'latency', toxicity: 0.5, attributes: { latency: 100 } })
         .start();
       const hit: boolean[] = [];
       for (let i = 0; i < 24; i++) {
         const s = await connect(proxy.listenPort);
-        hit.push((await roundTrip(s, Buffer.from('t'))) >= 55);
+        hit.push((await roundTrip(s, Buffer.from('t'))) >= 90);
         s.destroy();
       }
       const f = proxy.stats().faults[0];
@@ -104,7 +104,7 @@ describe('direction, toxicity and seed', () => {
     for (const [i, stall] of predicted.entries()) {
       const rtt = await roundTrip(s, Buffer.from(`m${i}`));
       expect(rtt).toBeGreaterThanOrEqual(stall);
-      expect(rtt).toBeLessThan(stall + 60);
+      expect(rtt).toBeLessThan(stall + 150);
     }
     const f = proxy.stats().faults[0];
     expect(f?.stalls).toBe(predicted.filter((x) => x > 0).length);
@@ -147,8 +147,9 @@ describe('achieved vs requested (the injector records what it did)', () => {
     proxy.addFault({ type: 'bandwidth', attributes: { rate: 500 } });
     const r = await drain(await connect(proxy.listenPort));
     expect(r.bytes).toBe(150_000);
+    // Client-side, including connect and timer overshoot on a loaded box: generous bounds (exact targets are in bench/).
     const clientKBps = r.bytes / r.ms;
-    expect(clientKBps).toBeGreaterThan(350);
+    expect(clientKBps).toBeGreaterThan(250);
     expect(clientKBps).toBeLessThan(600);
     const f = proxy.stats().faults[0];
     expect(f?.bytes).toBe(150_000);
@@ -158,21 +159,21 @@ describe('achieved vs requested (the injector records what it did)', () => {
   });
 
   it('bandwidth scope proxy: concurrent connections share one budget', async () => {
-    const src = await sourceServer(100_000);
+    const src = await sourceServer(200_000);
     const timeFor = async (scope: 'connection' | 'proxy') => {
       await using proxy: Proxy = await new ProxyBuilder(`bw-${scope}`).withUpstream(src.address).start();
       proxy.addFault({ type: 'bandwidth', attributes: { rate: 500, scope } });
       const t0 = performance.now();
       const rs = await Promise.all([0, 1].map(async () => drain(await connect(proxy.listenPort))));
-      expect(rs.map((r) => r.bytes)).toEqual([100_000, 100_000]);
+      expect(rs.map((r) => r.bytes)).toEqual([200_000, 200_000]);
       return performance.now() - t0;
     };
-    // 2 × 100 kB at 500 KB/s: ~200 ms with a budget each, ~400 ms sharing one.
+    // 2 × 200 kB at 500 KB/s: ~400 ms with a budget each, ~800 ms sharing one (never faster than the budget).
     const perConn = await timeFor('connection');
     const shared = await timeFor('proxy');
-    expect(perConn).toBeLessThan(340);
-    expect(shared).toBeGreaterThan(340);
-    expect(shared).toBeLessThan(800);
+    expect(perConn).toBeGreaterThan(360);
+    expect(shared).toBeGreaterThan(760);
+    expect(shared).toBeGreaterThan(perConn * 1.5);
     await src.close();
   });
 

@@ -178,13 +178,15 @@ describe('TCP proxy', () => {
   it('slicer delivers all bytes in small pieces', async () => {
     const src = await sourceServer(2000);
     const p = await startProxy({ name: 'slice', upstream: src.address });
-    p.addFault({ type: 'slicer', attributes: { average_size: 100, size_variation: 20, delay: 1000 } });
+    p.addFault({ type: 'slicer', attributes: { average_size: 100, size_variation: 20, delay: 5000 } });
     const s = await connect(p.listenPort);
     let reads = 0;
     s.on('data', () => reads++);
     const r = await drain(s);
     expect(r.bytes).toBe(2000);
-    expect(reads).toBeGreaterThan(5);
+    // ~20 pieces 5 ms apart: they arrive in several reads spread over ~95 ms (a loaded client may coalesce some).
+    expect(reads).toBeGreaterThan(3);
+    expect(r.ms).toBeGreaterThan(60);
     await p.stop();
     await src.close();
   });
