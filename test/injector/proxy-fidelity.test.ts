@@ -141,6 +141,31 @@ describe('achieved vs requested (the injector records what it did)', () => {
     await echo.close();
   });
 
+  it('latency with heavy jitter preserves order and every byte (delay from read time, no reordering)', async () => {
+    const echo = await echoServer();
+    await using proxy = await new ProxyBuilder('order').withUpstream(echo.address).withSeed(3).start();
+    proxy.addFault({ type: 'latency', stream: 'both', attributes: { latency: 10, jitter: 8, distribution: 'pareto' } });
+    const s = await connect(proxy.listenPort);
+    const sent = Array.from({ length: 200 }, (_, i) => `<${i}>`).join('');
+    const t0 = performance.now();
+    const got = await new Promise<string>((resolve) => {
+      let text = '';
+      s.on('data', (d: Buffer) => {
+        text += d.toString();
+        if (text.length >= sent.length) resolve(text);
+      });
+      for (let i = 0; i < 200; i++) {
+        s.write(`<${i}>`);
+      }
+    });
+    expect(got).toBe(sent);
+    // Delays are measured from each chunk's read time, so they overlap instead of adding up.
+    expect(performance.now() - t0).toBeLessThan(2000);
+    expect(proxy.stats().faults[0]?.achievedDelayMs?.p50).toBeGreaterThanOrEqual(10);
+    s.destroy();
+    await echo.close();
+  });
+
   it('bandwidth: per-connection rate limit is achieved and recorded', async () => {
     const src = await sourceServer(150_000);
     await using proxy = await new ProxyBuilder('bw').withUpstream(src.address).start();
