@@ -9,6 +9,11 @@ import { createRequire } from 'node:module';
 import { runLoad, type LoadResult } from '../src/load/index.ts';
 import { ensureBinary, nodeChild, r2, stop, writeBench } from './helpers.ts';
 
+/** `npm run bench -- load --quick`: a short smoke run (fewer, shorter steps) written to load-quick.*. */
+const QUICK = process.argv.includes('--quick');
+const STEADY_MS = QUICK ? 2000 : 6000;
+const STALL_S = QUICK ? 4 : 8;
+
 const TRIVIAL = `const http = require('http'); const s = http.createServer((q, r) => r.end('ok')); s.keepAliveTimeout = 60000; s.listen(0, '127.0.0.1', () => console.log(s.address().port));`;
 const STALL = `const http = require('http'); const s = http.createServer((q, r) => r.end('ok')); s.keepAliveTimeout = 60000; s.listen(0, '127.0.0.1', () => console.log(s.address().port)); setInterval(() => { const u = Date.now() + 200; while (Date.now() < u) {} }, 2000);`;
 
@@ -17,7 +22,7 @@ async function step(port: number, rate: number): Promise<{ rate: number; result:
   const result = await runLoad({
     target: { kind: 'http', url: `http://127.0.0.1:${port}/`, connections: 64 },
     // A 2 s ramp (left out of the histograms), then 6 s at the rate.
-    schedule: { type: 'steps', steps: [{ rate: rate / 2, duration: 1000 }, { rate: (rate * 3) / 4, duration: 1000 }, { rate, duration: 6000 }] },
+    schedule: { type: 'steps', steps: [{ rate: rate / 2, duration: 1000 }, { rate: (rate * 3) / 4, duration: 1000 }, { rate, duration: STEADY_MS }] },
     warmupMs: 2000,
     seed: 1,
   });
@@ -30,7 +35,7 @@ async function step(port: number, rate: number): Promise<{ rate: number; result:
 function wrkStall(port: number): { p50: number; p90: number; p99: number; max: number } | null {
   const bin = ensureBinary('wrk', 'wrk');
   if (!bin) return null;
-  const r = spawnSync(bin, ['-t1', '-c50', '-d6s', '--latency', `http://127.0.0.1:${port}/`], { encoding: 'utf8', timeout: 30_000 });
+  const r = spawnSync(bin, ['-t1', '-c50', `-d${STALL_S - 2}s`, '--latency', `http://127.0.0.1:${port}/`], { encoding: 'utf8', timeout: 30_000 });
   const num = (label: string): number => {
     const m = new RegExp(`\\s${label}%?\\s+([\\d.]+)(us|ms|s)`).exec(r.stdout);
     if (!m) return NaN;
@@ -45,7 +50,7 @@ function wrkStall(port: number): { p50: number; p90: number; p99: number; max: n
 async function autocannonStall(port: number): Promise<{ p50: number; p90: number; p99: number; max: number }> {
   const require = createRequire(import.meta.url);
   const autocannon = require('autocannon') as (o: Record<string, unknown>) => Promise<{ latency: Record<string, number> }>;
-  const r = await autocannon({ url: `http://127.0.0.1:${port}/`, connections: 50, duration: 6 });
+  const r = await autocannon({ url: `http://127.0.0.1:${port}/`, connections: 50, duration: STALL_S - 2 });
   return { p50: r.latency.p50 as number, p90: r.latency.p90 as number, p99: r.latency.p99 as number, max: r.latency.max as number };
 }
 
@@ -55,7 +60,7 @@ export default async function bench(): Promise<void> {
   const steps: Awaited<ReturnType<typeof step>>[] = [];
   try {
     await step(port, 2000); // warm-up
-    for (const rate of [5_000, 10_000, 15_000, 17_500, 20_000, 22_500]) {
+    for (const rate of QUICK ? [5_000, 15_000] : [5_000, 10_000, 15_000, 17_500, 20_000, 22_500]) {
       const s = await step(port, rate);
       steps.push(s);
       console.log(`load: ${rate}/s → sent ${((s.result.sent / s.result.scheduled) * 100).toFixed(2)} %, lag p99 ${r2(s.result.schedulingLagMs.p99)} ms, corrected p99 ${r2(s.result.latencyMs.corrected.p99)} ms, CPU ${r2(s.cpuUsPerRequest)} µs/req`);
@@ -73,7 +78,7 @@ export default async function bench(): Promise<void> {
   let wrk: ReturnType<typeof wrkStall>;
   let ac: Awaited<ReturnType<typeof autocannonStall>>;
   try {
-    fl = await runLoad({ target: { kind: 'http', url: `http://127.0.0.1:${sport}/` }, schedule: { type: 'constant', rate: 2000, duration: 8000 }, warmupMs: 2000, seed: 2 });
+    fl = await runLoad({ target: { kind: 'http', url: `http://127.0.0.1:${sport}/` }, schedule: { type: 'constant', rate: 2000, duration: STALL_S * 1000 }, warmupMs: 2000, seed: 2 });
     wrk = wrkStall(sport);
     ac = await autocannonStall(sport);
   } finally {
@@ -118,5 +123,5 @@ ${json.rates.map((r) => `| ${r.rate} | ${(r.sentRatio * 100).toFixed(2)} % | ${r
 | wrk -t1 -c50 (closed loop + post-run correction) | ${r2(wrk?.p50)} | ${r2(wrk?.p90)} | ${r2(wrk?.p99)} | ${r2(wrk?.max)} |
 | autocannon -c50 (closed loop) | ${r2(ac.p50)} | ${r2(ac.p90)} | ${r2(ac.p99)} | ${r2(ac.max)} |
 `;
-  writeBench('load', json, md);
+  writeBench(QUICK ? 'load-quick' : 'load', { ...json, quick: QUICK }, QUICK ? `> Smoke run (--quick): short steps, not the reported numbers.\n\n${md}` : md);
 }
