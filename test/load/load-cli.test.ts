@@ -26,7 +26,7 @@ type Failed = { code: number; stdout: string; stderr: string };
 describe('faultline load', () => {
   it('prints a live progress line and a summary, and writes the JSON summary', async () => {
     const file = join(dir, 'out.json');
-    const { stdout, stderr } = await run(process.execPath, [bin, 'load', '--url', url, '--rate', '100', '--duration', '2500ms', '--timeout', '1s', '--seed', '7', '--json', file]);
+    const { stdout, stderr } = await run(process.execPath, [bin, 'load', '--url', url, '--rate', '100', '--duration', '2500ms', '--timeout', '1s', '--connections', '16', '--seed', '7', '--json', file]);
     // Progress (stderr, one line a second when not a terminal): rate, errors, p99.
     const progress = stderr.split('\n').filter((l) => /rate \d+\/s/.test(l));
     expect(progress.length).toBeGreaterThanOrEqual(2);
