@@ -10,7 +10,7 @@ Usage:
   faultline load --url URL --rate N --duration D [--shape constant|soak|poisson|ramp|spike]
                  [--ramp-from N] [--spike-multiplier X --spike-at D --spike-duration D]
   faultline load --url URL --shape steps --steps RATE:D,RATE:D,… [options below]
-                 [--timeout 2s] [--max-in-flight 10000] [--connections N] [--warmup 0s] [--good-status 2xx,3xx]
+                 [--timeout 2s] [--max-in-flight 10000] [--connections N] [--insecure] [--warmup 0s] [--good-status 2xx,3xx]
                  [--latency-threshold D] [--seed N] [--json FILE]
   faultline load --url URL --rate N --duration D [--shape …] --emit-k6 FILE
   faultline load --k6 SCRIPT [--json FILE]        (needs a k6 binary: K6_BIN or k6 on PATH)
@@ -111,6 +111,7 @@ export const loadCommand: Command = {
       timeout: { type: 'string' },
       'max-in-flight': { type: 'string' },
       connections: { type: 'string' },
+      insecure: { type: 'boolean' },
       warmup: { type: 'string' },
       'good-status': { type: 'string' },
       'latency-threshold': { type: 'string' },
@@ -137,7 +138,12 @@ export const loadCommand: Command = {
     const seed = values.seed ?? String(randomSeed());
     const progress = progressWriter(io);
     const result = await runLoad({
-      target: { kind: 'http', url: values.url, ...(values.connections ? { connections: positiveInt(values.connections, 'connections', 1) } : {}) },
+      target: {
+        kind: 'http',
+        url: values.url,
+        ...(values.connections ? { connections: positiveInt(values.connections, 'connections', 1) } : {}),
+        ...(values.insecure ? { insecure: true } : {}),
+      },
       schedule,
       timeoutMs,
       maxInFlight: positiveInt(values['max-in-flight'], 'max-in-flight', 10_000),

@@ -19,6 +19,10 @@ export const targetSchema = z.discriminatedUnion('kind', [
       headers: z.record(z.string(), z.string()).optional(),
       body: z.string().optional(),
       connections: z.number().int().positive().optional(),
+      /** HTTPS: trust this CA certificate (PEM text) in addition to the system store. */
+      ca: z.string().optional(),
+      /** HTTPS: accept any certificate (self-signed test services). */
+      insecure: z.boolean().optional(),
     })
     .strict(),
   z.object({ kind: z.literal('tcp'), host: z.string(), port: z.number().int().min(1).max(65535) }).strict(),
@@ -69,7 +73,8 @@ function httpTarget(spec: Extract<z.output<typeof targetSchema>, { kind: 'http' 
   }
   checkLoopbackUrl(url);
   const connections = spec.connections ?? Math.min(256, Math.max(16, maxInFlight));
-  const pool = new UndiciPool(url.origin, { connections, pipelining: 1, keepAliveTimeout: 10_000 });
+  const tls = url.protocol === 'https:' ? { connect: { ...(spec.ca ? { ca: spec.ca } : {}), ...(spec.insecure ? { rejectUnauthorized: false } : {}) } } : {};
+  const pool = new UndiciPool(url.origin, { connections, pipelining: 1, keepAliveTimeout: 10_000, ...tls });
   const path = url.pathname + url.search;
   const headers = spec.headers ?? {};
   return {

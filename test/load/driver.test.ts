@@ -1,5 +1,11 @@
 /** The driver's bookkeeping against a real loopback server: phases, warm-up, per-second series, SLI sink. */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import https from 'node:https';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { everyNthFails, type TestServer } from './http-fixture.ts';
 import { runLoad, type SliOutcome } from '../../src/load/index.ts';
 
@@ -24,7 +30,7 @@ describe('open-loop driver bookkeeping', () => {
       ],
       sink: { record: (o) => outcomes.push(o) },
     });
-    expect(r).toMatchObject({ scheduled: 150, sent: 150, dropped: 0, completed: 150, valid: true });
+    expect(r).toMatchObject({ scheduled: 150, sent: 150, dropped: 0, completed: 150 });
     expect(r.bad).toBe(15);
     expect(r.errors).toEqual({ http_503: 15 });
     expect(outcomes).toHaveLength(150);
@@ -56,5 +62,38 @@ describe('open-loop driver bookkeeping', () => {
     expect(r.scheduled).toBeGreaterThan(10);
     expect(r.scheduled).toBeLessThan(200);
     expect(r.completed).toBe(r.sent);
+  });
+
+  it('maps outcomes to good/bad through the SLI status classes', async () => {
+    const strict = await runLoad({ target: { kind: 'http', url }, schedule: { type: 'constant', rate: 100, duration: 500 }, sli: { goodStatus: '2xx' } });
+    expect(strict.bad).toBe(5);
+    const lenient = await runLoad({ target: { kind: 'http', url }, schedule: { type: 'constant', rate: 100, duration: 500 }, sli: { goodStatus: '2xx,503' } });
+    expect(lenient).toMatchObject({ good: 50, bad: 0, errors: {} });
+    await expect(runLoad({ target: { kind: 'http', url }, schedule: { type: 'constant', rate: 1, duration: 10 }, sli: { goodStatus: '2xy' } })).rejects.toThrow(/bad status class '2xy'/);
+  });
+});
+
+describe('HTTPS targets', () => {
+  it('load an HTTPS service with a trusted CA, and refuse an untrusted certificate unless insecure', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'faultline-tls-'));
+    const key = join(dir, 'key.pem');
+    const cert = join(dir, 'cert.pem');
+    execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', cert, '-days', '1', '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1'], { stdio: 'ignore' });
+    const server = https.createServer({ key: readFileSync(key), cert: readFileSync(cert) }, (_q, r) => r.end('ok'));
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+    const tlsUrl = `https://127.0.0.1:${(server.address() as AddressInfo).port}/`;
+    const schedule = { type: 'constant', rate: 20, duration: 250 } as const;
+    try {
+      const trusted = await runLoad({ target: { kind: 'http', url: tlsUrl, ca: readFileSync(cert, 'utf8') }, schedule });
+      expect(trusted).toMatchObject({ sent: 5, good: 5, bad: 0 });
+      const untrusted = await runLoad({ target: { kind: 'http', url: tlsUrl }, schedule });
+      expect(untrusted.good).toBe(0);
+      expect(Object.keys(untrusted.errors)).toEqual(['error']);
+      const insecure = await runLoad({ target: { kind: 'http', url: tlsUrl, insecure: true }, schedule });
+      expect(insecure.good).toBe(5);
+    } finally {
+      server.closeAllConnections();
+      await new Promise<void>((r) => server.close(() => r()));
+    }
   });
 });
