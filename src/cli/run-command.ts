@@ -72,6 +72,8 @@ Prints the planned experiments, or the problems with file, line and field (exit 
     const plan = planScenario(model, String(model.spec.seed ?? 'random'));
     io.stdout.write(`${file}: valid — ${plan.experiments.length} experiment(s), about ${(plan.totalMs / 1000).toFixed(0)} s, SLO ${model.slo.name} ${model.slo.objective}%\n`);
     for (const x of plan.experiments) io.stdout.write(`  ${x.name}: ${x.expectations.length} expectations, faults ${x.faults.map((f) => f.type).join(', ')}\n`);
+    const d = model.spec.failoverDrill;
+    if (d) io.stdout.write(`  then a failover drill: ${d.fault} (${d.mode}) on a real PostgreSQL pair${d.ifNoPostgres === 'skip' ? ', skipped when no PostgreSQL server binaries exist' : ''}\n`);
     return ExitCode.passed;
   },
 };
@@ -85,6 +87,9 @@ Usage: faultline selftest [--report-dir DIR] [--seed N] [--metrics 127.0.0.1:POR
 Runs scenarios/chaos-selftest.yaml against the built-in reference service through the in-process
 injector with open-loop load and time-compressed SLO windows: a full partition must fire page-fast
 and page-slow and clear them after heal; a slow burn must fire page-slow but not page-fast; a mild
-control fault must fire nothing. Exit 0 only when every expectation holds.`,
+control fault must fire nothing. Then one failover drill against a real PostgreSQL primary/replica
+pair (kill -9 of the primary, synchronous mode) while the reference service serves the drill's
+readiness view on /readyz (skipped, with the reason, only when no PostgreSQL server binaries exist).
+Exit 0 only when every expectation holds.`,
   run: (argv, io) => runFile(SELFTEST, argv, io),
 };

@@ -38,6 +38,8 @@ export interface ExperimentResult {
     series: SloSnapshot[];
     budget: BudgetReport;
   };
+  /** The phase timeline as it happened: when each phase began (ms since the experiment start). */
+  timeline: Array<{ phase: PhaseName; t: number }>;
   injections: Array<{ t: number; fault: FaultInfo }>;
   heals: Array<{ t: number; faults: string[]; verified: boolean }>;
   injector: ProxyStats;

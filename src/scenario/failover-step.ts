@@ -155,10 +155,13 @@ export async function runFailoverStep(o: FailoverStepOptions): Promise<DrillStep
   let polling = true;
   let lastKey = '';
   const poll = async (): Promise<void> => {
+    // Poll from the drill's first readiness view on: before it, the cluster is being copied and started
+    // (synchronous file copies block this process, the service included) and there is no view to judge.
+    while (polling && latest === undefined) await new Promise((r) => setTimeout(r, 10));
     while (polling) {
       const s: ReadinessSample = { t: rel(), http: null, status: null, writesUsable: null, role: null, epoch: null };
       try {
-        const res = await fetch(`${service.url}/readyz`, { signal: AbortSignal.timeout(1000) });
+        const res = await fetch(`${service.url}/readyz`, { signal: AbortSignal.timeout(2000) });
         const body = (await res.json()) as Partial<ClusterView>;
         s.http = res.status;
         s.status = body.status ?? null;

@@ -142,10 +142,19 @@ async function runExperiment(
   let lastLatency: number[] = [];
 
   events.emit({ type: 'experiment-start', experiment: x.name, plan: x });
-  events.emit({ type: 'phase', experiment: x.name, phase: 'baseline', t: 0 });
+  const timeline: ExperimentResult['timeline'] = [];
+  const enter = (p: PhaseName): void => {
+    phase = p;
+    const t = p === 'baseline' ? 0 : rel();
+    timeline.push({ phase: p, t });
+    events.emit({ type: 'phase', experiment: x.name, phase: p, t });
+  };
+  enter('baseline');
 
   const sink = {
     record(o: SliOutcome): void {
+      // Warm-up requests (cold connections, JIT) count in the load report but never feed the SLO.
+      if (o.intendedAtMs - start < spec.load.warmup) return;
       const good = engine.recordOutcome(o.ok, o.latencyMs, o.completedAtMs);
       outcomesT.push(o.intendedAtMs - start);
       outcomesGood.push(good);
@@ -189,8 +198,7 @@ async function runExperiment(
       if (stop.signal.aborted) return;
       void probes.edge().then(() => {
         if (stop.signal.aborted) return;
-        phase = 'inject';
-        events.emit({ type: 'phase', experiment: x.name, phase: 'inject', t: rel() });
+        enter('inject');
         try {
           for (const f of x.faults) {
             const info = env.proxy.addFault(f);
@@ -207,8 +215,7 @@ async function runExperiment(
   );
   timers.push(
     setTimeout(() => {
-      phase = 'recover';
-      events.emit({ type: 'phase', experiment: x.name, phase: 'recover', t: rel() });
+      enter('recover');
       heal();
       void probes.edge();
     }, x.healAtMs),
@@ -305,6 +312,7 @@ async function runExperiment(
       series: downsample(engine.series(), 600),
       budget: engine.budget(clock.now()),
     },
+    timeline,
     injections,
     heals,
     injector: env.proxy.stats(),
