@@ -220,6 +220,7 @@ export function classifyError(err: Error | undefined, status?: number, goodStatu
         return 'aborted';
     }
     if (code.startsWith('HPE_') || err.name === 'HTTPParserError') return 'parser';
+    if (/CERT|SSL|TLS|SELF_SIGNED|UNABLE_TO_VERIFY|UNABLE_TO_GET_ISSUER/.test(code)) return 'tls';
     if (/Connection terminated/i.test(err.message)) return 'socket_closed';
     if (typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code)) return `sql_${code}`;
     return 'error';

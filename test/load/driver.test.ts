@@ -88,7 +88,7 @@ describe('HTTPS targets', () => {
       expect(trusted).toMatchObject({ sent: 5, good: 5, bad: 0 });
       const untrusted = await runLoad({ target: { kind: 'http', url: tlsUrl }, schedule });
       expect(untrusted.good).toBe(0);
-      expect(Object.keys(untrusted.errors)).toEqual(['error']);
+      expect(untrusted.errors).toEqual({ tls: 5 });
       const insecure = await runLoad({ target: { kind: 'http', url: tlsUrl, insecure: true }, schedule });
       expect(insecure.good).toBe(5);
     } finally {
