@@ -103,6 +103,9 @@ export interface PhaseSummary {
   sent: number;
   good: number;
   bad: number;
+  /** Requests sent / completed per second over the phase (by intended send time). */
+  sentPerSec: number;
+  completedPerSec: number;
   errors: Record<string, number>;
   latencyMs: { corrected: Percentiles; service: Percentiles };
 }
@@ -423,6 +426,8 @@ export async function runLoad(opts: LoadOptions): Promise<LoadResult> {
       sent: p.sent,
       good: p.good,
       bad: p.bad,
+      sentPerSec: p.sent / Math.max(1e-3, (p.phase.endMs - p.phase.startMs) / 1000),
+      completedPerSec: (p.good + p.bad) / Math.max(1e-3, (p.phase.endMs - p.phase.startMs) / 1000),
       errors: p.errors,
       latencyMs: { corrected: percentiles(p.corrected), service: percentiles(p.service) },
     })),

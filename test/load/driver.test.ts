@@ -42,7 +42,8 @@ describe('open-loop driver bookkeeping', () => {
     const [baseline, fault] = r.phases;
     expect(baseline).toMatchObject({ name: 'baseline', scheduled: 50, sent: 50 });
     expect(baseline?.latencyMs.corrected.count).toBe(25);
-    expect(fault).toMatchObject({ name: 'fault', scheduled: 100, sent: 100 });
+    expect(fault).toMatchObject({ name: 'fault', scheduled: 100, sent: 100, sentPerSec: 100, completedPerSec: 100 });
+    expect(baseline).toMatchObject({ sentPerSec: 50, completedPerSec: 50 });
     expect(fault?.latencyMs.corrected.count).toBe(100);
     expect((baseline?.good ?? 0) + (baseline?.bad ?? 0) + (fault?.good ?? 0) + (fault?.bad ?? 0)).toBe(150);
     // Per second: rate sent and completed, errors by class, latency percentiles.
