@@ -60,6 +60,8 @@ interface Case {
   /** What the maths says must happen (checked on faultline's own result). */
   expectFired: string[];
   expectQuiet: string[];
+  /** Tiers whose last interval must have closed before the end of the timeline. */
+  expectCleared?: string[];
 }
 
 const ok = (minutes: number, req = 1000): Segment => ({ minutes, reqPerStep: req, errPerStep: 0 });
@@ -91,6 +93,14 @@ const CASES: Case[] = [
   { name: 'very low traffic', segments: [ok(30, 1), bad(1, 1, 1), ok(60, 0), ok(30, 1)], expectFired: ['page-fast'], expectQuiet: [] },
   { name: 'compressed timeline (timeScale 60)', segments: [ok(60), bad(10, 1), ok(60)], timeScale: 60, expectFired: ['page-fast', 'page-slow'], expectQuiet: [] },
   { name: 'for and keep_firing_for', segments: [ok(60), bad(10, 1), ok(60)], slo: withFor, expectFired: ['page-fast', 'page-slow'], expectQuiet: [] },
+  {
+    name: 'ticket tiers fire and clear over three compressed days (timeScale 60)',
+    segments: [ok(60), bad(120, 0.05), ok(4400)],
+    timeScale: 60,
+    expectFired: ['page-fast', 'page-slow', 'ticket-fast', 'ticket-slow'],
+    expectQuiet: [],
+    expectCleared: ['ticket-fast', 'ticket-slow'],
+  },
 ];
 
 let dir: string;
@@ -138,6 +148,7 @@ describe('faultline and promtool agree on every fire and clear time', () => {
     const { file, alerts } = writeCase(c, i);
     for (const tier of c.expectFired) expect(alerts[tier]?.length, `${tier} should fire`).toBeGreaterThan(0);
     for (const tier of c.expectQuiet) expect(alerts[tier], `${tier} should not fire`).toEqual([]);
+    for (const tier of c.expectCleared ?? []) expect(alerts[tier]?.at(-1)?.[1], `${tier} should clear`).not.toBeNull();
     const r = await promtool([file]);
     expect(r.out).toContain('SUCCESS');
     expect(r.code).toBe(0);
