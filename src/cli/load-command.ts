@@ -4,6 +4,17 @@ import { emitK6Script, runK6Script, runLoad, scheduleSchema, type LoadResult, ty
 import { parseFlags } from './args.ts';
 import type { CliIo, Command } from './io.ts';
 
+/**
+ * A duration flag: a bare number is ambiguous on the command line (milliseconds? seconds?), so a unit
+ * is required (250ms, 10s, 1m).
+ */
+export function flagDuration(value: string, flag: string): number {
+  if (/^\s*\d+(\.\d+)?\s*$/.test(value)) {
+    throw new InputError('FAULTLINE_CLI_USAGE', `--${flag} needs a unit, e.g. ${value.trim()}s or ${value.trim()}ms`, { field: flag });
+  }
+  return parseDuration(value, flag);
+}
+
 const usage = `faultline load — open-loop load with coordinated-omission-corrected latency
 
 Usage:
@@ -33,12 +44,12 @@ function shapeFrom(values: Record<string, string | boolean | undefined>): Schedu
     const steps = list.split(',').map((part) => {
       const m = /^\s*([\d.]+)\s*:\s*(\S+)\s*$/.exec(part);
       if (!m) throw new InputError('FAULTLINE_CLI_USAGE', `--steps needs RATE:DURATION,… (e.g. 100:5s,300:10s); got '${part}'`, { field: 'steps' });
-      return { rate: Number(m[1]), duration: parseDuration(m[2] as string, 'steps') };
+      return { rate: Number(m[1]), duration: flagDuration(m[2] as string, 'steps') };
     });
     return parseShape({ type: 'steps', steps });
   }
   const rate = num('rate');
-  const duration = parseDuration(String(values.duration ?? ''), 'duration');
+  const duration = flagDuration(String(values.duration ?? ''), 'duration');
   const raw: Record<string, unknown> =
     shape === 'ramp'
       ? { type: 'ramp', from: values['ramp-from'] === undefined ? 0 : num('ramp-from'), to: rate, duration }
@@ -48,8 +59,8 @@ function shapeFrom(values: Record<string, string | boolean | undefined>): Schedu
             rate,
             duration,
             multiplier: num('spike-multiplier'),
-            spikeAt: parseDuration(String(values['spike-at'] ?? ''), 'spike-at'),
-            spikeDuration: parseDuration(String(values['spike-duration'] ?? ''), 'spike-duration'),
+            spikeAt: flagDuration(String(values['spike-at'] ?? ''), 'spike-at'),
+            spikeDuration: flagDuration(String(values['spike-duration'] ?? ''), 'spike-duration'),
           }
         : { type: shape, rate, duration };
   return parseShape(raw);
@@ -129,7 +140,7 @@ export const loadCommand: Command = {
     }
     if (!values.url) throw new InputError('FAULTLINE_CLI_USAGE', 'missing required flag --url', { field: 'url' });
     const schedule = shapeFrom(values);
-    const timeoutMs = parseDuration(values.timeout ?? '2s', 'timeout');
+    const timeoutMs = flagDuration(values.timeout ?? '2s', 'timeout');
     if (values['emit-k6']) {
       writeFileSync(values['emit-k6'], emitK6Script(values.url, schedule, { timeoutMs }));
       io.stdout.write(`wrote k6 script ${values['emit-k6']}\n`);
@@ -147,10 +158,10 @@ export const loadCommand: Command = {
       schedule,
       timeoutMs,
       maxInFlight: positiveInt(values['max-in-flight'], 'max-in-flight', 10_000),
-      warmupMs: values.warmup ? parseDuration(values.warmup, 'warmup') : 0,
+      warmupMs: values.warmup ? flagDuration(values.warmup, 'warmup') : 0,
       sli: {
         ...(values['good-status'] ? { goodStatus: values['good-status'] } : {}),
-        ...(values['latency-threshold'] ? { latencyThresholdMs: parseDuration(values['latency-threshold'], 'latency-threshold') } : {}),
+        ...(values['latency-threshold'] ? { latencyThresholdMs: flagDuration(values['latency-threshold'], 'latency-threshold') } : {}),
       },
       seed,
       onProgress: (p) =>

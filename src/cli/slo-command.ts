@@ -1,6 +1,7 @@
-import { ExitCode, formatDuration, InputError, parseDuration } from '../shared/index.ts';
+import { ExitCode, formatDuration, InputError } from '../shared/index.ts';
 import { generatePrometheusRules, loadSloFile, readSeriesCsv, replaySeries, type ReplayResult } from '../slo/index.ts';
 import { parseFlags, requireFlag } from './args.ts';
+import { flagDuration } from './load-command.ts';
 import type { Command } from './io.ts';
 
 const usage = `faultline slo — SLO burn-rate tools
@@ -61,7 +62,7 @@ export const sloCommand: Command = {
       });
       const slo = loadSloFile(requireFlag(values.slo, 'slo'));
       const series = readSeriesCsv(requireFlag(values.series, 'series'));
-      const evalMs = parseDuration(values['eval-interval'] ?? '60s', 'eval-interval');
+      const evalMs = flagDuration(values['eval-interval'] ?? '60s', 'eval-interval');
       const result = replaySeries(slo, series, { evalIntervalSec: evalMs / 1000, timeScale: parseScale(values['time-scale']) });
       io.stdout.write(values.json ? `${JSON.stringify(result)}\n` : humanReplay(result));
       return ExitCode.passed;

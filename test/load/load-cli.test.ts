@@ -79,6 +79,7 @@ describe('faultline load', () => {
       [['--rate', '10', '--duration', '1s'], /missing required flag --url/],
       [['--url', url, '--rate', 'fast', '--duration', '1s'], /--rate needs a number/],
       [['--url', url, '--rate', '10', '--duration', 'soon'], /duration/],
+      [['--url', url, '--rate', '10', '--duration', '10'], /--duration needs a unit, e\.g\. 10s or 10ms/],
       [['--url', url, '--rate', '10', '--duration', '1s', '--shape', 'zigzag'], /bad --shape zigzag/],
       [['--url', url, '--shape', 'steps', '--steps', '10-1s'], /--steps needs RATE:DURATION/],
       [['--url', url, '--rate', '10', '--duration', '1s', '--max-in-flight', '0'], /--max-in-flight must be a positive integer/],

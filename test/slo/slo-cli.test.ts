@@ -61,6 +61,12 @@ describe('faultline slo replay', () => {
     expect(out.budget.perTier['page-fast']?.timeToDetectSec).toBe(60);
   });
 
+  it('--eval-interval needs a unit', async () => {
+    const err = (await run(process.execPath, [bin, 'slo', 'replay', '--slo', slo, '--series', csv, '--eval-interval', '60']).catch((e) => e)) as { code: number; stderr: string };
+    expect(err.code).toBe(2);
+    expect(err.stderr).toContain('--eval-interval needs a unit, e.g. 60s or 60ms');
+  });
+
   it('--eval-interval sets the evaluation grid', async () => {
     const { stdout } = await run(process.execPath, [bin, 'slo', 'replay', '--slo', slo, '--series', csv, '--eval-interval', '5m', '--json']);
     // Evaluated at 0, 5m, 10m, …: the first evaluation after the outage starts at 60m is at 65m.
