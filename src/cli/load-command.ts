@@ -134,7 +134,8 @@ export const loadCommand: Command = {
     if (values.k6) {
       const counts = { good: 0, bad: 0 };
       const r = await runK6Script(values.k6, { record: (o: SliOutcome) => void (o.good ? counts.good++ : counts.bad++) }, { env: io.env });
-      io.stdout.write(`k6 exited ${r.exitCode}: ${r.requests} requests, ${r.good} good, ${r.bad} bad\n`);
+      if (r.stderrTail.trim()) io.stderr.write(`${r.stderrTail.trimEnd()}\n`);
+      io.stdout.write(`k6 exited ${r.exitCode}: ${r.requests} requests, ${r.good} good, ${r.bad} bad (${r.dropped} dropped iterations)\n`);
       if (values.json) writeFileSync(values.json, `${JSON.stringify(r, null, 2)}\n`);
       return ExitCode.passed;
     }

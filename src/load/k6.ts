@@ -4,7 +4,7 @@
  * SLI outcomes; and emit an equivalent k6 script (arrival-rate executors) for teams that run k6.
  */
 import { spawn } from 'node:child_process';
-import { createReadStream, existsSync, mkdtempSync } from 'node:fs';
+import { createReadStream, existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -138,7 +138,7 @@ export async function runK6Script(
   script: string,
   sink: SliSink,
   opts: { env: Record<string, string | undefined>; latencyThresholdMs?: number; signal?: AbortSignal },
-): Promise<K6IngestResult & { exitCode: number | null }> {
+): Promise<K6IngestResult & { exitCode: number | null; stderrTail: string }> {
   const bin = findK6(opts.env);
   if (!bin) {
     const named = opts.env.K6_BIN ? `K6_BIN=${opts.env.K6_BIN} does not exist; ` : '';
@@ -149,14 +149,27 @@ export async function runK6Script(
       { exitCode: 4 },
     );
   }
-  const out = join(mkdtempSync(join(tmpdir(), 'faultline-k6-')), 'points.json');
-  const child = spawn(bin, ['run', '--quiet', `--out`, `json=${out}`, script], { stdio: ['ignore', 'ignore', 'inherit'], signal: opts.signal });
-  const exitCode = await new Promise<number | null>((resolve, reject) => {
-    child.once('error', reject);
-    child.once('exit', (code) => resolve(code));
-  });
-  const r = await ingestK6Json(out, sink, { latencyThresholdMs: opts.latencyThresholdMs });
-  return { ...r, exitCode };
+  const dir = mkdtempSync(join(tmpdir(), 'faultline-k6-'));
+  const out = join(dir, 'points.json');
+  try {
+    // k6's own messages are kept (last 4 kB) for the caller instead of being written to our stderr.
+    const child = spawn(bin, ['run', '--quiet', '--out', `json=${out}`, script], { stdio: ['ignore', 'ignore', 'pipe'], env: opts.env, signal: opts.signal });
+    let stderrTail = '';
+    child.stderr?.on('data', (d: Buffer) => {
+      stderrTail = (stderrTail + d.toString('utf8')).slice(-4096);
+    });
+    const exitCode = await new Promise<number | null>((resolve, reject) => {
+      child.once('error', reject);
+      child.once('close', (code) => resolve(code));
+    });
+    if (!existsSync(out)) {
+      throw new FaultlineError('FAULTLINE_LOAD_K6_FAILED', `k6 exited ${exitCode} without writing any points: ${stderrTail.trim() || '(no output)'}`, { exitCode: 4 });
+    }
+    const r = await ingestK6Json(out, sink, { latencyThresholdMs: opts.latencyThresholdMs });
+    return { ...r, exitCode, stderrTail };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 }
 
 /** An equivalent k6 script: constant-arrival-rate for constant shapes, ramping-arrival-rate otherwise. */

@@ -237,6 +237,8 @@ describe('k6 pipeline', () => {
     await expect(runK6Script('x.js', { record: () => {} }, { env: { K6_BIN: '/nonexistent/k6' } })).rejects.toThrow(/K6_BIN=\/nonexistent\/k6 does not exist/);
     // K6_BIN wins over PATH when it names an existing file.
     expect(findK6({ K6_BIN: process.execPath, PATH: '/nonexistent' })).toBe(process.execPath);
+    // A binary that exits without writing points (here: /bin/false) is a clear error, not a crash.
+    await expect(runK6Script('x.js', { record: () => {} }, { env: { K6_BIN: '/bin/false' } })).rejects.toThrow(/k6 exited 1 without writing any points/);
   });
   it('emits an equivalent k6 script with an arrival-rate executor', () => {
     const constant = emitK6Script('http://127.0.0.1:8080/', { type: 'constant', rate: 200, duration: 30_000 });
