@@ -193,6 +193,19 @@ describe('targets', () => {
     expect(x.load.completed).toBeLessThan(700);
   }, 30_000);
 
+  it('probes run at the phase edges (just before inject, right after heal) besides their interval', async () => {
+    const { r } = await run(scenario(partitionExperiment('1500ms'), 'probes:\n  - { name: slow-poll, http: { url: / }, interval: 60s, timeout: 500ms }\n'));
+    const x = r.experiments[0]!;
+    const ts = x.probes.map((p) => [p.phase, Math.round(p.t / 100) * 100, p.ok] as const);
+    // One continuous sample at the start (the next is 60 s away), then one per edge.
+    expect(ts).toHaveLength(3);
+    expect(ts[0]).toEqual(['baseline', 0, true]);
+    expect(ts[1]![0]).toBe('baseline');
+    expect(Math.abs(x.probes[1]!.t - x.plan.injectAtMs)).toBeLessThan(300);
+    expect(ts[2]![0]).toBe('recover');
+    expect(Math.abs(x.probes[2]!.t - x.plan.healAtMs)).toBeLessThan(300);
+  }, 30_000);
+
   it('a host:port target: TCP connects through the injector fail under a partition and recover after heal', async () => {
     const tcp = net.createServer((s) => s.end());
     await new Promise<void>((res) => tcp.listen(0, '127.0.0.1', () => res()));
