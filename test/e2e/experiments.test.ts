@@ -151,12 +151,19 @@ describe('faultline selftest', () => {
 describe('faultline run', () => {
   it('fails with exit 1 and a clear reason when a fault that should fire is too weak', async () => {
     const reportDir = mkdtempSync(join(tmpdir(), 'faultline-weak-'));
-    const r = await faultline(['run', fixture('too-weak.yaml'), '--report-dir', reportDir]);
+    const r = await faultline(['run', fixture('too-weak.yaml'), '--report-dir', reportDir, '--seed', '99']);
     expect(r.code).toBe(1);
     expect(r.stdout).toMatch(/page-fast fires within 2s of inject start\s+.*never fired\s+FAIL/);
-    expect(r.stdout).toContain('result: FAILED (exit 1)');
-    const junit = readFileSync(join(onlyRunDir(reportDir), 'junit.xml'), 'utf8');
+    expect(r.stdout).toContain('result: FAILED (exit 1) · seed 99');
+    const dir = onlyRunDir(reportDir);
+    expect(dir).toMatch(/too-weak-\d{8}T\d{6}Z-99$/);
+    const junit = readFileSync(join(dir, 'junit.xml'), 'utf8');
     expect(junit).toContain('<failure message="expected fires ≤ 2s');
+    // A failed expectation still heals, and the run verifies nothing is left injected.
+    const journal = JSON.parse(readFileSync(join(dir, 'journal.json'), 'utf8')) as { seed: string; cleanup: { verified: boolean }; experiments: Array<{ heals: Array<{ verified: boolean }> }> };
+    expect(journal.seed).toBe('99');
+    expect(journal.cleanup.verified).toBe(true);
+    expect(journal.experiments[0]!.heals.every((h) => h.verified)).toBe(true);
   }, 60_000);
 
   it.each(['SIGTERM', 'SIGINT'] as const)('heals, writes an aborted journal and leaves the target reachable when killed with %s during inject', async (signal) => {

@@ -36,10 +36,10 @@ function collect(tty: boolean): { out: string[]; feed: (e: RunEvent) => void } {
 }
 
 describe('progress display', () => {
-  it('shows phase, elapsed/total, request rate, error rate, p99, burn rate per window and alert states', () => {
+  it('shows phase, elapsed/total and remaining time, request rate, error rate, p99, burn rate per window and alert states', () => {
     const { out, feed } = collect(false);
     feed(tick(7000, true));
-    expect(out).toEqual(['  [full-partition] inject   7.0/18s  rate 200/s  err 12.5%  p99 1003.4ms  burn 5m=20.5 1h=15.3 30m=-  page-fast:FIRING page-slow:pending\n']);
+    expect(out).toEqual(['  [full-partition] inject   7.0/18s (11.0s left)  rate 200/s  err 12.5%  p99 1003.4ms  burn 5m=20.5 1h=15.3 30m=-  page-fast:FIRING page-slow:pending\n']);
   });
 
   it('prints plain lines at most once a second when stdout is not a TTY', () => {
