@@ -50,7 +50,7 @@ export function progressReporter(write: (s: string) => void, opts: { tty: boolea
         event(`■ failover drill ${e.reason}`);
         break;
       case 'drill-end':
-        event(`■ failover drill: ${e.result.status === 'passed' ? 'passed' : 'FAILED'}`);
+        event(`■ failover drill: ${e.result.status === 'passed' ? 'passed' : `${e.result.status.toUpperCase()}${e.result.status === 'error' ? ` — ${e.result.reason}` : ''}`}`);
         break;
       case 'experiment-end':
         last = -Infinity;

@@ -62,6 +62,8 @@ export interface FailoverStepOptions {
   pollMs?: number;
   /** Where the server binaries come from (default: findPgBinaries). */
   locatePostgres?: () => PgBinaries;
+  /** Aborts the drill (SIGINT/SIGTERM, the run's maximum duration): the drill stops everything it started. */
+  signal?: AbortSignal;
 }
 
 const key = (s: ReadinessSample): string => `${s.http}|${s.status}|${s.writesUsable}|${s.role}|${s.epoch}|${s.error ?? ''}`;
@@ -194,6 +196,7 @@ export async function runFailoverStep(o: FailoverStepOptions): Promise<DrillStep
       dir: o.dir,
       restartStale: spec.restartStale && (spec.fault === 'kill' || spec.fault === 'pause'),
       probeIntervalMs: spec.probeInterval,
+      ...(o.signal ? { signal: o.signal } : {}),
       onReadiness: (v) => {
         latest = v;
       },

@@ -380,8 +380,9 @@ export async function runScenario(model: ScenarioModel, plan: ScenarioPlan, opts
   if (drillSpec && !abort.signal.aborted && error === undefined) {
     current = 'failover-drill';
     const dir = opts.evidenceDir ? join(opts.evidenceDir, 'failover-drill') : mkdtempSync(join(tmpdir(), 'faultline-drill-'));
-    drill = await runFailoverStep({ spec: drillSpec, seed: `${plan.seed}-failover`, dir, events });
-    if (drill.status === 'error') error = `failover drill: ${drill.reason}`;
+    drill = await runFailoverStep({ spec: drillSpec, seed: `${plan.seed}-failover`, dir, events, signal: abort.signal });
+    // Aborted mid-drill (SIGINT/SIGTERM, maximum duration): the run is aborted, not a harness error.
+    if (drill.status === 'error' && !abort.signal.aborted) error = `failover drill: ${drill.reason}`;
   }
   if (maxTimer) clearTimeout(maxTimer);
   opts.signal?.removeEventListener('abort', onSignal);

@@ -226,6 +226,46 @@ experiments:
     await new Promise<void>((r2) => target.close(() => r2()));
   }, 60_000);
 
+  it('SIGTERM during the failover drill stops the drill and ends the run as aborted (exit 3)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'faultline-drill-abort-'));
+    const file = join(dir, 'drill.yaml');
+    writeFileSync(
+      file,
+      `apiVersion: faultline/v1
+kind: Experiment
+metadata: { name: drill-abort }
+seed: 5
+timeScale: 3600
+target: { builtin: reference, path: /v1/query }
+load: { rate: 50 }
+slo: { name: d, objective: 99 }
+experiments:
+  - name: mild
+    baseline: 1s
+    inject: { duration: 1s, faults: [{ type: latency, attributes: { latency: 1 } }] }
+    recover: 1s
+failoverDrill: { fault: kill, mode: sync }
+`,
+    );
+    const reportDir = join(dir, 'reports');
+    let sent = false;
+    const r = await faultline(['run', file, '--report-dir', reportDir], {
+      onStdout: (all, kill) => {
+        if (!sent && /▶ failover drill/.test(all)) {
+          sent = true;
+          setTimeout(() => kill('SIGTERM'), 700);
+        }
+      },
+    });
+    expect(sent).toBe(true);
+    expect(r.code).toBe(3);
+    expect(r.stdout).toContain('aborted: received SIGTERM');
+    const journal = JSON.parse(readFileSync(join(onlyRunDir(reportDir), 'journal.json'), 'utf8')) as { status: string; abort: { cause: string; experiment: string }; drill: { status: string; verdicts: Array<{ passed: boolean }> } };
+    expect(journal.status).toBe('aborted');
+    expect(journal.abort).toMatchObject({ cause: 'received SIGTERM', experiment: 'failover-drill' });
+    expect(journal.drill.status).not.toBe('passed');
+  }, 60_000);
+
   it('validate checks a scenario without running it', async () => {
     const ok = await faultline(['validate', fileURLToPath(new URL('../../scenarios/chaos-selftest.yaml', import.meta.url))]);
     expect(ok.code).toBe(0);
