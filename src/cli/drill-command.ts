@@ -88,6 +88,7 @@ const drillSpec = z
     metadata: z.object({ name: z.string() }).strict(),
     seed: z.union([z.number(), z.string()]).optional(),
     mode: z.enum(['sync', 'async']).default('async'),
+    synchronousCommit: z.enum(['on', 'remote_apply']).default('on'),
     fault: z.enum(DRILL_FAULTS as [DrillFault, ...DrillFault[]]).default('kill'),
     writer: z.enum(['fenced', 'unfenced', 'role-only']).default('fenced'),
     followUp: z.enum(FOLLOW_UPS as [FollowUp, ...FollowUp[]]).optional(),
@@ -154,6 +155,8 @@ export interface DrillRunOptions {
   probeIntervalMs: number;
   telemetryBackupRpoMs: number;
   reportDir: string;
+  /** sync mode: synchronous_commit level (default on). */
+  syncCommit?: 'on' | 'remote_apply';
   /** Overrides restartStale when given. */
   followUp?: FollowUp;
   /** Default: native PostgreSQL processes. */
@@ -179,6 +182,7 @@ export async function runOneDrill(o: DrillRunOptions, io: CliIo): Promise<DrillR
     followUp,
     probeIntervalMs: o.probeIntervalMs,
     telemetryBackupRpoMs: o.telemetryBackupRpoMs,
+    ...(o.syncCommit ? { syncCommit: o.syncCommit } : {}),
     ...(o.provider ? { provider: o.provider } : {}),
     ...(o.signal ? { signal: o.signal } : {}),
     ...(o.onReadiness ? { onReadiness: o.onReadiness } : {}),
@@ -235,7 +239,7 @@ export const drillCommand: Command = {
       for (let i = 0; i < runs && !controller.signal.aborted; i++) {
         const seed = runs === 1 ? baseSeed : `${baseSeed}-${i + 1}`;
         const r = await runOneDrill(
-          { mode, fault, writer, seed, restartStale: followUp === 'restart', followUp, provider, signal: controller.signal, probeIntervalMs: spec.probeIntervalMs, telemetryBackupRpoMs: spec.telemetryBackupRpo, reportDir },
+          { mode, syncCommit: spec.synchronousCommit, fault, writer, seed, restartStale: followUp === 'restart', followUp, provider, signal: controller.signal, probeIntervalMs: spec.probeIntervalMs, telemetryBackupRpoMs: spec.telemetryBackupRpo, reportDir },
           io,
         );
         results.push(r);

@@ -33,6 +33,8 @@ export const FOLLOW_UPS: readonly FollowUp[] = ['none', 'restart', 'rewind', 're
 
 export interface DrillOptions {
   mode: 'sync' | 'async';
+  /** Synchronous mode: synchronous_commit on (default) or remote_apply (native provider). */
+  syncCommit?: 'on' | 'remote_apply';
   fault: DrillFault;
   writer?: WriterKind;
   seed: Seed;
@@ -229,7 +231,7 @@ export async function runFailoverDrill(opts: DrillOptions): Promise<DrillResult>
 
   try {
     // --- cluster up ---------------------------------------------------------------------------
-    cluster = await provider.start({ runDir, seed, mode: opts.mode, links: opts.links });
+    cluster = await provider.start({ runDir, seed, mode: opts.mode, links: opts.links, ...(opts.syncCommit ? { syncCommit: opts.syncCommit } : {}) });
     aborted();
     const A: ClusterNode = cluster.primary;
     const B: ClusterNode = cluster.replica;

@@ -59,6 +59,8 @@ export interface ProviderContext {
   runDir: string;
   seed: string;
   mode: 'sync' | 'async';
+  /** Synchronous mode's synchronous_commit level (default on; remote_apply also waits for replay). */
+  syncCommit?: 'on' | 'remote_apply';
   links: LinkProxyFactory;
 }
 
@@ -126,7 +128,7 @@ async function startNative(ctx: ProviderContext, o: NativeProviderOptions): Prom
     chownForServer(b, n.logFile);
   }
   const extraOf = new Map<PgNode, Record<string, string>>();
-  const syncExtra: Record<string, string> = ctx.mode === 'sync' ? { synchronous_standby_names: 'us', synchronous_commit: 'on' } : {};
+  const syncExtra: Record<string, string> = ctx.mode === 'sync' ? { synchronous_standby_names: 'us', synchronous_commit: ctx.syncCommit ?? 'on' } : {};
   let repl: LinkProxy | undefined;
   const pgOf = (n: ClusterNode): PgNode => (n.name === A.name ? A : B);
   const paused = new Map<PgNode, number[]>();

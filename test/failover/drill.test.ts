@@ -73,8 +73,8 @@ describe('failover drill, fenced writer', () => {
     expect(r.check.rpo.windowMs).toBeLessThanOrEqual(stall + 50);
   }, 60_000);
 
-  it('synchronous replication loses nothing under the same partition (RPO = 0)', async () => {
-    const r = await drill({ mode: 'sync', fault: 'partition' });
+  it('synchronous replication (remote_apply) loses nothing under the same partition (RPO = 0)', async () => {
+    const r = await drill({ mode: 'sync', syncCommit: 'remote_apply', fault: 'partition' });
     expect(r.check.verdict).toBe('pass');
     expect(r.check.rpo.lostAcknowledgedWrites).toBe(0);
   }, 60_000);
