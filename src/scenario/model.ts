@@ -26,7 +26,7 @@ export interface PlannedExpectation {
   id: string;
   /** One line a person reads in the verdict table and in JUnit. */
   title: string;
-  kind: 'alert-fires' | 'alert-clears' | 'alert-quiet' | 'steady-baseline' | 'steady-recovery' | 'recovery-time' | 'probe-fails' | 'healed';
+  kind: 'alert-fires' | 'alert-clears' | 'alert-quiet' | 'steady-baseline' | 'latency-baseline' | 'steady-recovery' | 'recovery-time' | 'probe-fails' | 'healed';
   tier?: string;
   probe?: string;
   withinMs?: number;
@@ -191,6 +191,9 @@ export function planScenario(model: ScenarioModel, seedOverride?: string): Scena
     const ss = x.expect.steadyState ?? { maxErrorRatio: 0.01, probes: true };
     const pctText = `${Number((ss.maxErrorRatio * 100).toFixed(3))} %`;
     expectations.push({ id: `${x.name}/steady/baseline`, title: `steady state at baseline (error ratio ≤ ${pctText}${ss.probes ? ', probes pass' : ''}, no alert)`, kind: 'steady-baseline', maxErrorRatio: ss.maxErrorRatio, probes: ss.probes });
+    if (x.expect.baselineLatency !== undefined) {
+      expectations.push({ id: `${x.name}/latency/baseline`, title: `latency normal at baseline (p99 under ${fmt(x.expect.baselineLatency.p99Below)})`, kind: 'latency-baseline', withinMs: x.expect.baselineLatency.p99Below });
+    }
     expectations.push({ id: `${x.name}/steady/recovery`, title: `steady state after recovery (error ratio ≤ ${pctText}${ss.probes ? ', probes pass' : ''})`, kind: 'steady-recovery', maxErrorRatio: ss.maxErrorRatio, probes: ss.probes });
     if (x.expect.recoveryWithin !== undefined) {
       expectations.push({ id: `${x.name}/recovery-time`, title: `error ratio back to steady state within ${fmt(x.expect.recoveryWithin)} of heal`, kind: 'recovery-time', withinMs: x.expect.recoveryWithin, maxErrorRatio: ss.maxErrorRatio });

@@ -127,6 +127,7 @@ async function runExperiment(
   const engine: SloEngine = createSloEngine({ slo, timeScale: plan.timeScale, clock, startMs: start, keepHistory: true });
   const outcomesT: number[] = [];
   const outcomesGood: boolean[] = [];
+  const outcomesLatency: number[] = [];
   let seenTransitions = 0;
   let recentTotal = 0;
   let recentBad = 0;
@@ -158,6 +159,7 @@ async function runExperiment(
       const good = engine.recordOutcome(o.ok, o.latencyMs, o.completedAtMs);
       outcomesT.push(o.intendedAtMs - start);
       outcomesGood.push(good);
+      outcomesLatency.push(o.latencyMs);
       recent.push({ t: o.completedAtMs - start, good });
       recentTotal++;
       if (!good) recentBad++;
@@ -293,7 +295,7 @@ async function runExperiment(
   const intervals = engine.alertIntervals();
   const verdicts: Verdict[] = judgeAll(x, {
     intervals,
-    outcomes: { t: outcomesT, good: outcomesGood, count: outcomesT.length },
+    outcomes: { t: outcomesT, good: outcomesGood, latencyMs: outcomesLatency, count: outcomesT.length },
     probes: probeSamples,
     healVerified: heals.every((h) => h.verified) && env.proxy.faults().length === 0,
     timeScale: plan.timeScale,

@@ -100,13 +100,16 @@ export const experimentSchema = z
     name: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]*$/, 'experiment names: letters, digits, dot, dash, underscore'),
     description: z.string().optional(),
     baseline: positiveDuration,
-    inject: z.object({ duration: positiveDuration, faults: z.array(faultSchema).min(1) }).strict(),
+    /** faults: [] makes a healthy-baseline experiment (nothing injected: everything must stay quiet). */
+    inject: z.object({ duration: positiveDuration, faults: z.array(faultSchema) }).strict(),
     recover: positiveDuration,
     expect: z
       .object({
         alerts: z.record(z.string(), alertExpectation).default({}),
         /** Steady state: error ratio at baseline and at the end of recovery stays at or below this. */
         steadyState: z.object({ maxErrorRatio: z.number().min(0).max(1).default(0.01), probes: z.boolean().default(true) }).strict().optional(),
+        /** Latency is normal at baseline: the p99 (from intended send time, after warm-up) stays under this. */
+        baselineLatency: z.object({ p99Below: positiveDuration }).strict().optional(),
         /** After heal, the error ratio must be back within steadyState.maxErrorRatio within this. */
         recoveryWithin: positiveDuration.optional(),
         /** Probes that must fail during inject (proof the fault is real). */

@@ -10,7 +10,7 @@ export interface Observations {
   /** Per tier: [fire, clear | null] ms since the experiment start. */
   intervals: Record<string, Array<[number, number | null]>>;
   /** Outcomes by intended time (ms since start): good/bad. */
-  outcomes: { t: Float64Array | number[]; good: Uint8Array | boolean[] ; count: number };
+  outcomes: { t: Float64Array | number[]; good: Uint8Array | boolean[]; latencyMs?: number[]; count: number };
   probes: ProbeSample[];
   healVerified: boolean;
   timeScale: number;
@@ -109,6 +109,19 @@ export function judge(plan: ExperimentPlan, e: PlannedExpectation, obs: Observat
       const samples = obs.probes.filter((p) => p.probe === e.probe && p.phase === 'inject');
       const failed = samples.find((p) => p.failing);
       return { ...base, passed: failed !== undefined, expected: 'fails during inject', observed: failed ? `failed: ${failed.detail}` : `passed all ${samples.length} samples` };
+    }
+    case 'latency-baseline': {
+      const lat: number[] = [];
+      for (let i = 0; i < obs.outcomes.count; i++) {
+        const t = obs.outcomes.t[i] as number;
+        const l = obs.outcomes.latencyMs?.[i];
+        if (t >= obs.warmupMs && t < plan.injectAtMs && l !== undefined) lat.push(l);
+      }
+      lat.sort((a, b) => a - b);
+      const p99 = lat.length ? (lat[Math.min(lat.length - 1, Math.ceil(lat.length * 0.99) - 1)] as number) : null;
+      const expected = `p99 < ${formatDuration(e.withinMs ?? 0)}`;
+      if (p99 === null) return { ...base, passed: false, expected, observed: 'no requests at baseline' };
+      return { ...base, passed: p99 < (e.withinMs ?? 0), expected, observed: `p99 ${p99.toFixed(1)} ms over ${lat.length} requests (from intended send time)` };
     }
     case 'healed':
       return { ...base, passed: obs.healVerified, expected: 'no fault left on the proxy', observed: obs.healVerified ? 'verified: none left' : 'faults still present after heal' };

@@ -84,7 +84,7 @@ describe('faultline selftest', () => {
       expect(x.slo.series.length).toBeGreaterThan(50);
       expect(Object.keys(x.slo.series.at(-1)!.burnRates)).toEqual(expect.arrayContaining(['5m', '1h', '30m', '6h']));
       expect(x.verdicts.every((v) => v.expected.length > 0 && v.observed.length > 0)).toBe(true);
-      expect(x.injector.faults.length).toBeGreaterThan(0);
+      if (x.name !== 'baseline') expect(x.injector.faults.length).toBeGreaterThan(0);
     }
     const fp = journal.experiments.find((x) => x.name === 'full-partition')!;
     expect(fp.slo.transitions.some((t) => t.tier === 'page-fast' && t.to === 'firing')).toBe(true);
@@ -105,9 +105,15 @@ describe('faultline selftest', () => {
     expect(byName['full-partition']?.slo.intervals['page-fast']?.length).toBeGreaterThan(0);
     expect(byName['slow-burn']?.slo.intervals['page-fast']).toEqual([]);
     expect(byName['slow-burn']?.slo.intervals['page-slow']?.length).toBeGreaterThan(0);
-    for (const tier of ['page-fast', 'page-slow', 'ticket-fast', 'ticket-slow']) expect(byName.control?.slo.intervals[tier]).toEqual([]);
+    expect(journal.experiments.map((x) => x.name)).toEqual(['baseline', 'full-partition', 'slow-burn', 'control']);
+    for (const tier of ['page-fast', 'page-slow', 'ticket-fast', 'ticket-slow']) {
+      expect(byName.control?.slo.intervals[tier]).toEqual([]);
+      expect(byName.baseline?.slo.intervals[tier]).toEqual([]);
+    }
+    expect(byName.baseline?.injections).toEqual([]);
+    expect(r.stdout).toMatch(/baseline\s+latency normal at baseline \(p99 under 0\.1s\)\s+p99 < 100ms\s+p99 [\d.]+ ms over \d+ requests.*pass/);
     for (const x of journal.experiments) {
-      expect(x.injections.length).toBeGreaterThan(0);
+      if (x.name !== 'baseline') expect(x.injections.length).toBeGreaterThan(0);
       expect(x.heals.every((h) => h.verified)).toBe(true);
       expect(x.load.perSecond.length).toBeGreaterThan(5);
     }
@@ -269,7 +275,7 @@ failoverDrill: { fault: kill, mode: sync }
   it('validate checks a scenario without running it', async () => {
     const ok = await faultline(['validate', fileURLToPath(new URL('../../scenarios/chaos-selftest.yaml', import.meta.url))]);
     expect(ok.code).toBe(0);
-    expect(ok.stdout).toMatch(/chaos-selftest\.yaml: valid — 3 experiment\(s\)/);
+    expect(ok.stdout).toMatch(/chaos-selftest\.yaml: valid — 4 experiment\(s\)/);
     expect(ok.stdout).toContain('full-partition: 9 expectations, faults partition');
     expect(ok.stdout).toContain('then a failover drill: kill (sync) on a real PostgreSQL pair, skipped when no PostgreSQL server binaries exist');
   }, 30_000);
