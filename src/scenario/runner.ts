@@ -146,6 +146,10 @@ async function runExperiment(
   const timeline: ExperimentResult['timeline'] = [];
   const enter = (p: PhaseName): void => {
     phase = p;
+    // The error-rate abort judges each phase on its own outcomes.
+    abortWin.length = 0;
+    abortTotal = 0;
+    abortBad = 0;
     const t = p === 'baseline' ? 0 : rel();
     timeline.push({ phase: p, t });
     events.emit({ type: 'phase', experiment: x.name, phase: p, t });
@@ -163,7 +167,7 @@ async function runExperiment(
       recent.push({ t: o.completedAtMs - start, good });
       recentTotal++;
       if (!good) recentBad++;
-      if (abortRule) {
+      if (abortRule && o.intendedAtMs - start >= (timeline.at(-1)?.t ?? 0)) {
         abortWin.push({ t: o.completedAtMs - start, good });
         abortTotal++;
         if (!good) abortBad++;

@@ -171,7 +171,8 @@ export const scenarioSchema = z
             above: z.number().min(0).max(1),
             window: positiveDuration.default(5000),
             minRequests: z.number().int().positive().default(20),
-            phases: z.array(phaseName).min(1).default(['baseline', 'inject', 'recover']),
+            /** Default: baseline only (an inject phase is expected to hurt; opt in with a higher `above`). */
+            phases: z.array(phaseName).min(1).default(['baseline']),
           })
           .strict()
           .optional(),

@@ -88,6 +88,13 @@ describe('aborts heal at once and record their cause', () => {
     expect(await reachable()).toBe(true);
   }, 30_000);
 
+  it('by default the error-rate abort judges only the baseline: an inject that hurts as planned does not abort', async () => {
+    const { r } = await run(scenario(partitionExperiment('1500ms'), 'aborts: { errorRate: { above: 0.5, window: 1s } }'));
+    expect(r.abort).toBeUndefined();
+    expect(r.status).not.toBe('aborted');
+    expect(r.experiments[0]!.load.bad).toBeGreaterThan(50);
+  }, 30_000);
+
   it('a probe failing N times in a row (the named probe, in the named phase)', async () => {
     const dead = await freePort();
     const { r } = await run(
