@@ -3,6 +3,7 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     include: ['src/**/*.test.ts', 'test/**/*.test.ts'],
+    globalSetup: ['test/helpers/global-setup.ts'],
     pool: 'forks',
     // Two cores: keep timing-sensitive socket tests from fighting each other.
     poolOptions: { forks: { maxForks: 2, minForks: 1 } },

@@ -4,7 +4,7 @@
  * process-level faults (kill -9 / SIGSTOP / SIGCONT of the postmaster AND every child, by pid).
  */
 import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { appendFileSync, chownSync, cpSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { appendFileSync, chownSync, cpSync, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -251,26 +251,42 @@ export async function ensureGoldenPair(b: PgBinaries, cacheRoot = join(tmpdir(),
   const dir = join(cacheRoot, `golden-${GOLDEN_VERSION}-${tag}`);
   const pair = { dir, primary: join(dir, 'A'), replica: join(dir, 'B') };
   if (existsSync(join(dir, 'READY'))) return pair;
-  rmSync(dir, { recursive: true, force: true });
-  mkdirSync(dir, { recursive: true });
+  // Built in a private directory, then renamed into place: concurrent first runs (parallel test
+  // workers on a fresh machine) each build their own and the first rename wins; no run ever sees a
+  // half-built pair or deletes another's.
+  mkdirSync(cacheRoot, { recursive: true });
   chownSync(cacheRoot, b.uid, b.gid);
-  chownTree(dir, b.uid, b.gid);
+  const work = mkdtempSync(join(cacheRoot, 'building-'));
+  const wip = { primary: join(work, 'A'), replica: join(work, 'B') };
+  chownTree(work, b.uid, b.gid);
   const run = (name: string, args: string[]): void => {
     const r = spawnSync(bin(b, name), args, { uid: b.uid, gid: b.gid, encoding: 'utf8' });
     if (r.status !== 0) throw new FaultlineError('FAULTLINE_FAILOVER_SETUP', `${name} failed: ${r.stderr || r.stdout}`);
   };
-  run('initdb', ['-D', pair.primary, '-U', 'postgres', '-N', '--auth=trust', '-E', 'UTF8', '--locale=C']);
-  const node: PgNode = { name: 'golden-A', region: 'eu', dir: pair.primary, port: await freePort(), proc: undefined, logFile: join(dir, 'golden-A.log') };
-  writeFileSync(node.logFile, '');
-  chownSync(node.logFile, b.uid, b.gid);
-  await startNode(b, node, dir);
   try {
-    await query(node.port, `${FENCE_SCHEMA} insert into ha_fence values (1);`);
-    run('pg_basebackup', ['-D', pair.replica, '-h', '127.0.0.1', '-p', String(node.port), '-U', 'postgres', '-X', 'stream', '-c', 'fast', '--no-sync']);
+    run('initdb', ['-D', wip.primary, '-U', 'postgres', '-N', '--auth=trust', '-E', 'UTF8', '--locale=C']);
+    const node: PgNode = { name: 'golden-A', region: 'eu', dir: wip.primary, port: await freePort(), proc: undefined, logFile: join(work, 'golden-A.log') };
+    writeFileSync(node.logFile, '');
+    chownSync(node.logFile, b.uid, b.gid);
+    await startNode(b, node, work);
+    try {
+      await query(node.port, `${FENCE_SCHEMA} insert into ha_fence values (1);`);
+      run('pg_basebackup', ['-D', wip.replica, '-h', '127.0.0.1', '-p', String(node.port), '-U', 'postgres', '-X', 'stream', '-c', 'fast', '--no-sync']);
+    } finally {
+      await stopNode(node);
+    }
+    writeFileSync(join(work, 'READY'), new Date().toISOString());
+    // A directory without READY is left over from an interrupted build by an older version: stale.
+    if (existsSync(dir) && !existsSync(join(dir, 'READY'))) rmSync(dir, { recursive: true, force: true });
+    try {
+      renameSync(work, dir);
+    } catch (e) {
+      // Another run finished first (the target exists and is not empty): use theirs.
+      if (!existsSync(join(dir, 'READY'))) throw e;
+    }
   } finally {
-    await stopNode(node);
+    rmSync(work, { recursive: true, force: true });
   }
-  writeFileSync(join(dir, 'READY'), new Date().toISOString());
   return pair;
 }
 
