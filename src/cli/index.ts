@@ -43,7 +43,8 @@ export async function main(argv: string[], io: CliIo = processIo()): Promise<num
     io.stderr.write(`faultline: unknown command '${name}'\n\n${helpText()}`);
     return ExitCode.invalidInput;
   }
-  if (rest.length === 1 && (rest[0] === '--help' || rest[0] === '-h')) {
+  // `--help` anywhere (also after a subcommand: `drill failover --help`, `slo replay --help`) prints usage, runs nothing.
+  if (rest.includes('--help') || rest.includes('-h')) {
     io.stdout.write(`${command.usage.trimEnd()}\n`);
     return ExitCode.passed;
   }

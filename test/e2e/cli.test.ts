@@ -12,6 +12,18 @@ describe('faultline CLI', () => {
     for (const c of ['selftest', 'run', 'validate', 'serve', 'load', 'slo', 'drill']) expect(stdout).toContain(`  ${c}`);
     expect(stdout).toContain('Exit codes');
   });
+  it('prints a command\'s usage for --help after a subcommand or other flags, and runs nothing', async () => {
+    for (const [args, title] of [
+      [['drill', 'failover', '--help'], 'faultline drill failover'],
+      [['slo', 'replay', '--help'], 'faultline slo'],
+      [['load', '--url', 'http://127.0.0.1:9', '--rate', '10', '--duration', '1s', '-h'], 'faultline load'],
+    ] as const) {
+      const { stdout } = await run(process.execPath, [bin, ...args]);
+      expect(stdout).toContain(title);
+      expect(stdout).toContain('Usage:');
+      expect(stdout).not.toContain('verdict');
+    }
+  });
   it('rejects an unknown command with exit code 2 and no stack trace', async () => {
     const err = await run(process.execPath, [bin, 'frobnicate']).catch((e: { code: number; stderr: string }) => e);
     expect((err as { code: number }).code).toBe(2);
