@@ -1,16 +1,8 @@
 /** Shared helpers for benchmarks: child processes started and stopped by pid, ports, output files. */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
-import net from 'node:net';
-import type { AddressInfo } from 'node:net';
 
-export async function freePort(): Promise<number> {
-  const s = net.createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', () => r()));
-  const port = (s.address() as AddressInfo).port;
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
-}
+export { freePort } from '../src/shared/index.ts';
 
 /** Starts `node -e code` and resolves with the first stdout line (e.g. a port) and the child. */
 export async function nodeChild(code: string): Promise<{ child: ChildProcess; line: string }> {

@@ -5,16 +5,9 @@
  * exponential gaps from the seeded Rng.
  */
 import { z } from 'zod';
-import { parseDuration, Rng, type Seed } from '../shared/index.ts';
+import { Rng, type Seed, durationSchema } from '../shared/index.ts';
 
-const duration = z.union([z.string(), z.number()]).transform((v, ctx) => {
-  try {
-    return parseDuration(v);
-  } catch (e) {
-    ctx.addIssue({ code: 'custom', message: (e as Error).message.replace(/^.*?not a valid/, 'not a valid') });
-    return z.NEVER;
-  }
-});
+const duration = durationSchema;
 const rate = z.number().nonnegative('rate is requests per second, >= 0');
 
 export const scheduleSchema = z.discriminatedUnion('type', [

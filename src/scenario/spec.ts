@@ -7,18 +7,11 @@
  * engine and load, against the same target and injector.
  */
 import { z } from 'zod';
-import { loadSpecFile, loadSpecText, parseDuration } from '../shared/index.ts';
+import { loadSpecFile, loadSpecText, durationSchema, positiveDurationSchema } from '../shared/index.ts';
 import { sloSchema } from '../slo/index.ts';
 
-const duration = z.union([z.string(), z.number()]).transform((v, ctx) => {
-  try {
-    return parseDuration(v);
-  } catch (e) {
-    ctx.addIssue({ code: 'custom', message: (e as Error).message.replace(/^.*?not a valid/, 'not a valid') });
-    return z.NEVER;
-  }
-});
-const positiveDuration = duration.refine((v) => v > 0, 'must be a positive duration');
+const duration = durationSchema;
+const positiveDuration = positiveDurationSchema;
 const phaseName = z.enum(['baseline', 'inject', 'recover']);
 const hostPort = z.string().regex(/^(\[[^\]]+\]|[^:\s]+):\d{1,5}$/, 'expected host:port, e.g. 127.0.0.1:8080');
 

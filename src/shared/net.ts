@@ -1,5 +1,5 @@
 /** Loopback-only networking guard: faultline binds and sends only to 127.0.0.0/8 and ::1. */
-import { isIP } from 'node:net';
+import net, { isIP, type AddressInfo } from 'node:net';
 import { InputError } from './errors.ts';
 
 export function isLoopbackAddress(host: string): boolean {
@@ -30,4 +30,16 @@ export function parseHostPort(input: string, field?: string): { host: string; po
     throw new InputError('FAULTLINE_INPUT_ADDRESS', `expected host:port, got '${input}'`, field ? { field } : {});
   }
   return { host: (m[1] ?? m[2]) as string, port };
+}
+
+/** A free TCP port on 127.0.0.1 (bound, read and released; for servers that need a port up front). */
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = net.createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const port = (s.address() as AddressInfo).port;
+      s.close(() => resolve(port));
+    });
+  });
 }

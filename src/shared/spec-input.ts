@@ -4,10 +4,22 @@
  */
 import { readFileSync } from 'node:fs';
 import { isMap, isSeq, LineCounter, parseDocument, type Document, type Node as YamlNode } from 'yaml';
-import type { z } from 'zod';
+import { z } from 'zod';
 import { InputError, InputErrors } from './errors.ts';
+import { parseDuration } from './durations.ts';
 
 export const API_VERSION = 'faultline/v1';
+
+/** A duration field in a spec: `250ms`, `5m`, `1h30m` or a number of milliseconds → milliseconds. */
+export const durationSchema = z.union([z.string(), z.number()]).transform((v, ctx) => {
+  try {
+    return parseDuration(v);
+  } catch (e) {
+    ctx.addIssue({ code: 'custom', message: (e as Error).message.replace(/^.*?not a valid/, 'not a valid') });
+    return z.NEVER;
+  }
+});
+export const positiveDurationSchema = durationSchema.refine((v) => v > 0, 'must be a positive duration');
 
 export interface SpecSource {
   file: string;

@@ -4,19 +4,12 @@
  * policy to the SRE Workbook catalog (factors re-derived for other periods).
  */
 import { z } from 'zod';
-import { InputError, loadSpecFile, loadSpecText, parseDuration } from '../shared/index.ts';
+import { InputError, loadSpecFile, loadSpecText, durationSchema, positiveDurationSchema } from '../shared/index.ts';
 import { DEFAULT_PERIOD_MS, defaultPolicyFor, factorFor, type AlertTier } from './policy.ts';
 
-const duration = z.union([z.string(), z.number()]).transform((v, ctx) => {
-  try {
-    return parseDuration(v);
-  } catch (e) {
-    ctx.addIssue({ code: 'custom', message: (e as Error).message.replace(/^.*?not a valid/, 'not a valid') });
-    return z.NEVER;
-  }
-});
+const duration = durationSchema;
 
-const positiveDuration = duration.refine((v) => v > 0, 'must be a positive duration');
+const positiveDuration = positiveDurationSchema;
 
 export const tierSchema = z
   .object({
