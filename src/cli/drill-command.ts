@@ -81,7 +81,8 @@ const providerSpec = z.union([
     .strict(),
 ]);
 
-const drillSpec = z
+/** The FailoverDrill scenario schema (exported so tests validate scenario files exactly as the command does). */
+export const drillSpec = z
   .object({
     apiVersion: z.literal('faultline/v1'),
     kind: z.literal('FailoverDrill'),
@@ -99,9 +100,10 @@ const drillSpec = z
     runs: z.number().int().positive().default(1),
   })
   .strict();
-type DrillSpec = z.output<typeof drillSpec>;
+export type DrillSpec = z.output<typeof drillSpec>;
 
-function providerFrom(spec: DrillSpec, env: Record<string, string | undefined>): ClusterProvider {
+/** The scenario's provider; an external one gets its `${VAR}` references from `env` (InputError when unset). */
+export function providerFrom(spec: DrillSpec, env: Record<string, string | undefined>): ClusterProvider {
   if (spec.provider === 'native') return nativeProvider();
   const expand = (v: string, field: string): string =>
     v.replace(/\$\{(\w+)\}/g, (_m, name: string) => {
