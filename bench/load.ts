@@ -68,7 +68,9 @@ export default async function bench(): Promise<void> {
   } finally {
     await stop(trivial.child);
   }
-  const held = steps.filter((s) => s.ok).map((s) => s.rate);
+  // The highest rate held with every lower rate held too (a lucky step above a failed one does not count).
+  const firstMiss = steps.findIndex((s) => !s.ok);
+  const held = (firstMiss === -1 ? steps : steps.slice(0, firstMiss)).map((s) => s.rate);
   const best = held.length ? Math.max(...held) : null;
   const atBest = steps.find((s) => s.rate === best);
 
@@ -111,7 +113,7 @@ export default async function bench(): Promise<void> {
 |---|---|---|---|---|---|---|
 ${json.rates.map((r) => `| ${r.rate} | ${(r.sentRatio * 100).toFixed(2)} % | ${r2(r.schedulingLagP99Ms)} | ${r2(r.correctedP99Ms)} | ${r2(r.clientQueueP99Ms)} | ${r2(r.cpuUsPerRequest)} | ${r.held ? 'yes' : 'no'} |`).join('\n')}
 
-- highest rate held (≥ 99 % sent, lag p99 ≤ 3 ms): **${best ?? 'none'} req/s** (target 15,000)
+- highest rate held, with every lower rate held too (≥ 99 % sent, lag p99 ≤ 3 ms): **${best ?? 'none'} req/s** (target 15,000)
 - generator CPU at that rate: **${r2(atBest?.cpuUsPerRequest)} µs/request** (target ≤ 45)
 
 ## Stall test (200 ms stall every 2 s; true p99 ≈ 180 ms)
