@@ -7,7 +7,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import dgram from 'node:dgram';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -60,6 +60,7 @@ async function startHaproxy(bin: string, httpUp: number, bulkUp: number): Promis
     `global\n  maxconn 4000\ndefaults\n  mode tcp\n  timeout connect 5s\n  timeout client 120s\n  timeout server 120s\nfrontend fh\n  bind 127.0.0.1:${hp}\n  default_backend bh\nbackend bh\n  server s1 127.0.0.1:${httpUp}\nfrontend fb\n  bind 127.0.0.1:${bp}\n  default_backend bb\nbackend bb\n  server s2 127.0.0.1:${bulkUp}\n`,
   );
   const child = spawn(bin, ['-f', cfg, '-db'], { stdio: ['ignore', 'ignore', 'inherit'] });
+  child.once('exit', () => rmSync(dir, { recursive: true, force: true }));
   // Wait until it accepts.
   for (let i = 0; i < 50; i++) {
     const ok = await new Promise<boolean>((r) => {
