@@ -279,7 +279,7 @@ ${(['direct', 'haproxy', 'faultline'] as const).map((k) => `| ${k} | ${r2(throug
 - TCP loss 10 % (RTO ${lossRto} ms): client-observed stall rate **${(tcpLoss.clientObservedStallRate * 100).toFixed(2)} %** over ${lossN} chunks (proxy-recorded ${tcpLoss.proxyRecordedStallRate === null ? '-' : (tcpLoss.proxyRecordedStallRate * 100).toFixed(2)} %); 99 % interval [${((lossP - lossHalf) * 100).toFixed(2)}, ${((lossP + lossHalf) * 100).toFixed(2)}] % → ${tcpLoss.within ? 'within' : 'OUTSIDE'}
 - UDP loss 10 %: observed **${(observedLoss * 100).toFixed(2)} %** over ${n} datagrams; 99 % interval [${((lossP - half) * 100).toFixed(2)}, ${((lossP + half) * 100).toFixed(2)}] % → ${json.accuracy.udpLoss.within ? 'within' : 'OUTSIDE'}
 `;
-    writeBench('injector', json, md);
+    writeBench(QUICK ? 'injector-quick' : 'injector', json, QUICK ? `> Smoke run (--quick): fewer samples, not the reported numbers.\n\n${md}` : md);
   } finally {
     await stop(haproxy?.child);
     await stop(fl?.child);
