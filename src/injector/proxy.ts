@@ -9,6 +9,7 @@
 import net from 'node:net';
 import * as hdr from 'hdr-histogram-js';
 import { assertLoopback, FaultlineError, InputError, isLoopbackAddress, parseHostPort, Rng, silentLogger, type Logger, type Seed } from '../shared/index.ts';
+import { abortableSleep } from './sleep.ts';
 import { faultType, type Chunk, type Direction, type FaultRecorder, type FaultSpec, type LinkContext, type Stage, type Stream } from './faults.ts';
 
 export interface ProxyOptions {
@@ -126,39 +127,6 @@ export function summariseHistogramUs(h: hdr.Histogram): LatencySummary {
 }
 
 const nowMs = (): number => performance.now();
-
-/**
- * Sleeps `ms` on the monotonic clock, never waking early: Node timers run on a cached millisecond loop
- * clock and can fire up to ~1 ms before `performance.now()` reaches the target, so the remainder is
- * slept again (sub-millisecond remainders via setImmediate). Ends early (resolving) when `signal` aborts.
- */
-function abortableSleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise<void>((resolve) => {
-    if (signal.aborted || ms <= 0) {
-      resolve();
-      return;
-    }
-    const target = nowMs() + ms;
-    let t: NodeJS.Timeout | undefined;
-    let im: NodeJS.Immediate | undefined;
-    const done = (): void => {
-      if (t) clearTimeout(t);
-      if (im) clearImmediate(im);
-      signal.removeEventListener('abort', done);
-      resolve();
-    };
-    const wait = (): void => {
-      t = undefined;
-      im = undefined;
-      const left = target - nowMs();
-      if (left <= 0) done();
-      else if (left >= 1) t = setTimeout(wait, Math.floor(left));
-      else im = setImmediate(wait);
-    };
-    signal.addEventListener('abort', done, { once: true });
-    wait();
-  });
-}
 
 class Link implements LinkContext {
   readonly direction: Direction;

@@ -7,6 +7,7 @@ import dgram from 'node:dgram';
 import { isIPv6 } from 'node:net';
 import { assertLoopback, FaultlineError, InputError, parseHostPort, Rng, type Seed } from '../shared/index.ts';
 import { drawLatency, JITTER_DISTRIBUTIONS, type Direction, type JitterDistribution } from './faults.ts';
+import { abortableSleep } from './sleep.ts';
 
 export interface UdpFaults {
   latency?: number;
@@ -97,7 +98,8 @@ export async function startUdpProxy(opts: UdpProxyOptions): Promise<UdpProxy> {
   const family = isIPv6(listen.host) ? 'udp6' : 'udp4';
   const front = dgram.createSocket(family);
   const sessions = new Map<string, { sock: dgram.Socket; link: Record<Direction, SessionLink> }>();
-  const timers = new Set<NodeJS.Timeout>();
+  // Delayed datagrams sleep on the monotonic clock and never leave early; stop() drops the ones in flight.
+  const stopping = new AbortController();
   let nextSession = 1;
 
   const deliver = (dir: Direction, link: SessionLink, msg: Buffer, send: (m: Buffer) => void): void => {
@@ -129,13 +131,10 @@ export async function startUdpProxy(opts: UdpProxyOptions): Promise<UdpProxy> {
         send(msg);
       };
       if (delay <= 0) go();
-      else {
-        const t = setTimeout(() => {
-          timers.delete(t);
-          go();
-        }, delay);
-        timers.add(t);
-      }
+      else
+        void abortableSleep(delay, stopping.signal).then(() => {
+          if (!stopping.signal.aborted) go();
+        });
     }
   };
 
@@ -196,7 +195,7 @@ export async function startUdpProxy(opts: UdpProxyOptions): Promise<UdpProxy> {
     async stop() {
       if (stopped) return;
       stopped = true;
-      for (const t of timers) clearTimeout(t);
+      stopping.abort();
       clearTimeout(leases.upstream);
       clearTimeout(leases.downstream);
       for (const s of sessions.values()) s.sock.close();

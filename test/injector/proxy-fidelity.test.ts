@@ -252,6 +252,15 @@ describe('UDP mode', () => {
     await echo.close();
   });
 
+  it('a datagram delay never ends early: every round trip takes at least the requested latency', async () => {
+    const echo = await udpEchoServer();
+    await using p = await new UdpProxyBuilder('udp-floor').withUpstream(echo.address).withSeed(9).withFaults('downstream', { latency: 30 }).start();
+    const { times } = await exchange(p.listenPort, 40);
+    expect(times).toHaveLength(40);
+    expect(Math.min(...times)).toBeGreaterThanOrEqual(30);
+    await echo.close();
+  });
+
   it('reorders datagrams (held back ones are overtaken) and counts it; same seed, same decisions', async () => {
     const echo = await udpEchoServer();
     const run = async (seed: number) => {
