@@ -7,7 +7,7 @@ import dgram from 'node:dgram';
 import { isIPv6 } from 'node:net';
 import { assertLoopback, FaultlineError, InputError, parseHostPort, Rng, type Seed } from '../shared/index.ts';
 import { drawLatency, JITTER_DISTRIBUTIONS, type Direction, type JitterDistribution } from './faults.ts';
-import { abortableSleep } from './sleep.ts';
+import { atMonotonic } from './sleep.ts';
 
 export interface UdpFaults {
   latency?: number;
@@ -98,8 +98,9 @@ export async function startUdpProxy(opts: UdpProxyOptions): Promise<UdpProxy> {
   const family = isIPv6(listen.host) ? 'udp6' : 'udp4';
   const front = dgram.createSocket(family);
   const sessions = new Map<string, { sock: dgram.Socket; link: Record<Direction, SessionLink> }>();
-  // Delayed datagrams sleep on the monotonic clock and never leave early; stop() drops the ones in flight.
-  const stopping = new AbortController();
+  // Delayed datagrams wait on the monotonic clock and never leave early; stop() cancels the ones in flight.
+  // (One cancel handle each, not a listener per datagram on a shared AbortSignal: that list is O(n) per add/remove.)
+  const inFlight = new Set<{ cancel: () => void }>();
   let nextSession = 1;
 
   const deliver = (dir: Direction, link: SessionLink, msg: Buffer, send: (m: Buffer) => void): void => {
@@ -131,10 +132,14 @@ export async function startUdpProxy(opts: UdpProxyOptions): Promise<UdpProxy> {
         send(msg);
       };
       if (delay <= 0) go();
-      else
-        void abortableSleep(delay, stopping.signal).then(() => {
-          if (!stopping.signal.aborted) go();
+      else {
+        const h = { cancel: (): void => {} };
+        inFlight.add(h);
+        h.cancel = atMonotonic(performance.now() + delay, () => {
+          inFlight.delete(h);
+          go();
         });
+      }
     }
   };
 
@@ -195,7 +200,8 @@ export async function startUdpProxy(opts: UdpProxyOptions): Promise<UdpProxy> {
     async stop() {
       if (stopped) return;
       stopped = true;
-      stopping.abort();
+      for (const h of inFlight) h.cancel();
+      inFlight.clear();
       clearTimeout(leases.upstream);
       clearTimeout(leases.downstream);
       for (const s of sessions.values()) s.sock.close();

@@ -261,6 +261,31 @@ describe('UDP mode', () => {
     await echo.close();
   });
 
+  it('many delayed datagrams in flight raise no process warning, and stop() drops the ones not yet sent', async () => {
+    const echo = await udpEchoServer();
+    const warnings: string[] = [];
+    const onWarning = (w: Error): void => void warnings.push(`${w.name}: ${w.message}`);
+    process.on('warning', onWarning);
+    try {
+      const p = await new UdpProxyBuilder('udp-inflight').withUpstream(echo.address).withFaults('upstream', { latency: 300 }).start();
+      const client = dgram.createSocket('udp4');
+      let received = 0;
+      client.on('message', () => received++);
+      await new Promise<void>((r) => client.bind(0, '127.0.0.1', () => r()));
+      for (let i = 0; i < 50; i++) client.send(String(i), p.listenPort, '127.0.0.1');
+      await sleep(100);
+      expect(p.stats().upstream.received).toBe(50);
+      await p.stop();
+      await sleep(400);
+      client.close();
+      expect(received).toBe(0);
+      expect(warnings).toEqual([]);
+    } finally {
+      process.off('warning', onWarning);
+      await echo.close();
+    }
+  });
+
   it('reorders datagrams (held back ones are overtaken) and counts it; same seed, same decisions', async () => {
     const echo = await udpEchoServer();
     const run = async (seed: number) => {
