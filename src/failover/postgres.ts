@@ -4,7 +4,7 @@
  * process-level faults (kill -9 / SIGSTOP / SIGCONT of the postmaster AND every child, by pid).
  */
 import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { appendFileSync, chownSync, cpSync, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { appendFileSync, chownSync, closeSync, cpSync, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
@@ -145,6 +145,8 @@ export async function waitFor(what: string, fn: () => Promise<boolean>, timeoutM
 export async function startNode(b: PgBinaries, node: PgNode, socketDir: string, extra: Record<string, string> = {}): Promise<void> {
   const fd = openSync(node.logFile, 'a');
   const proc = spawn(bin(b, 'postgres'), serverArgs(node.dir, node.port, socketDir, { cluster_name: node.name, ...extra }), { uid: b.uid, gid: b.gid, stdio: ['ignore', fd, fd] });
+  // The child has its own copy of the log descriptor: keep none open here (one per start would leak).
+  closeSync(fd);
   node.proc = proc;
   let exited = false;
   proc.once('exit', () => (exited = true));
@@ -216,7 +218,8 @@ export async function stopNode(node: PgNode, timeoutMs = 10_000): Promise<void> 
   signalAll(childPids(proc.pid as number), 'SIGCONT');
   const done = new Promise<void>((r) => proc.once('exit', () => r()));
   signalAll([proc.pid as number], 'SIGINT');
-  const timer = setTimeout(() => void killNode(node), timeoutMs);
+  // killNode rejects when a pid outlives kill -9 by 5 s: never an unhandled rejection from a timer.
+  const timer = setTimeout(() => void killNode(node).catch(() => {}), timeoutMs);
   await done;
   clearTimeout(timer);
 }
