@@ -228,6 +228,8 @@ export async function runFailoverDrill(opts: DrillOptions): Promise<DrillResult>
   let endpoint: LinkProxy | undefined;
   let running = false;
   const loops: Array<Promise<void>> = [];
+  /** The writer's connection (kept open between writes); destroyed on every exit path. */
+  let conn: pg.Client | undefined;
 
   try {
     // --- cluster up ---------------------------------------------------------------------------
@@ -262,7 +264,6 @@ export async function runFailoverDrill(opts: DrillOptions): Promise<DrillResult>
     let nextId = 1;
     let gate = { usable: false, at: -Infinity, epoch: 0, rec: true, node: '' };
     const staleTarget = A.target; // unfenced/role-only controls keep the original primary's address (stale DNS / pool)
-    let conn: pg.Client | undefined;
     let connTarget: PgTarget | undefined;
     const retryAfterMs = Math.max(probeInterval * 2, 200);
     const spool = { spooled: 0, drained: 0, peak: 0 };
@@ -613,6 +614,7 @@ export async function runFailoverDrill(opts: DrillOptions): Promise<DrillResult>
     running = false;
     await Promise.all(loops);
     destroy(conn);
+    conn = undefined;
     if (writerKind === 'fenced') await drainSpool();
     tl.end = rel();
     aborted();
@@ -666,6 +668,7 @@ export async function runFailoverDrill(opts: DrillOptions): Promise<DrillResult>
   } finally {
     running = false;
     await Promise.allSettled(loops);
+    destroy(conn);
     await cluster?.teardown().catch(() => {});
     await endpoint?.stop().catch(() => {});
   }
