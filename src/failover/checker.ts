@@ -221,8 +221,7 @@ export function checkHistory(history: HistoryOp[], final: FinalState, facts: Dri
   const ingestFail = ingest.filter((o) => o.type === 'fail').length;
   // The window to judge: fault → first acknowledged write after it (a failover), or fault → replica caught
   // up again (no failover). Reads poll every 50 ms with 300 ms deadlines: windows under 400 ms prove nothing.
-  const failedOver = facts.failover ?? tl.fenced !== undefined;
-  const flipEnd = failedOver ? (tl.firstWrite ?? tl.end) : (tl.reconverged ?? tl.end);
+  const flipEnd = failover ? (tl.firstWrite ?? tl.end) : (tl.reconverged ?? tl.end);
   if (tl.fault !== undefined && flipEnd !== undefined && flipEnd - tl.fault >= 400) {
     const duringFlip = reads.filter((o) => o.type === 'ok' && o.t >= tl.fault! && o.t <= flipEnd).length;
     if (duringFlip === 0) violations.push({ invariant: 'reads-kept-flowing', message: `no read succeeded in the ${Math.round(flipEnd - tl.fault)} ms after the fault` });
