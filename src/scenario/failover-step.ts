@@ -8,7 +8,7 @@
 import { mkdirSync } from 'node:fs';
 import { errorMessage, isFaultlineError } from '../shared/index.ts';
 import { findPgBinaries, runFailoverDrill, type DrillResult, type PgBinaries, type ReadinessView } from '../failover/index.ts';
-import { startReferenceService, type ClusterView } from '../../fixtures/reference-service/index.ts';
+import { startReferenceService, type ClusterView, type ReferenceService } from '../../fixtures/reference-service/index.ts';
 import { injectorLinks } from './failover-links.ts';
 import type { RunEvents, Verdict } from './events.ts';
 import type { ScenarioSpec } from './spec.ts';
@@ -144,13 +144,20 @@ export async function runFailoverStep(o: FailoverStepOptions): Promise<DrillStep
   }
 
   let latest: ReadinessView | undefined;
-  const service = await startReferenceService({
-    region: 'eu',
-    clusterView: () =>
-      latest
-        ? { cluster: latest.cluster }
-        : { cluster: { topology: { region: 'eu' }, writer: { role: 'unknown' }, writes_usable: false, retry_after_ms: spec.probeInterval * 2, state: 'starting' } },
-  });
+  let service: ReferenceService;
+  try {
+    service = await startReferenceService({
+      region: 'eu',
+      clusterView: () =>
+        latest
+          ? { cluster: latest.cluster }
+          : { cluster: { topology: { region: 'eu' }, writer: { role: 'unknown' }, writes_usable: false, retry_after_ms: spec.probeInterval * 2, state: 'starting' } },
+    });
+  } catch (e) {
+    result.reason = `cannot start the reference service: ${errorMessage(e)}`;
+    result.verdicts = judgeDrillStep(spec, result);
+    return result;
+  }
   result.serviceUrl = service.url;
   o.events?.emit({ type: 'drill-start', fault: spec.fault, mode: spec.mode, seed: o.seed, readyzUrl: `${service.url}/readyz` });
 
