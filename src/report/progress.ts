@@ -1,7 +1,7 @@
 /** Live progress lines for a run (redrawn on a TTY, plain lines otherwise) and the final verdict table. */
 import { formatDuration } from '../shared/index.ts';
 import type { RunEvent, RunListener, RunResult } from '../scenario/index.ts';
-import { allVerdicts, drillSummary } from './render.ts';
+import { allVerdicts, cleanupSummary, drillSummary } from './render.ts';
 
 export function progressReporter(write: (s: string) => void, opts: { tty: boolean; everyMs?: number } = { tty: false }): RunListener {
   let last = -Infinity;
@@ -80,7 +80,7 @@ export function verdictTable(r: RunResult): string {
     out.push(`${x.name}: ${x.load.completed} requests, ${x.load.bad} bad, error budget spent ${c === null ? 'n/a' : `${(c * 100).toFixed(2)} %`} of ${formatDuration(x.slo.budget.periodMs)}; alerts (s from inject, ×${x.slo.timeScale} for real-equivalent): ${eps || 'none'}`);
   }
   if (r.drill) out.push(drillSummary(r.drill));
-  out.push(`cleanup: ${r.cleanup.verified ? 'verified — nothing left injected' : `${r.cleanup.faultsLeft} fault(s) still injected`}`);
+  out.push(cleanupSummary(r));
   out.push(`\nresult: ${r.status.toUpperCase()} (exit ${r.exitCode}) · seed ${r.seed} · wall time ${formatDuration(r.wallMs)}${r.abort ? ` · aborted: ${r.abort.cause}` : ''}${r.error ? ` · error: ${r.error}` : ''}`);
   return `${out.join('\n')}\n`;
 }

@@ -49,6 +49,11 @@ export function allVerdicts(r: RunResult): Verdict[] {
   return [...r.experiments.flatMap((x) => x.verdicts), ...(r.drill?.verdicts ?? [])];
 }
 
+/** The post-run cleanup check as one line. */
+export function cleanupSummary(r: RunResult): string {
+  return `cleanup: ${r.cleanup.verified ? 'verified — nothing left injected' : `${r.cleanup.faultsLeft} fault(s) still injected`}`;
+}
+
 /** One line about the failover step for the tables (skip reason, RTO/RPO, evidence). */
 export function drillSummary(d: DrillStepResult): string {
   if (d.status === 'skipped') return `failover drill: SKIPPED — ${d.reason}`;
@@ -85,7 +90,7 @@ export function renderMarkdown(r: RunResult): string {
     }),
     '',
     ...(r.drill ? [drillSummary(r.drill), ''] : []),
-    `cleanup: ${r.cleanup.verified ? 'verified — nothing left injected' : `${r.cleanup.faultsLeft} fault(s) still injected`}`,
+    cleanupSummary(r),
     '',
   ];
   return redact(lines.join('\n'));
