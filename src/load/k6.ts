@@ -88,13 +88,13 @@ export async function ingestK6Json(file: string, sink: SliSink, opts: { latencyT
     if (obj.type !== 'Point') continue;
     const pt = obj as K6Point;
     if (pt.metric !== 'http_req_duration' && pt.metric !== 'http_req_failed' && pt.metric !== 'dropped_iterations') continue;
-    if (typeof pt.data?.value !== 'number' || typeof pt.data?.time !== 'string' || Number.isNaN(Date.parse(pt.data.time))) {
+    const time = typeof pt.data?.time === 'string' ? Date.parse(pt.data.time) : NaN;
+    if (typeof pt.data?.value !== 'number' || Number.isNaN(time)) {
       throw new InputError('FAULTLINE_LOAD_K6_JSON', `malformed k6 Point (needs data.time as RFC 3339 and a numeric data.value)`, { file, line: lineNo, field: 'data' });
     }
     if (pt.metric === 'dropped_iterations') {
-      const at = Date.parse(pt.data.time);
       for (let i = 0; i < pt.data.value; i++) {
-        sink.record({ intendedAtMs: at, completedAtMs: at, good: false, ok: false, latencyMs: 0, serviceMs: 0, errorClass: 'drop' });
+        sink.record({ intendedAtMs: time, completedAtMs: time, good: false, ok: false, latencyMs: 0, serviceMs: 0, errorClass: 'drop' });
         result.dropped++;
         result.bad++;
       }
@@ -103,7 +103,7 @@ export async function ingestK6Json(file: string, sink: SliSink, opts: { latencyT
     const tags = pt.data.tags ?? {};
     const { expected_response: _e, ...joinTags } = tags;
     const key = `${pt.data.time}|${JSON.stringify(joinTags)}`;
-    const entry = pending.get(key) ?? { time: Date.parse(pt.data.time) };
+    const entry = pending.get(key) ?? { time };
     if (tags.status) entry.status = Number(tags.status);
     if (tags.error_code) entry.errorCode = Number(tags.error_code);
     if (tags.error) entry.error = tags.error;
