@@ -233,7 +233,7 @@ export async function runFailoverDrill(opts: DrillOptions): Promise<DrillResult>
 
   try {
     // --- cluster up ---------------------------------------------------------------------------
-    cluster = await provider.start({ runDir, seed, mode: opts.mode, links: opts.links, ...(opts.syncCommit ? { syncCommit: opts.syncCommit } : {}) });
+    cluster = await provider.start({ runDir, seed, mode: opts.mode, links: opts.links, ...(opts.syncCommit ? { syncCommit: opts.syncCommit } : {}), ...(opts.signal ? { signal: opts.signal } : {}) });
     aborted();
     const A: ClusterNode = cluster.primary;
     const B: ClusterNode = cluster.replica;

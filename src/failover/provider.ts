@@ -9,7 +9,7 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { FaultlineError, InputError, redact, type Seed } from '../shared/index.ts';
+import { ExitCode, FaultlineError, InputError, redact, type Seed } from '../shared/index.ts';
 import {
   chownForServer,
   copyGoldenPair,
@@ -62,6 +62,8 @@ export interface ProviderContext {
   /** Synchronous mode's synchronous_commit level (default on; remote_apply also waits for replay). */
   syncCommit?: 'on' | 'remote_apply';
   links: LinkProxyFactory;
+  /** The drill's abort signal: user commands still running are killed (whole process group) on abort. */
+  signal?: AbortSignal;
 }
 
 export interface ProvidedCluster {
@@ -289,28 +291,49 @@ export function externalCapabilities(c: ExternalCommands = {}): Set<Capability> 
   return caps;
 }
 
-/** Runs a user-supplied shell command with a deadline; output goes to the evidence (redacted). */
-export function runCommand(name: string, command: string, timeoutMs: number): Promise<{ command: string; ms: number; output: string }> {
+/**
+ * Runs a user-supplied shell command with a deadline; output goes to the evidence (redacted). The
+ * command runs in its own process group, so a deadline or an abort (SIGINT/SIGTERM of the drill)
+ * kills the whole group — `a && b` pipelines included — not only the shell.
+ */
+export function runCommand(name: string, command: string, timeoutMs: number, signal?: AbortSignal): Promise<{ command: string; ms: number; output: string }> {
   return new Promise((resolve, reject) => {
     const t = performance.now();
-    const p = spawn('/bin/sh', ['-c', command], { stdio: ['ignore', 'pipe', 'pipe'] });
+    if (signal?.aborted) {
+      reject(new FaultlineError('FAULTLINE_FAILOVER_ABORTED', `${name}: aborted before it started`, { exitCode: ExitCode.aborted }));
+      return;
+    }
+    const p = spawn('/bin/sh', ['-c', command], { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
     let out = '';
     p.stdout.on('data', (d: Buffer) => (out += d.toString()));
     p.stderr.on('data', (d: Buffer) => (out += d.toString()));
-    let timedOut = false;
-    const timer = setTimeout(() => {
-      timedOut = true;
-      p.kill('SIGKILL');
-    }, timeoutMs);
-    p.once('error', (e) => {
+    let ended: 'timeout' | 'aborted' | undefined;
+    const killGroup = (why: 'timeout' | 'aborted'): void => {
+      ended ??= why;
+      try {
+        if (p.pid !== undefined) process.kill(-p.pid, 'SIGKILL');
+      } catch {
+        // the group is gone already
+      }
+    };
+    const timer = setTimeout(() => killGroup('timeout'), timeoutMs);
+    const onAbort = (): void => killGroup('aborted');
+    signal?.addEventListener('abort', onAbort, { once: true });
+    const cleanup = (): void => {
       clearTimeout(timer);
+      signal?.removeEventListener('abort', onAbort);
+    };
+    p.once('error', (e) => {
+      cleanup();
       reject(new FaultlineError('FAULTLINE_FAILOVER_COMMAND', `${name}: ${e.message}`));
     });
-    p.once('exit', (code) => {
-      clearTimeout(timer);
+    // 'close', not 'exit': every byte of output has been read by then.
+    p.once('close', (code) => {
+      cleanup();
       const output = redact(out.trim().slice(-2000));
-      if (code === 0) resolve({ command: redact(command), ms: Math.round(performance.now() - t), output });
-      else reject(new FaultlineError('FAULTLINE_FAILOVER_COMMAND', `${name} ${timedOut ? `timed out after ${timeoutMs} ms` : `exited ${code}`}${output ? `: ${output.split('\n').slice(-3).join(' | ')}` : ''}`));
+      if (code === 0 && ended === undefined) resolve({ command: redact(command), ms: Math.round(performance.now() - t), output });
+      else if (ended === 'aborted') reject(new FaultlineError('FAULTLINE_FAILOVER_ABORTED', `${name}: stopped, the drill was aborted`, { exitCode: ExitCode.aborted }));
+      else reject(new FaultlineError('FAULTLINE_FAILOVER_COMMAND', `${name} ${ended === 'timeout' ? `timed out after ${timeoutMs} ms` : `exited ${code}`}${output ? `: ${output.split('\n').slice(-3).join(' | ')}` : ''}`));
     });
   });
 }
@@ -339,7 +362,7 @@ async function startExternal(ctx: ProviderContext, pt: PgTarget, rt: PgTarget, c
   const run = async (key: keyof ExternalCommands): Promise<Record<string, unknown>> => {
     const cmd = commands[key];
     if (!cmd) throw new FaultlineError('FAULTLINE_FAILOVER_PROVIDER', `the external provider has no '${key}' command`, { exitCode: 2 });
-    const r = await runCommand(key, cmd, timeoutMs);
+    const r = await runCommand(key, cmd, timeoutMs, ctx.signal);
     ran.push({ step: key, ...r });
     return { command: key, ms: r.ms };
   };

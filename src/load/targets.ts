@@ -178,8 +178,8 @@ function pgTarget(connectionString: string, query: string, maxInFlight: number):
           waiting--;
           client = c;
           if (finished) return release(true);
-          cb.onSocket();
           try {
+            cb.onSocket();
             await c.query(query);
             release(false);
             finish();

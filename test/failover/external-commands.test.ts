@@ -1,0 +1,72 @@
+/**
+ * The external provider's user commands: real /bin/sh processes. A deadline or an abort kills the
+ * whole process group (a compound command's children too), and output is captured and redacted.
+ */
+import { describe, expect, it } from 'vitest';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { runCommand } from '../../src/failover/provider.ts';
+
+/** Running (a killed child reparented to an init that does not reap it stays a zombie: not running). */
+const alive = (pid: number): boolean => {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[0] !== 'Z';
+  } catch {
+    return false;
+  }
+};
+
+async function childOf(pidFile: string): Promise<number> {
+  for (let i = 0; i < 100; i++) {
+    const text = (() => {
+      try {
+        return readFileSync(pidFile, 'utf8').trim();
+      } catch {
+        return '';
+      }
+    })();
+    if (text) return Number(text);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  throw new Error('the command never wrote its pid');
+}
+
+describe('external provider commands', () => {
+  it('captures the output of a command that succeeds, with secrets redacted', async () => {
+    const r = await runCommand('promoteReplica', "echo promoted; echo 'postgresql://drill:hunter2@127.0.0.1:15433/drill' >&2", 5000);
+    expect(r.output).toContain('promoted');
+    expect(r.output).not.toContain('hunter2');
+  });
+
+  it('a deadline kills the whole process group, not only the shell', async () => {
+    const pidFile = join(mkdtempSync(join(tmpdir(), 'faultline-cmd-')), 'pid');
+    const run = runCommand('stopPrimary', `sleep 30 & echo $! > ${pidFile}; wait`, 400);
+    const child = await childOf(pidFile);
+    expect(alive(child)).toBe(true);
+    await expect(run).rejects.toMatchObject({ code: 'FAULTLINE_FAILOVER_COMMAND', message: expect.stringContaining('timed out after 400 ms') });
+    await new Promise((r) => setTimeout(r, 50));
+    expect(alive(child)).toBe(false);
+  });
+
+  it('an abort (SIGINT/SIGTERM of the drill) stops a running command and its children at once', async () => {
+    const pidFile = join(mkdtempSync(join(tmpdir(), 'faultline-cmd-')), 'pid');
+    const ac = new AbortController();
+    const t0 = performance.now();
+    const run = runCommand('pausePrimary', `sleep 30 & echo $! > ${pidFile}; wait`, 60_000, ac.signal);
+    const child = await childOf(pidFile);
+    ac.abort();
+    await expect(run).rejects.toMatchObject({ code: 'FAULTLINE_FAILOVER_ABORTED', exitCode: 3 });
+    expect(performance.now() - t0).toBeLessThan(5000);
+    await new Promise((r) => setTimeout(r, 50));
+    expect(alive(child)).toBe(false);
+  });
+
+  it('a failing command reports its exit code and last output lines', async () => {
+    await expect(runCommand('healReplication', 'echo nope >&2; exit 7', 5000)).rejects.toMatchObject({
+      code: 'FAULTLINE_FAILOVER_COMMAND',
+      message: expect.stringMatching(/healReplication exited 7: nope/),
+    });
+  });
+});
