@@ -1,6 +1,6 @@
 import { writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { ExitCode, formatDuration, InputError, loadSpecFile, randomSeed, redactValue } from '../shared/index.ts';
+import { ExitCode, formatDuration, InputError, loadSpecFile, percentile, randomSeed, redactValue } from '../shared/index.ts';
 import {
   DRILL_FAULTS,
   FOLLOW_UPS,
@@ -117,12 +117,6 @@ export function providerFrom(spec: DrillSpec, env: Record<string, string | undef
     commands: spec.provider.commands,
     ...(spec.provider.commandTimeoutMs ? { commandTimeoutMs: spec.provider.commandTimeoutMs } : {}),
   });
-}
-
-function pct(xs: number[], p: number): number | null {
-  if (xs.length === 0) return null;
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.ceil((p / 100) * s.length) - 1)] as number;
 }
 
 function printCheck(io: CliIo, c: CheckResult, r?: DrillResult): void {
@@ -256,7 +250,7 @@ export const drillCommand: Command = {
     const windows = results.map((r) => r.check.rpo.windowMs ?? 0);
     const failures = results.filter((r) => r.check.verdict !== 'pass');
     const verdict = failures.some((r) => r.check.verdict === 'fail') ? 'fail' : failures.length || results.length === 0 ? 'inconclusive' : 'pass';
-    const dist = (xs: number[]): { p50: number | null; p95: number | null; max: number | null } => ({ p50: pct(xs, 50), p95: pct(xs, 95), max: xs.length ? Math.max(...xs) : null });
+    const dist = (xs: number[]): { p50: number | null; p95: number | null; max: number | null } => ({ p50: percentile(xs, 50), p95: percentile(xs, 95), max: xs.length ? Math.max(...xs) : null });
     if (runs > 1) {
       const d = dist(rtos);
       const l = dist(rpos);

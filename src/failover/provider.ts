@@ -122,12 +122,20 @@ async function startNative(ctx: ProviderContext, o: NativeProviderOptions): Prom
   // The cluster's working copy lives in its own temp dir owned by the server user: a report dir may sit
   // under a path the server user cannot traverse (e.g. a 0700 mkdtemp dir when faultline runs as root).
   const dataDir = mkdtempSync(join(o.workDir ?? tmpdir(), 'faultline-pg-run-'));
-  const dirs = copyGoldenPair(b, golden, dataDir);
-  const A: PgNode = { name: 'pg-eu', region: 'eu', dir: dirs.A, port: await freePort(), proc: undefined, logFile: join(ctx.runDir, 'pg-eu.log') };
-  const B: PgNode = { name: 'pg-us', region: 'us', dir: dirs.B, port: await freePort(), proc: undefined, logFile: join(ctx.runDir, 'pg-us.log') };
-  for (const n of [A, B]) {
-    writeFileSync(n.logFile, '');
-    chownForServer(b, n.logFile);
+  let A: PgNode;
+  let B: PgNode;
+  try {
+    const dirs = copyGoldenPair(b, golden, dataDir);
+    A = { name: 'pg-eu', region: 'eu', dir: dirs.A, port: await freePort(), proc: undefined, logFile: join(ctx.runDir, 'pg-eu.log') };
+    B = { name: 'pg-us', region: 'us', dir: dirs.B, port: await freePort(), proc: undefined, logFile: join(ctx.runDir, 'pg-us.log') };
+    for (const n of [A, B]) {
+      writeFileSync(n.logFile, '');
+      chownForServer(b, n.logFile);
+    }
+  } catch (e) {
+    // Nothing started yet: only the working copy to remove.
+    rmSync(dataDir, { recursive: true, force: true });
+    throw e;
   }
   const extraOf = new Map<PgNode, Record<string, string>>();
   const syncExtra: Record<string, string> = ctx.mode === 'sync' ? { synchronous_standby_names: 'us', synchronous_commit: ctx.syncCommit ?? 'on' } : {};

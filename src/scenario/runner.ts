@@ -7,7 +7,7 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ExitCode, errorMessage, FaultlineError, parseHostPort, realClock, redactValue, type Clock } from '../shared/index.ts';
+import { ExitCode, errorMessage, FaultlineError, parseHostPort, percentileOfSorted, realClock, redactValue, type Clock } from '../shared/index.ts';
 import { startProxy, type FaultInfo, type Proxy } from '../injector/index.ts';
 import { runLoad, type LoadResult, type SliOutcome, type TargetSpec } from '../load/index.ts';
 import { createSloEngine, type SloEngine, type SloSnapshot } from '../slo/index.ts';
@@ -250,7 +250,7 @@ async function runExperiment(
       if (!r.good) recentBad--;
     }
     const lat = lastLatency.sort((a, b) => a - b);
-    const p99 = lat.length ? (lat[Math.min(lat.length - 1, Math.floor(lat.length * 0.99))] as number) : null;
+    const p99 = percentileOfSorted(lat, 99);
     lastLatency = lat.length > 5000 ? [] : lastLatency;
     const errorRatio = recentTotal > 0 ? recentBad / recentTotal : 0;
     metrics?.update(x.name, phase, snap);

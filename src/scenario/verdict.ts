@@ -1,7 +1,7 @@
 /**
  * The verdict: each planned expectation judged against what was observed (pure).
  */
-import { formatDuration } from '../shared/index.ts';
+import { formatDuration, percentileOfSorted } from '../shared/index.ts';
 import type { ExperimentPlan, PlannedExpectation } from './model.ts';
 import type { ProbeSample } from './probes.ts';
 import type { Verdict } from './events.ts';
@@ -118,7 +118,7 @@ export function judge(plan: ExperimentPlan, e: PlannedExpectation, obs: Observat
         if (t >= obs.warmupMs && t < plan.injectAtMs && l !== undefined) lat.push(l);
       }
       lat.sort((a, b) => a - b);
-      const p99 = lat.length ? (lat[Math.min(lat.length - 1, Math.ceil(lat.length * 0.99) - 1)] as number) : null;
+      const p99 = percentileOfSorted(lat, 99);
       const expected = `p99 < ${formatDuration(e.withinMs ?? 0)}`;
       if (p99 === null) return { ...base, passed: false, expected, observed: 'no requests at baseline' };
       return { ...base, passed: p99 < (e.withinMs ?? 0), expected, observed: `p99 ${p99.toFixed(1)} ms over ${lat.length} requests (from intended send time)` };

@@ -7,3 +7,4 @@ export * from './logger.ts';
 export * from './redact.ts';
 export * from './spec-input.ts';
 export * from './net.ts';
+export * from './stats.ts';

@@ -7,6 +7,7 @@ import { loadSpecText } from './spec-input.ts';
 import { InputError } from './errors.ts';
 import { VirtualClock } from './clock.ts';
 import { z } from 'zod';
+import { percentile, percentileOfSorted } from './stats.ts';
 
 describe('seeded rng', () => {
   it('replays the same draws for the same seed and fork labels', () => {
@@ -108,5 +109,17 @@ describe('virtual clock', () => {
     await clock.advance(50);
     expect(woke).toEqual([10, 30]);
     expect(clock.now()).toBe(50);
+  });
+});
+
+describe('percentiles', () => {
+  it('are nearest-rank: p99 of 1..100 is 99, p50 is 50, p100 the max; none for no samples', () => {
+    const xs = Array.from({ length: 100 }, (_, i) => 100 - i);
+    expect(percentile(xs, 99)).toBe(99);
+    expect(percentile(xs, 50)).toBe(50);
+    expect(percentile(xs, 100)).toBe(100);
+    expect(percentile(xs, 0)).toBe(1);
+    expect(percentileOfSorted([], 99)).toBeNull();
+    expect(percentileOfSorted([7], 99)).toBe(7);
   });
 });
