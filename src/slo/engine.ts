@@ -63,14 +63,22 @@ export interface AlertTransition {
 
 const fin = (v: number | undefined): number | null => (v === undefined || Number.isNaN(v) || !Number.isFinite(v) ? null : v);
 
-/** Scales a policy's durations down by timeScale. */
+/**
+ * A compressed duration in whole milliseconds (at least 1 ms), the resolution of Prometheus durations
+ * and timestamps: the rules print exactly this value and the evaluator uses exactly this value.
+ */
+export function compressMs(ms: number, timeScale: number): number {
+  return Math.max(1, Math.round(ms / timeScale));
+}
+
+/** Scales a policy's durations down by timeScale, to whole milliseconds. */
 export function compressPolicy(policy: readonly AlertTier[], timeScale: number): AlertTier[] {
   return policy.map((t) => ({
     ...t,
-    longWindowMs: t.longWindowMs / timeScale,
-    shortWindowMs: t.shortWindowMs / timeScale,
-    forMs: t.forMs / timeScale,
-    keepFiringForMs: t.keepFiringForMs / timeScale,
+    longWindowMs: compressMs(t.longWindowMs, timeScale),
+    shortWindowMs: compressMs(t.shortWindowMs, timeScale),
+    forMs: t.forMs === 0 ? 0 : compressMs(t.forMs, timeScale),
+    keepFiringForMs: t.keepFiringForMs === 0 ? 0 : compressMs(t.keepFiringForMs, timeScale),
   }));
 }
 
@@ -115,8 +123,9 @@ export class SloEngine {
     this.timeScale = scale;
     this.clock = opts.clock ?? realClock;
     this.startMs = opts.startMs ?? this.clock.now();
-    this.sampleIntervalMs = (opts.sampleIntervalMs ?? 60_000) / scale;
-    this.evalIntervalMs = (opts.evalIntervalMs ?? opts.sampleIntervalMs ?? 60_000) / scale;
+    // Whole milliseconds, so sample and evaluation times are Prometheus timestamps.
+    this.sampleIntervalMs = compressMs(opts.sampleIntervalMs ?? 60_000, scale);
+    this.evalIntervalMs = compressMs(opts.evalIntervalMs ?? opts.sampleIntervalMs ?? 60_000, scale);
     this.policy = compressPolicy(opts.slo.policy, scale);
     this.evaluator = new PolicyEvaluator(this.policy, opts.slo.errorBudget);
     this.retentionMs = Math.max(...this.policy.map((t) => t.longWindowMs)) + 2 * this.sampleIntervalMs;

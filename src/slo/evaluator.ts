@@ -1,13 +1,19 @@
 /**
- * The pure core of burn-rate evaluation, reproducing Prometheus 2.42 / promtool exactly:
- * - counters sampled on a grid; window r at time t takes samples with t−r ≤ ti ≤ t (closed range);
+ * The pure core of burn-rate evaluation, reproducing Prometheus 2.42 / promtool bit for bit:
+ * - counters sampled at whole-millisecond timestamps (Prometheus stores int64 ms); window r at time t
+ *   takes the samples with t−r ≤ ti ≤ t (closed range, 2.x `matrixIterSlice`);
  * - fewer than two samples → no value;
- * - increase = last − first + counter resets, with Prometheus' extrapolatedRate() applied;
- * - ratio = rate(errors) / rate(total) (ratio of rates, never an average of ratios); 0/0 = NaN;
- * - strict `>` against factor × (1 − objective); NaN / no value is never above;
+ * - each series' rate is Prometheus v2.42.0's `extrapolatedRate` (promql/functions.go), mirrored
+ *   operation by operation in float64 (see `promRate`);
+ * - `sum()` adds the per-series rates in Prometheus's order (the first value, then `+=` in the
+ *   vector's label-sorted order; v2.42.0 promql/engine.go `aggregation`, no Kahan compensation);
+ * - ratio = sum(rate(errors)) / sum(rate(total)) (ratio of rates, never an average of ratios); 0/0 = NaN;
+ * - strict `>` against the threshold parsed from the very literal the generated rule contains
+ *   (`thresholdLiteral`); NaN / no value is never above;
  * - a tier is true when its long AND short windows exceed; alert state machine with for/keep_firing_for;
  * - intervals reported as [first firing t, first non-firing t).
- * Times are milliseconds on the evaluator's own timeline (compressed if a timeScale applies).
+ * Times are milliseconds on the evaluator's own timeline (compressed if a timeScale applies); windows,
+ * timestamps and evaluation times must be whole milliseconds, as they are in Prometheus.
  */
 import type { AlertTier } from './policy.ts';
 
@@ -18,44 +24,71 @@ export interface CounterSample {
 }
 
 /**
- * Prometheus 2.42 `extrapolatedRate` for a counter, returning the per-second rate over `rangeMs`
- * (undefined when fewer than two samples). `ts`/`vs` are the samples inside [t−r, t].
+ * Go's `time.Duration.Seconds()` for a whole-millisecond duration, as `ms.Range.Seconds()` computes
+ * it: `float64(d / Second) + float64(d % Second) / 1e9` (two roundings, not one `ms / 1000`).
+ */
+export function goDurationSeconds(ms: number): number {
+  const sec = Math.trunc(ms / 1000);
+  const nsec = (ms - sec * 1000) * 1e6;
+  return sec + nsec / 1e9;
+}
+
+/**
+ * Prometheus v2.42.0 `extrapolatedRate(…, isCounter=true, isRate=true)` (promql/functions.go), for
+ * one float series: `ts` (whole ms) / `vs` are the samples inside [rangeStart, rangeEnd]. Returns the
+ * per-second rate, or undefined when there are fewer than two samples (the element is dropped).
+ * Every float64 operation is the Go code's, in the Go code's order; do not "simplify" it: e.g.
+ * `result * (extrapolateToInterval / sampledInterval) / range` differs in the last bit, and at an
+ * exact-threshold ratio the last bit decides whether the alert fires.
  */
 export function promRate(ts: readonly number[], vs: readonly number[], rangeStart: number, rangeEnd: number): number | undefined {
   const n = ts.length;
   if (n < 2) return undefined;
-  const first = vs[0] as number;
-  const last = vs[n - 1] as number;
-  let result = last - first;
-  let lastValue = 0;
-  for (const v of vs) {
-    if (v < lastValue) result += lastValue;
-    lastValue = v;
+  const firstT = ts[0] as number;
+  const lastT = ts[n - 1] as number;
+  const firstV = vs[0] as number;
+  // resultValue = Points[len-1].V − Points[0].V, then counter-reset corrections in sample order.
+  let resultValue = (vs[n - 1] as number) - firstV;
+  let prevValue = firstV;
+  for (let i = 1; i < n; i++) {
+    const v = vs[i] as number;
+    if (v < prevValue) resultValue += prevValue;
+    prevValue = v;
   }
-  let durationToStart = ((ts[0] as number) - rangeStart) / 1000;
-  const durationToEnd = (rangeEnd - (ts[n - 1] as number)) / 1000;
-  const sampledInterval = ((ts[n - 1] as number) - (ts[0] as number)) / 1000;
+  // float64(int64 ms difference) / 1000.
+  let durationToStart = (firstT - rangeStart) / 1000;
+  const durationToEnd = (rangeEnd - lastT) / 1000;
+  const sampledInterval = (lastT - firstT) / 1000;
   const averageDurationBetweenSamples = sampledInterval / (n - 1);
-  if (result > 0 && first >= 0) {
-    const durationToZero = sampledInterval * (first / result);
+  if (resultValue > 0 && firstV >= 0) {
+    const durationToZero = sampledInterval * (firstV / resultValue);
     if (durationToZero < durationToStart) durationToStart = durationToZero;
   }
   const extrapolationThreshold = averageDurationBetweenSamples * 1.1;
   let extrapolateToInterval = sampledInterval;
-  extrapolateToInterval += durationToStart < extrapolationThreshold ? durationToStart : averageDurationBetweenSamples / 2;
-  extrapolateToInterval += durationToEnd < extrapolationThreshold ? durationToEnd : averageDurationBetweenSamples / 2;
-  result = result * (extrapolateToInterval / sampledInterval);
-  return result / ((rangeEnd - rangeStart) / 1000);
+  if (durationToStart < extrapolationThreshold) extrapolateToInterval += durationToStart;
+  else extrapolateToInterval += averageDurationBetweenSamples / 2;
+  if (durationToEnd < extrapolationThreshold) extrapolateToInterval += durationToEnd;
+  else extrapolateToInterval += averageDurationBetweenSamples / 2;
+  let factor = extrapolateToInterval / sampledInterval;
+  factor /= goDurationSeconds(rangeEnd - rangeStart);
+  resultValue *= factor;
+  return resultValue;
 }
 
 /**
- * Error ratio over the window `rangeMs` ending at `t`, as the recording rule
- * `sum(rate(errors[r])) / sum(rate(total[r]))` records it: undefined = no value, NaN = no traffic.
- * `samples` must be sorted by t.
+ * PromQL `sum()` over one group in v2.42.0: the first element's value, then `group.value += s.V`
+ * for each further element in vector order (no compensation). undefined for an empty vector.
  */
-export function windowRatio(samples: readonly CounterSample[], t: number, rangeMs: number, from = 0): number | undefined {
-  const start = t - rangeMs;
-  // Binary search the first sample with ti >= start.
+export function promSum(values: readonly number[]): number | undefined {
+  if (values.length === 0) return undefined;
+  let value = values[0] as number;
+  for (let i = 1; i < values.length; i++) value += values[i] as number;
+  return value;
+}
+
+/** Index of the first sample with t ≥ start (binary search from `from`). */
+function firstAtOrAfter(samples: readonly CounterSample[], start: number, from: number): number {
   let lo = from;
   let hi = samples.length;
   while (lo < hi) {
@@ -63,25 +96,67 @@ export function windowRatio(samples: readonly CounterSample[], t: number, rangeM
     if ((samples[mid] as CounterSample).t < start) lo = mid + 1;
     else hi = mid;
   }
+  return lo;
+}
+
+/** rate(errors[r]) and rate(total[r]) of one series at t; undefined when the window holds < 2 samples. */
+function seriesRates(samples: readonly CounterSample[], t: number, rangeMs: number, from = 0): { errors: number; total: number } | undefined {
+  const start = t - rangeMs;
   const ts: number[] = [];
   const es: number[] = [];
   const tot: number[] = [];
-  for (let i = lo; i < samples.length; i++) {
+  for (let i = firstAtOrAfter(samples, start, from); i < samples.length; i++) {
     const s = samples[i] as CounterSample;
     if (s.t > t) break;
     ts.push(s.t);
     es.push(s.errors);
     tot.push(s.total);
   }
-  const re = promRate(ts, es, start, t);
-  const rt = promRate(ts, tot, start, t);
-  if (re === undefined || rt === undefined) return undefined;
-  return re / rt;
+  const errors = promRate(ts, es, start, t);
+  const total = promRate(ts, tot, start, t);
+  return errors === undefined || total === undefined ? undefined : { errors, total };
 }
 
-/** The threshold as a float64, computed the way the generated rule literal is printed. */
+/**
+ * Error ratio over the window `rangeMs` ending at `t` for several series (e.g. one per instance), as
+ * the recording rule `sum(rate(errors[r])) / sum(rate(total[r]))` records it: undefined = no value,
+ * NaN = no traffic. Each series must be sorted by t; `series` must be in Prometheus's order (sorted
+ * by label set), which is the order `sum()` adds them in.
+ */
+export function windowRatioOfSeries(series: readonly (readonly CounterSample[])[], t: number, rangeMs: number): number | undefined {
+  const errors: number[] = [];
+  const total: number[] = [];
+  for (const s of series) {
+    const r = seriesRates(s, t, rangeMs);
+    if (r === undefined) continue;
+    errors.push(r.errors);
+    total.push(r.total);
+  }
+  const e = promSum(errors);
+  const tot = promSum(total);
+  if (e === undefined || tot === undefined) return undefined;
+  return e / tot;
+}
+
+/** `windowRatioOfSeries` for one series (`from`: index to start the search at). */
+export function windowRatio(samples: readonly CounterSample[], t: number, rangeMs: number, from = 0): number | undefined {
+  const r = seriesRates(samples, t, rangeMs, from);
+  // sum() over a one-element vector is that element's value.
+  return r === undefined ? undefined : r.errors / r.total;
+}
+
+/**
+ * The threshold literal a generated alert rule contains for a tier: factor × (1 − objective) in
+ * float64, printed as the shortest text that parses back to the same float64 (JS `String`), which
+ * PromQL's parser (`strconv.ParseFloat`) reads back to that same float64.
+ */
+export function thresholdLiteral(factor: number, errorBudget: number): string {
+  return String(factor * errorBudget);
+}
+
+/** The threshold faultline compares with: the rule's literal, parsed. */
 export function tierThreshold(tier: AlertTier, errorBudget: number): number {
-  return tier.factor * errorBudget;
+  return Number(thresholdLiteral(tier.factor, errorBudget));
 }
 
 export function above(ratio: number | undefined, threshold: number): boolean {
@@ -171,10 +246,19 @@ export class PolicyEvaluator {
   }
 
   evaluate(samples: readonly CounterSample[], t: number): EvaluationSnapshot {
+    return this.evaluateAt(t, (w) => windowRatio(samples, t, w));
+  }
+
+  /** `evaluate` over several series summed in the given (Prometheus label-sorted) order. */
+  evaluateSeries(series: readonly (readonly CounterSample[])[], t: number): EvaluationSnapshot {
+    return this.evaluateAt(t, (w) => windowRatioOfSeries(series, t, w));
+  }
+
+  private evaluateAt(t: number, ratioOf: (windowMs: number) => number | undefined): EvaluationSnapshot {
     const ratios = new Map<number, number | undefined>();
     const burnRates = new Map<number, number | undefined>();
     for (const w of this.windows) {
-      const r = windowRatio(samples, t, w);
+      const r = ratioOf(w);
       ratios.set(w, r);
       burnRates.set(w, r === undefined ? undefined : r / this.errorBudget);
     }

@@ -9,9 +9,9 @@ export { DEFAULT_ALERT_POLICY, DEFAULT_PERIOD_MS, defaultPolicyFor, factorFor, p
 export type { AlertTier } from './policy.ts';
 export { sloSchema, sloFileSchema, tierSchema, toSloDefinition, loadSloFile, parseSloText, isGood, errorBudgetOf } from './slo-spec.ts';
 export type { SloDefinition, SloSpec } from './slo-spec.ts';
-export { promRate, windowRatio, above, tierThreshold, AlertStateMachine, PolicyEvaluator } from './evaluator.ts';
+export { promRate, promSum, goDurationSeconds, windowRatio, windowRatioOfSeries, above, thresholdLiteral, tierThreshold, AlertStateMachine, PolicyEvaluator } from './evaluator.ts';
 export type { CounterSample, AlertState, EvaluationSnapshot, TierSnapshot } from './evaluator.ts';
-export { SloEngine, createSloEngine, compressPolicy, windowLabel } from './engine.ts';
+export { SloEngine, createSloEngine, compressMs, compressPolicy, windowLabel } from './engine.ts';
 export type { SloEngineOptions, SloSnapshot, TierState, AlertTransition } from './engine.ts';
 export { budgetReport, budgetConsumedBetween, counterIncrease, errorSpan, tierTimings } from './budget.ts';
 export type { BudgetReport, ErrorSpan, TierTiming } from './budget.ts';

@@ -5,7 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { InputError } from '../shared/index.ts';
 import { PolicyEvaluator, type CounterSample } from './evaluator.ts';
-import { compressPolicy } from './engine.ts';
+import { compressMs, compressPolicy } from './engine.ts';
 import { budgetConsumedBetween, budgetReport, counterIncrease, errorSpan, tierTimings, type BudgetReport } from './budget.ts';
 import type { SloDefinition } from './slo-spec.ts';
 
@@ -91,13 +91,15 @@ export function readSeriesCsv(file: string): SeriesPoint[] {
 
 /**
  * Evaluates the SLO's policy over the series at t = 0, ei, 2ei, … up to the last sample, where
- * ei = evalIntervalSec / timeScale.
+ * ei = evalIntervalSec / timeScale, rounded to whole milliseconds.
  */
 export function replaySeries(slo: SloDefinition, series: readonly SeriesPoint[], opts: ReplayOptions = {}): ReplayResult {
   const scale = opts.timeScale ?? 1;
   if (!(scale > 0)) throw new InputError('FAULTLINE_SLO_TIMESCALE', `timeScale must be > 0 (got ${scale})`, { field: 'time-scale' });
-  const ei = ((opts.evalIntervalSec ?? 60) * 1000) / scale;
-  if (!(ei > 0)) throw new InputError('FAULTLINE_SLO_EVAL_INTERVAL', 'eval interval must be positive', { field: 'eval-interval' });
+  const eiRaw = ((opts.evalIntervalSec ?? 60) * 1000) / scale;
+  if (!(eiRaw > 0)) throw new InputError('FAULTLINE_SLO_EVAL_INTERVAL', 'eval interval must be positive', { field: 'eval-interval' });
+  // Whole milliseconds, like the rule group's interval and Prometheus' evaluation timestamps.
+  const ei = compressMs((opts.evalIntervalSec ?? 60) * 1000, scale);
   const samples: CounterSample[] = series.map((p) => ({ t: Math.round(p.t * 1000), total: p.total, errors: p.errors }));
   const policy = compressPolicy(slo.policy, scale);
   const evaluator = new PolicyEvaluator(policy, slo.errorBudget);

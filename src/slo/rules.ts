@@ -5,12 +5,13 @@
  * Recording rules: `slo:sli_error:ratio_rate<window>{slo="<name>"}` =
  *   sum(rate(<errors>[w])) / sum(rate(<total>[w]))
  * Alerting rules: one per tier, `SLOErrorBudgetBurn<Tier>`, firing when the long AND short window
- * ratios are strictly above factor × (1 − objective). The threshold is printed as the exact float64
- * faultline compares with, so both sides agree to the last bit.
+ * ratios are strictly above factor × (1 − objective). The threshold literal comes from
+ * `thresholdLiteral`, the same text faultline's evaluator parses and compares with.
  */
 import { stringify } from 'yaml';
 import { promDuration, type AlertTier } from './policy.ts';
-import { compressPolicy } from './engine.ts';
+import { compressMs, compressPolicy } from './engine.ts';
+import { thresholdLiteral } from './evaluator.ts';
 import type { SloDefinition } from './slo-spec.ts';
 
 export interface RulesOptions {
@@ -50,7 +51,7 @@ export interface RuleGroupsDoc {
 export function prometheusRules(slo: SloDefinition, opts: RulesOptions = {}): RuleGroupsDoc {
   const scale = opts.timeScale ?? 1;
   const policy = compressPolicy(slo.policy, scale);
-  const interval = promDuration(opts.evalIntervalMs ?? 60_000 / scale);
+  const interval = promDuration(opts.evalIntervalMs ?? compressMs(60_000, scale));
   const windows = [...new Set(policy.flatMap((t) => [t.shortWindowMs, t.longWindowMs]))].sort((a, b) => a - b);
   const sel = `{slo="${slo.name}"}`;
   const recordings = windows.map((w) => ({
@@ -59,7 +60,7 @@ export function prometheusRules(slo: SloDefinition, opts: RulesOptions = {}): Ru
     labels: { slo: slo.name },
   }));
   const alerts = policy.map((tier, i) => {
-    const threshold = String(tier.factor * slo.errorBudget);
+    const threshold = thresholdLiteral(tier.factor, slo.errorBudget);
     const rule: Record<string, unknown> = {
       alert: alertName(tier.name),
       expr: `${recordName(tier.longWindowMs)}${sel} > ${threshold}\nand\n${recordName(tier.shortWindowMs)}${sel} > ${threshold}`,
@@ -104,7 +105,7 @@ export function promtoolTestDoc(
   opts: RulesOptions & { name?: string } = {},
 ): Record<string, unknown> {
   const scale = opts.timeScale ?? 1;
-  const evalMs = opts.evalIntervalMs ?? 60_000 / scale;
+  const evalMs = opts.evalIntervalMs ?? compressMs(60_000, scale);
   const groups = prometheusRules(slo, opts).groups.map((g) => g.name);
   const seriesValues = (xs: Array<number | null>): string => xs.map((v) => (v === null ? '_' : String(v))).join(' ');
   const steps = timeline.total.length;

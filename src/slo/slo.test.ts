@@ -5,8 +5,14 @@ import {
   DEFAULT_ALERT_POLICY,
   defaultPolicyFor,
   parseSeriesCsv,
+  compressPolicy,
+  goDurationSeconds,
   parseSloText,
+  prometheusRules,
+  promSum,
   replaySeries,
+  thresholdLiteral,
+  tierThreshold,
   windowRatio,
 } from './index.ts';
 
@@ -43,6 +49,37 @@ describe('SLO spec', () => {
     expect(() => parseSloText('apiVersion: faultline/v1\nkind: SLO\nname: api\nobjective: 99.9\nsli:\n  type: latency\n', 's.yaml')).toThrow(
       /s\.yaml:\d+ field 'sli\.latencyThreshold'/,
     );
+  });
+});
+
+describe('Prometheus 2.42 float64 arithmetic', () => {
+  it('range seconds as Go computes Duration.Seconds(): whole seconds plus nanoseconds / 1e9', () => {
+    expect(goDurationSeconds(1_800_000)).toBe(1800);
+    expect(goDurationSeconds(833)).toBe(0.833);
+    // 1.001 s: 1 + 0.001 is rounded twice in Go; the single division 1001 / 1000 is not the same double.
+    expect(goDurationSeconds(1001)).toBe(1 + 1e6 / 1e9);
+    const differs = Array.from({ length: 5000 }, (_, i) => 1000 + i).filter((ms) => goDurationSeconds(ms) !== ms / 1000);
+    expect(differs.length).toBeGreaterThan(0);
+  });
+  it('sum() adds in vector order, first value then +=, without compensation', () => {
+    expect(promSum([])).toBeUndefined();
+    expect(promSum([1e16, 1, 1])).toBe(1e16);
+    expect(promSum([1, 1, 1e16])).toBe(1e16 + 2);
+  });
+  it('compares with the threshold literal the generated rule contains', () => {
+    const slo = parseSloText('apiVersion: faultline/v1\nkind: SLO\nname: api\nobjective: 99.9\n');
+    const alerts = prometheusRules(slo).groups[1]?.rules ?? [];
+    slo.policy.forEach((tier, i) => {
+      const literal = thresholdLiteral(tier.factor, slo.errorBudget);
+      expect(String(alerts[i]?.expr)).toContain(`> ${literal}\n`);
+      expect(tierThreshold(tier, slo.errorBudget)).toBe(Number(literal));
+    });
+    expect(thresholdLiteral(14.4, 0.001)).toBe('0.014400000000000001');
+  });
+  it('compressed windows are whole milliseconds, the resolution of a Prometheus duration', () => {
+    const p = compressPolicy(DEFAULT_ALERT_POLICY, 360);
+    expect(p[0]?.shortWindowMs).toBe(833);
+    expect(p.every((t) => Number.isInteger(t.longWindowMs) && Number.isInteger(t.shortWindowMs))).toBe(true);
   });
 });
 
