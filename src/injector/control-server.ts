@@ -9,6 +9,7 @@ import { Counter, Gauge, Registry } from 'prom-client';
 import { assertLoopback, errorMessage, FaultlineError, InputError, isFaultlineError, parseHostPort, seedToString, silentLogger, type Logger, type Seed } from '../shared/index.ts';
 import { isFaultType, type FaultSpec } from './faults.ts';
 import { TcpProxy, type FaultInfo } from './proxy.ts';
+import { balancerConfig, balancerJson, routeUpstreams } from './balancer-api.ts';
 
 export const TOXIPROXY_COMPAT_VERSION = '2.12.0';
 
@@ -50,6 +51,7 @@ class ApiError extends Error {
 function toxicJson(f: FaultInfo): Record<string, unknown> {
   const out: Record<string, unknown> = { attributes: f.attributes, name: f.name, type: f.type, stream: f.stream, toxicity: f.toxicity };
   if (f.ttlMs !== undefined) out.ttl = f.ttlMs;
+  if (f.upstream !== undefined) out.upstream = f.upstream;
   return out;
 }
 
@@ -57,7 +59,7 @@ function proxyJson(p: TcpProxy): Record<string, unknown> {
   const faults = p.faults();
   const order = (s: string): number => (s === 'upstream' ? 0 : s === 'both' ? 1 : 2);
   faults.sort((a, b) => order(a.stream) - order(b.stream));
-  return { name: p.name, listen: p.listen, upstream: p.upstream, enabled: p.enabled, toxics: faults.map(toxicJson) };
+  return { name: p.name, listen: p.listen, upstream: p.upstream, enabled: p.enabled, toxics: faults.map(toxicJson), ...balancerJson(p) };
 }
 
 /** Go's encoding/json matches keys case-insensitively; so do we (top level and attributes). */
@@ -175,9 +177,10 @@ export async function startControlServer(opts: ControlServerOptions = {}): Promi
 
   const createProxy = async (cfg: Record<string, unknown>, where = ''): Promise<TcpProxy> => {
     if (typeof cfg.name !== 'string' || cfg.name === '') throw new ApiError(400, `missing required field: name${where}`);
-    if (typeof cfg.upstream !== 'string' || cfg.upstream === '') throw new ApiError(400, `missing required field: upstream${where}`);
+    const balancer = balancerConfig(cfg, where);
+    if (!balancer && (typeof cfg.upstream !== 'string' || cfg.upstream === '')) throw new ApiError(400, `missing required field: upstream${where}`);
     const listen = typeof cfg.listen === 'string' && cfg.listen !== '' ? cfg.listen : '127.0.0.1:0';
-    const p = new TcpProxy({ name: cfg.name, listen, upstream: cfg.upstream, seed, logger: opts.logger ?? silentLogger });
+    const p = new TcpProxy({ name: cfg.name, listen, ...(typeof cfg.upstream === 'string' && cfg.upstream !== '' ? { upstream: cfg.upstream } : {}), ...(balancer ? { balancer } : {}), seed, logger: opts.logger ?? silentLogger });
     if (cfg.enabled !== false) await p.start();
     return p;
   };
@@ -193,12 +196,12 @@ export async function startControlServer(opts: ControlServerOptions = {}): Promi
     const items = list.map((x) => lowerKeys(x));
     items.forEach((it, i) => {
       if (typeof it.name !== 'string' || it.name === '') throw new ApiError(400, `missing required field: name${where ? ` at proxy ${i + 1}` : ''}`);
-      if (typeof it.upstream !== 'string' || it.upstream === '') throw new ApiError(400, `missing required field: upstream${where ? ` at proxy ${i + 1}` : ''}`);
+      if ((typeof it.upstream !== 'string' || it.upstream === '') && it.upstreams === undefined) throw new ApiError(400, `missing required field: upstream${where ? ` at proxy ${i + 1}` : ''}`);
     });
     const out: TcpProxy[] = [];
     for (const it of items) {
       const existing = proxies.get(it.name as string);
-      if (existing && (it.listen === undefined || sameListen(String(it.listen), existing.listen)) && it.upstream === existing.upstream) {
+      if (existing && it.upstreams === undefined && !existing.balancer && (it.listen === undefined || sameListen(String(it.listen), existing.listen)) && it.upstream === existing.upstream) {
         out.push(existing);
         continue;
       }
@@ -291,6 +294,10 @@ export async function startControlServer(opts: ControlServerOptions = {}): Promi
       }
       throw new ApiError(405, 'method not allowed');
     }
+    if (parts[2] === 'upstreams' && parts.length <= 4) {
+      const [status, out] = await routeUpstreams(proxy, method, parts[3], () => readBody(req).then((b) => (b === undefined ? undefined : lowerKeys(b))));
+      return send(status, out);
+    }
     if (parts[2] !== 'toxics' || parts.length > 4) throw new ApiError(404, 'not found');
     if (parts.length === 3) {
       if (method === 'GET') return send(200, proxyJson(proxy).toxics);
@@ -304,6 +311,7 @@ export async function startControlServer(opts: ControlServerOptions = {}): Promi
         if (body.toxicity !== undefined) spec.toxicity = Number(body.toxicity);
         if (body.attributes !== undefined) spec.attributes = body.attributes as Record<string, unknown>;
         if (body.ttl !== undefined) spec.ttlMs = Number(body.ttl);
+        if (typeof body.upstream === 'string' && body.upstream !== '') spec.upstream = body.upstream;
         const name = spec.name ?? `${spec.type}_${stream}`;
         if (proxy.getFault(name)) throw new ApiError(409, 'toxic already exists');
         return send(200, toxicJson(proxy.addFault(spec)));

@@ -21,6 +21,8 @@ export interface FaultSpec {
   attributes?: Record<string, unknown>;
   /** Lease: the fault removes itself after this many milliseconds. */
   ttlMs?: number;
+  /** Balancer proxies: apply only to connections routed to this upstream (name or address). */
+  upstream?: string;
 }
 
 /** A data chunk as read from a socket: one read(), with the monotonic time it was read. */

@@ -11,13 +11,16 @@ import * as hdr from 'hdr-histogram-js';
 import { assertLoopback, FaultlineError, InputError, isLoopbackAddress, parseHostPort, Rng, silentLogger, type Logger, type Seed } from '../shared/index.ts';
 import { abortableSleep } from './sleep.ts';
 import { faultType, type Chunk, type Direction, type FaultRecorder, type FaultSpec, type LinkContext, type Stage, type Stream } from './faults.ts';
+import { Balancer, type BalancerOptions, type UpstreamStats } from './balancer.ts';
 
 export interface ProxyOptions {
   name: string;
   /** `host:port`, default `127.0.0.1:0`. Loopback only. */
   listen?: string;
-  /** `host:port` of the upstream (dialled when a client connects, never at creation). */
-  upstream: string;
+  /** `host:port` of the upstream (dialled when a client connects, never at creation). With `balancer`: optional (default: its first upstream). */
+  upstream?: string;
+  /** Several upstreams behind a readiness-gated balancer (see balancer.ts). */
+  balancer?: BalancerOptions;
   seed?: Seed;
   logger?: Logger;
   /** Start listening (default true). A disabled proxy refuses connections. */
@@ -31,6 +34,8 @@ export interface FaultInfo {
   toxicity: number;
   attributes: Record<string, unknown>;
   ttlMs?: number;
+  /** Balancer proxies: the fault applies only to connections routed to this upstream (name or address). */
+  upstream?: string;
   /** Epoch ms when the lease expires, if it has a TTL. */
   expiresAt?: number;
 }
@@ -86,6 +91,8 @@ export interface ProxyStats {
   bytes: { upstream: number; downstream: number };
   chunks: { upstream: number; downstream: number };
   faults: FaultStats[];
+  /** Balancer proxies: each upstream's state, checks and connections. */
+  upstreams?: UpstreamStats[];
 }
 
 interface FaultRuntime {
@@ -283,6 +290,10 @@ class Connection {
   upstream: net.Socket | undefined;
   upstreamReady = false;
   closed = false;
+  /** Balancer proxies: the upstream this connection was routed to (its name). */
+  routedTo: string | undefined;
+  /** The client sent bytes the upstream has not answered yet (a request in flight). */
+  awaiting = false;
   /** Faults that applied to this connection at least once (for the per-fault connection count). */
   readonly faultsSeen = new WeakSet<object>();
   private readonly closing = new AbortController();
@@ -300,7 +311,10 @@ class Connection {
     this.up = new Link(this, 'upstream', rng.fork('upstream'));
     this.down = new Link(this, 'downstream', rng.fork('downstream'));
     client.setNoDelay(true);
-    client.on('data', (d: Buffer) => this.up.onData(d));
+    client.on('data', (d: Buffer) => {
+      this.awaiting = true;
+      this.up.onData(d);
+    });
     client.on('end', () => this.up.onEnd());
     client.on('error', (e: NodeJS.ErrnoException) => this.onSocketError('client', e));
     client.on('close', () => this.onSocketClose());
@@ -324,13 +338,36 @@ class Connection {
       this.resolveUpstream();
       this.up.kick();
     });
-    sock.on('data', (d: Buffer) => this.down.onData(d));
-    sock.on('end', () => this.down.onEnd());
+    sock.on('data', (d: Buffer) => {
+      this.awaiting = false;
+      this.down.onData(d);
+    });
+    sock.on('end', () => {
+      this.proxy.balancer?.upstreamEnded(this);
+      this.down.onEnd();
+    });
     sock.on('error', (e: NodeJS.ErrnoException) => {
-      if (!this.upstreamReady) this.proxy.counters.upstreamErrors++;
+      if (!this.upstreamReady) {
+        this.proxy.counters.upstreamErrors++;
+        // A balancer sends a connection whose dial failed to another upstream in rotation.
+        if (this.proxy.balancer?.redispatch(this)) return;
+      } else this.proxy.balancer?.upstreamEnded(this);
       this.onSocketError('upstream', e);
     });
-    sock.on('close', () => this.onSocketClose());
+    sock.on('close', () => {
+      if (this.upstream === sock) this.onSocketClose();
+    });
+  }
+
+  /** Balancer: the dial failed; dial `address` instead (the failed socket is dropped). */
+  redial(address: string): void {
+    const failed = this.upstream;
+    failed?.removeAllListeners();
+    failed?.on('error', () => {});
+    failed?.destroy();
+    this.upstream = undefined;
+    this.proxy.retarget(this);
+    this.dial(address);
   }
 
   private onSocketError(side: 'client' | 'upstream', e: NodeJS.ErrnoException): void {
@@ -417,6 +454,11 @@ export function normaliseFault(spec: FaultSpec, existing?: FaultInfo): FaultInfo
   ft.validate(attributes);
   const name = existing?.name ?? spec.name ?? `${type}_${stream}`;
   const info: FaultInfo = { name, type, stream, toxicity, attributes };
+  const upstream = spec.upstream ?? existing?.upstream;
+  if (upstream !== undefined) {
+    if (typeof upstream !== 'string' || upstream === '') throw new InputError('FAULTLINE_INJECTOR_UPSTREAM', 'upstream must be a non-empty upstream name or address', { field: 'upstream' });
+    info.upstream = upstream;
+  }
   const ttl = spec.ttlMs ?? existing?.ttlMs;
   if (ttl !== undefined) {
     if (typeof ttl !== 'number' || !(ttl > 0)) throw new InputError('FAULTLINE_INJECTOR_TTL', `ttl must be a positive number of ms`, { field: 'ttlMs' });
@@ -470,6 +512,7 @@ export class TcpProxy implements Proxy {
   private history: FaultRuntime[] = [];
   private listeners: Array<(info: FaultInfo) => void> = [];
   private stopped = false;
+  readonly balancer: Balancer | undefined;
   readonly counters = {
     total: 0,
     refused: 0,
@@ -481,17 +524,19 @@ export class TcpProxy implements Proxy {
 
   constructor(opts: ProxyOptions) {
     if (!opts.name) throw new InputError('FAULTLINE_INJECTOR_PROXY', 'missing required field: name', { field: 'name' });
-    if (!opts.upstream) throw new InputError('FAULTLINE_INJECTOR_PROXY', 'missing required field: upstream', { field: 'upstream' });
+    const upstream = opts.upstream || Balancer.firstAddress(opts.balancer);
+    if (!upstream) throw new InputError('FAULTLINE_INJECTOR_PROXY', 'missing required field: upstream', { field: 'upstream' });
     const listen = parseHostPort(opts.listen ?? '127.0.0.1:0', 'listen');
     assertLoopback(listen.host, 'proxy listen address', 'listen');
-    parseHostPort(opts.upstream, 'upstream');
+    parseHostPort(upstream, 'upstream');
     this.name = opts.name;
     this.listenHost = listen.host === 'localhost' ? '127.0.0.1' : listen.host;
     this.listenPort = listen.port;
-    this.upstream = opts.upstream;
+    this.upstream = upstream;
     this.seed = String(opts.seed ?? 0);
     this.rng = Rng.fromSeed(this.seed).fork(`proxy:${opts.name}`);
     this.log = (opts.logger ?? silentLogger).child(`proxy:${opts.name}`);
+    if (opts.balancer) this.balancer = new Balancer(opts.balancer, this.log);
   }
 
   get listen(): string {
@@ -505,6 +550,7 @@ export class TcpProxy implements Proxy {
   async start(): Promise<this> {
     await this.openListener();
     this.enabled = true;
+    this.balancer?.start();
     // Started with a refuse partition already in place (builder): the port is resolved, then refused.
     if (this.partitions('refuse', 'new').length > 0) this.closeListener();
     return this;
@@ -556,15 +602,24 @@ export class TcpProxy implements Proxy {
       client.resetAndDestroy();
       return;
     }
+    const routed = this.balancer?.route();
+    if (this.balancer && !routed) {
+      // No upstream in rotation: refuse, as a load balancer with an empty pool does.
+      this.counters.refused++;
+      client.on('error', () => {});
+      client.resetAndDestroy();
+      return;
+    }
     const id = this.nextConnId++;
     const conn = new Connection(this, id, client, this.rng.fork(`conn:${id}`));
+    conn.routedTo = routed?.name;
     this.conns.add(conn);
     for (const f of this.active.values()) {
       if (f.info.type === 'partition' && f.info.attributes.scope === 'existing') continue;
       this.attachFault(conn, f);
     }
     if (this.holdsNewDial()) this.deferred.add(conn);
-    else conn.dial(this.upstream);
+    else conn.dial(routed?.address ?? this.upstream);
   }
 
   /** A blackhole on new connections towards the upstream: the SYN would not get through, so do not dial yet. */
@@ -577,13 +632,25 @@ export class TcpProxy implements Proxy {
   }
 
   forget(conn: Connection): void {
+    if (this.conns.has(conn)) this.balancer?.released(conn);
     this.conns.delete(conn);
     this.deferred.delete(conn);
+  }
+
+  /** Re-attaches faults that target one upstream after a connection moved to another (redispatch). */
+  retarget(conn: Connection): void {
+    for (const f of this.active.values()) {
+      if (f.info.upstream === undefined) continue;
+      conn.up.detach(f);
+      conn.down.detach(f);
+      this.attachFault(conn, f);
+    }
   }
 
   private attachFault(conn: Connection, f: FaultRuntime): void {
     const ft = faultType(f.info.type);
     if (!ft.stage) return;
+    if (f.info.upstream !== undefined && !this.balancer?.matches(conn.routedTo, f.info.upstream)) return;
     let applied = false;
     for (const link of [conn.up, conn.down]) {
       if (f.info.stream !== 'both' && f.info.stream !== link.direction) continue;
@@ -606,6 +673,9 @@ export class TcpProxy implements Proxy {
 
   addFault(spec: FaultSpec): FaultInfo {
     const info = normaliseFault(spec);
+    if (info.upstream !== undefined && !this.balancer?.has(info.upstream)) {
+      throw new InputError('FAULTLINE_INJECTOR_UPSTREAM_NOT_FOUND', `fault '${info.name}' targets upstream '${info.upstream}', which proxy '${this.name}' does not have`, { field: 'upstream' });
+    }
     if (this.active.has(info.name)) {
       throw new FaultlineError('FAULTLINE_INJECTOR_FAULT_EXISTS', `toxic already exists: ${info.name}`, { details: { status: 409 } });
     }
@@ -706,7 +776,7 @@ export class TcpProxy implements Proxy {
       if (!this.holdsNewDial()) {
         for (const conn of [...this.deferred]) {
           this.deferred.delete(conn);
-          conn.dial(this.upstream);
+          conn.dial(this.balancer?.addressOf(conn) ?? this.upstream);
         }
       }
     }
@@ -763,6 +833,7 @@ export class TcpProxy implements Proxy {
       },
       bytes: { ...this.counters.bytes },
       chunks: { ...this.counters.chunks },
+      ...(this.balancer ? { upstreams: this.balancer.stats() } : {}),
       faults: this.history.map((f) => {
         const out: FaultStats = { ...f.info, ...f.stats, requested: { ...f.info.attributes, toxicity: f.info.toxicity } };
         if (f.hist && f.buckets && f.hist.totalCount > 0) {
@@ -782,6 +853,7 @@ export class TcpProxy implements Proxy {
   async stop(): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
+    this.balancer?.stop();
     this.heal();
     const server = this.server;
     this.server = undefined;
