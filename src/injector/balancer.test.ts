@@ -100,7 +100,7 @@ describe('upstream pool (pure core of the balancer)', () => {
     expect(() => p.add({ name: 'x', address: '127.0.0.1:2' })).toThrow(/already exists/);
     expect(() => healthCheckOptions({ intervalMs: 0 })).toThrow(/healthCheck.intervalMs/);
     expect(() => healthCheckOptions({ path: 'readyz' })).toThrow(/healthCheck.path/);
-    expect(healthCheckOptions({ intervalMs: 100 })).toMatchObject({ intervalMs: 100, timeoutMs: 100, path: '/readyz' });
+    expect(healthCheckOptions({ intervalMs: 100 })).toMatchObject({ intervalMs: 100, timeoutMs: 1000, path: '/readyz' });
     expect(() => new UpstreamPool({ policy: 'random' as never })).toThrow(/balance must be one of/);
   });
 });

@@ -23,6 +23,7 @@ export interface HealthCheckOptions {
   /** HTTP path checked with GET; 200 passes (default `/readyz`). */
   path: string;
   intervalMs: number;
+  /** Deadline of one check (default 1000 ms, whatever the interval: one check per upstream in flight at a time). */
   timeoutMs: number;
   /** Consecutive passes to (re)enter rotation (default 1). */
   rise: number;
@@ -71,7 +72,6 @@ export const DEFAULT_HEALTH_CHECK: HealthCheckOptions = { enabled: true, path: '
 export function healthCheckOptions(input: Partial<HealthCheckOptions> | false | undefined): HealthCheckOptions {
   if (input === false) return { ...DEFAULT_HEALTH_CHECK, enabled: false };
   const o = { ...DEFAULT_HEALTH_CHECK, ...(input ?? {}) };
-  if (input?.intervalMs !== undefined && input.timeoutMs === undefined) o.timeoutMs = Math.min(o.intervalMs, DEFAULT_HEALTH_CHECK.timeoutMs);
   const positive = (k: 'intervalMs' | 'timeoutMs' | 'rise' | 'fall'): void => {
     if (typeof o[k] !== 'number' || !(o[k] > 0)) throw new InputError('FAULTLINE_INJECTOR_HEALTH_CHECK', `healthCheck.${k} must be a positive number (got ${JSON.stringify(o[k])})`, { field: `healthCheck.${k}` });
   };
