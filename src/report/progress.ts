@@ -39,7 +39,7 @@ export function progressReporter(write: (s: string) => void, opts: { tty: boolea
           .join(' ');
         const alerts = e.slo.tiers.map((t) => `${t.tier}:${t.state === 'firing' ? 'FIRING' : t.state}`).join(' ');
         line(
-          `  [${e.experiment}] ${e.phase.padEnd(8)} ${(e.t / 1000).toFixed(1)}/${(e.totalMs / 1000).toFixed(0)}s (${(Math.max(0, e.totalMs - e.t) / 1000).toFixed(1)}s left)  rate ${e.load.sentPerSec}/s  err ${(e.load.errorRatio * 100).toFixed(1)}%  p99 ${e.load.p99Ms === null ? '-' : e.load.p99Ms.toFixed(1)}ms  burn ${burns}  ${alerts}`,
+          `  [${e.experiment}] ${e.phase.padEnd(8)} ${(e.t / 1000).toFixed(1)}/${(e.totalMs / 1000).toFixed(0)}s (${(Math.max(0, e.totalMs - e.t) / 1000).toFixed(1)}s left)  rate ${e.load.completedPerSec}/s  err ${(e.load.errorRatio * 100).toFixed(1)}%  p99 ${e.load.p99Ms === null ? '-' : e.load.p99Ms.toFixed(1)}ms  burn ${burns}  ${alerts}`,
         );
         break;
       }

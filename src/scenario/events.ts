@@ -15,8 +15,9 @@ export interface Verdict {
   observed: string;
 }
 
+/** The live progress line's load numbers, over the outcomes completed in the last second. */
 export interface LoadTick {
-  sentPerSec: number;
+  completedPerSec: number;
   errorRatio: number;
   p99Ms: number | null;
 }

@@ -8,16 +8,18 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ExitCode, errorMessage, FaultlineError, parseHostPort, percentileOfSorted, realClock, redactValue, type Clock } from '../shared/index.ts';
-import { startProxy, type FaultInfo, type Proxy } from '../injector/index.ts';
+import { startProxy, type Proxy } from '../injector/index.ts';
 import { runLoad, type LoadResult, type SliOutcome, type TargetSpec } from '../load/index.ts';
 import { createSloEngine, type SloEngine, type SloSnapshot } from '../slo/index.ts';
 import { startBackend, startReferenceService, type Backend, type ReferenceService } from '../../fixtures/reference-service/index.ts';
 import type { ExperimentPlan, PhaseName, ScenarioModel, ScenarioPlan } from './model.ts';
 import { ProbeRunner, type ProbeSample } from './probes.ts';
-import { RunEvents, type ExperimentResult, type RunResult, type Verdict } from './events.ts';
+import { RunEvents, type ExperimentResult, type LoadTick, type RunResult, type Verdict } from './events.ts';
 import { judgeAll } from './verdict.ts';
 import { startMetricsServer, type MetricsServer } from './metrics.ts';
 import { runFailoverStep } from './failover-step.ts';
+import { SlidingRatio } from './sliding-ratio.ts';
+import { errorRateAbort, probeFailureAbort } from './abort-rules.ts';
 
 export interface RunOptions {
   events?: RunEvents;
@@ -102,178 +104,194 @@ function downsample<T>(xs: T[], max: number): T[] {
   return out;
 }
 
-async function runExperiment(
-  model: ScenarioModel,
-  plan: ScenarioPlan,
-  x: ExperimentPlan,
-  env: Environment,
-  events: RunEvents,
-  clock: Clock,
-  runSignal: AbortSignal,
-  metrics: MetricsServer | undefined,
-  onAbort: (cause: string) => void,
-  onFatal: (e: unknown) => void,
-  onTickHook: RunOptions['onTick'],
-): Promise<ExperimentResult> {
-  const { spec, slo } = model;
-  const startedAt = Date.now();
-  const start = clock.now();
-  const rel = (): number => clock.now() - start;
-  let phase: PhaseName = 'baseline';
-  const stop = new AbortController();
-  const onRunAbort = (): void => stop.abort();
-  runSignal.addEventListener('abort', onRunAbort, { once: true });
+/** Everything one experiment needs from the run around it. */
+interface ExperimentContext {
+  model: ScenarioModel;
+  plan: ScenarioPlan;
+  experiment: ExperimentPlan;
+  env: Environment;
+  events: RunEvents;
+  clock: Clock;
+  /** The run's abort: when it fires, the experiment stops its load and heals. */
+  runSignal: AbortSignal;
+  metrics: MetricsServer | undefined;
+  /** Aborts the run with this cause (exit 3). */
+  onAbort: (cause: string) => void;
+  /** Ends the run as a harness error (exit 4). */
+  onFatal: (e: unknown) => void;
+  onTick: RunOptions['onTick'];
+}
 
-  const engine: SloEngine = createSloEngine({ slo, timeScale: plan.timeScale, clock, startMs: start, keepHistory: true });
-  const outcomesT: number[] = [];
-  const outcomesGood: boolean[] = [];
-  const outcomesLatency: number[] = [];
-  let seenTransitions = 0;
-  let recentTotal = 0;
-  let recentBad = 0;
-  const recent: Array<{ t: number; good: boolean }> = [];
-  // The error-rate abort's own sliding window (aborts.errorRate.window).
-  const abortRule = spec.aborts.errorRate;
-  const abortWin: Array<{ t: number; good: boolean }> = [];
-  let abortTotal = 0;
-  let abortBad = 0;
-  const injections: Array<{ t: number; fault: FaultInfo }> = [];
-  const heals: Array<{ t: number; faults: string[]; verified: boolean }> = [];
-  const probeSamples: ProbeSample[] = [];
-  let lastLatency: number[] = [];
+/** The live progress line's window: outcomes completed in the last second. */
+const PROGRESS_WINDOW_MS = 1000;
+const TICK_MS = 250;
 
-  events.emit({ type: 'experiment-start', experiment: x.name, plan: x });
-  const timeline: ExperimentResult['timeline'] = [];
-  const enter = (p: PhaseName): void => {
-    phase = p;
-    // The error-rate abort judges each phase on its own outcomes.
-    abortWin.length = 0;
-    abortTotal = 0;
-    abortBad = 0;
-    const t = p === 'baseline' ? 0 : rel();
-    timeline.push({ phase: p, t });
-    events.emit({ type: 'phase', experiment: x.name, phase: p, t });
-  };
-  enter('baseline');
+/**
+ * One experiment's run: the phase clock, the faults, the outcomes fed to the SLO engine and the
+ * verdicts, the probes, the live ticks and the abort rules. `run()` is the only entry point.
+ */
+class ExperimentRun {
+  private readonly x: ExperimentPlan;
+  private readonly start: number;
+  private readonly startedAt = Date.now();
+  private readonly stop = new AbortController();
+  private readonly engine: SloEngine;
+  private readonly probes: ProbeRunner;
+  private phase: PhaseName = 'baseline';
+  private readonly timeline: ExperimentResult['timeline'] = [];
+  private readonly injections: ExperimentResult['injections'] = [];
+  private readonly heals: ExperimentResult['heals'] = [];
+  private readonly probeSamples: ProbeSample[] = [];
+  /** Every post-warm-up outcome, for the verdicts (t = intended send time since the start). */
+  private readonly outcomes = { t: [] as number[], good: [] as boolean[], latencyMs: [] as number[] };
+  private readonly lastSecond = new SlidingRatio(PROGRESS_WINDOW_MS);
+  /** The error-rate abort's window (`aborts.errorRate.window`), emptied at each phase start: each phase is judged on its own outcomes. */
+  private readonly phaseErrors: SlidingRatio | undefined;
+  private seenTransitions = 0;
+  private healed = false;
 
-  const sink = {
-    record(o: SliOutcome): void {
-      // Warm-up requests (cold connections, JIT) count in the load report but never feed the SLO.
-      if (o.intendedAtMs - start < spec.load.warmup) return;
-      const good = engine.recordOutcome(o.ok, o.latencyMs, o.completedAtMs);
-      outcomesT.push(o.intendedAtMs - start);
-      outcomesGood.push(good);
-      outcomesLatency.push(o.latencyMs);
-      recent.push({ t: o.completedAtMs - start, good });
-      recentTotal++;
-      if (!good) recentBad++;
-      if (abortRule && o.intendedAtMs - start >= (timeline.at(-1)?.t ?? 0)) {
-        abortWin.push({ t: o.completedAtMs - start, good });
-        abortTotal++;
-        if (!good) abortBad++;
-      }
-      lastLatency.push(o.latencyMs);
-      metrics?.record(good);
-    },
-  };
+  constructor(private readonly ctx: ExperimentContext) {
+    this.x = ctx.experiment;
+    this.start = ctx.clock.now();
+    const rule = ctx.model.spec.aborts.errorRate;
+    this.phaseErrors = rule ? new SlidingRatio(rule.window) : undefined;
+    this.engine = createSloEngine({ slo: ctx.model.slo, timeScale: ctx.plan.timeScale, clock: ctx.clock, startMs: this.start, keepHistory: true });
+    this.probes = new ProbeRunner(ctx.model.spec.probes, ctx.env.probeBase, () => this.rel(), () => this.phase, (s) => this.onProbe(s));
+  }
 
-  const probes = new ProbeRunner(spec.probes, env.probeBase, rel, () => phase, (s) => {
-    probeSamples.push(s);
-    events.emit({ type: 'probe', experiment: x.name, sample: s });
-    const pf = spec.aborts.probeFailures;
-    if (pf && (pf.phases as string[]).includes(s.phase) && (!('probes' in pf) || !pf.probes || pf.probes.includes(s.probe)) && s.consecutiveFailures >= pf.after) {
-      onAbort(`probe ${s.probe} failed ${s.consecutiveFailures} times in a row at ${s.phase}: ${s.detail}`);
+  private rel(): number {
+    return this.ctx.clock.now() - this.start;
+  }
+
+  async run(): Promise<ExperimentResult> {
+    const { events, runSignal } = this.ctx;
+    const onRunAbort = (): void => this.stop.abort();
+    runSignal.addEventListener('abort', onRunAbort, { once: true });
+    events.emit({ type: 'experiment-start', experiment: this.x.name, plan: this.x });
+    this.enter('baseline');
+    this.stop.signal.addEventListener('abort', () => this.heal(), { once: true });
+    const timers = [setTimeout(() => this.injectAfterEdgeProbes(), this.x.injectAtMs), setTimeout(() => this.recover(), this.x.healAtMs)];
+    const ticker = setInterval(() => this.guarded(() => this.tick()), TICK_MS);
+    this.probes.start();
+    let load: LoadResult;
+    try {
+      load = await this.runLoad();
+    } finally {
+      for (const t of timers) clearTimeout(t);
+      clearInterval(ticker);
+      this.heal();
+      await this.probes.stop();
+      runSignal.removeEventListener('abort', onRunAbort);
     }
-  });
+    return this.result(load);
+  }
 
-  let healed = false;
-  const heal = (): void => {
-    if (healed) return;
-    healed = true;
-    const names = env.proxy.faults().map((f) => f.name);
-    env.proxy.heal();
-    const verified = env.proxy.faults().length === 0;
-    heals.push({ t: rel(), faults: names, verified });
-    events.emit({ type: 'fault-healed', experiment: x.name, t: rel(), faults: names, verified });
-  };
-  stop.signal.addEventListener('abort', heal, { once: true });
+  /** Runs `fn`; whatever it throws is a harness error mid-run: heal at once (via stop), report it. */
+  private guarded(fn: () => void): void {
+    try {
+      fn();
+    } catch (e) {
+      this.ctx.onFatal(e);
+      this.stop.abort();
+    }
+  }
 
-  const timers: NodeJS.Timeout[] = [];
-  timers.push(
-    setTimeout(() => {
-      if (stop.signal.aborted) return;
-      void probes.edge().then(() => {
-        if (stop.signal.aborted) return;
-        enter('inject');
-        try {
-          for (const f of x.faults) {
-            const info = env.proxy.addFault(f);
-            injections.push({ t: rel(), fault: info });
-            events.emit({ type: 'fault-injected', experiment: x.name, t: rel(), fault: info });
-          }
-        } catch (e) {
-          // A fault the injector refused: heal what went in, end as a harness error.
-          onFatal(e);
-          stop.abort();
+  private enter(p: PhaseName): void {
+    this.phase = p;
+    this.phaseErrors?.clear();
+    const t = p === 'baseline' ? 0 : this.rel();
+    this.timeline.push({ phase: p, t });
+    this.ctx.events.emit({ type: 'phase', experiment: this.x.name, phase: p, t });
+  }
+
+  private injectAfterEdgeProbes(): void {
+    if (this.stop.signal.aborted) return;
+    void this.probes.edge().then(() => {
+      if (this.stop.signal.aborted) return;
+      this.enter('inject');
+      // A fault the injector refuses: heal what went in, end as a harness error.
+      this.guarded(() => {
+        for (const f of this.x.faults) {
+          const info = this.ctx.env.proxy.addFault(f);
+          this.injections.push({ t: this.rel(), fault: info });
+          this.ctx.events.emit({ type: 'fault-injected', experiment: this.x.name, t: this.rel(), fault: info });
         }
       });
-    }, x.injectAtMs),
-  );
-  timers.push(
-    setTimeout(() => {
-      enter('recover');
-      heal();
-      void probes.edge();
-    }, x.healAtMs),
-  );
+    });
+  }
 
-  // Live ticks: SLO evaluation, progress and abort checks, four times a second.
-  const tick = setInterval(() => {
-    try {
-      onTick();
-    } catch (e) {
-      // An exception in the harness mid-run: heal at once (via stop), report a harness error.
-      onFatal(e);
-      stop.abort();
-    }
-  }, 250);
-  const onTick = (): void => {
-    const t = rel();
-    onTickHook?.(x.name, phase, t);
-    const snap: SloSnapshot = engine.evaluate(clock.now());
-    const trs = engine.transitions();
-    for (const tr of trs.slice(seenTransitions)) events.emit({ type: 'alert', experiment: x.name, transition: tr });
-    seenTransitions = trs.length;
-    while (recent.length > 0 && (recent[0] as { t: number }).t < t - 1000) {
-      const r = recent.shift() as { t: number; good: boolean };
-      recentTotal--;
-      if (!r.good) recentBad--;
-    }
-    const lat = lastLatency.sort((a, b) => a - b);
-    const p99 = percentileOfSorted(lat, 99);
-    lastLatency = lat.length > 5000 ? [] : lastLatency;
-    const errorRatio = recentTotal > 0 ? recentBad / recentTotal : 0;
-    metrics?.update(x.name, phase, snap);
-    events.emit({ type: 'tick', experiment: x.name, t, phase, totalMs: x.totalMs, load: { sentPerSec: recentTotal, errorRatio, p99Ms: p99 }, slo: snap });
-    if (abortRule) {
-      while (abortWin.length > 0 && (abortWin[0] as { t: number }).t < t - abortRule.window) {
-        const r = abortWin.shift() as { t: number; good: boolean };
-        abortTotal--;
-        if (!r.good) abortBad--;
-      }
-      const ratio = abortTotal > 0 ? abortBad / abortTotal : 0;
-      if ((abortRule.phases as string[]).includes(phase) && abortTotal >= abortRule.minRequests && ratio > abortRule.above) {
-        onAbort(`error ratio ${(ratio * 100).toFixed(1)} % over the last ${abortRule.window / 1000}s above ${(abortRule.above * 100).toFixed(1)} % at ${phase}`);
-      }
-    }
-  };
-  probes.start();
+  private recover(): void {
+    this.enter('recover');
+    this.heal();
+    void this.probes.edge();
+  }
 
-  let load: LoadResult;
-  try {
-    load = await runLoad({
-      target: env.loadTarget,
-      schedule: { type: spec.load.schedule, rate: spec.load.rate, duration: x.totalMs },
+  /** Removes every fault, once; records whether the injector then reports none. */
+  private heal(): void {
+    if (this.healed) return;
+    this.healed = true;
+    const { proxy } = this.ctx.env;
+    const names = proxy.faults().map((f) => f.name);
+    proxy.heal();
+    const verified = proxy.faults().length === 0;
+    this.heals.push({ t: this.rel(), faults: names, verified });
+    this.ctx.events.emit({ type: 'fault-healed', experiment: this.x.name, t: this.rel(), faults: names, verified });
+  }
+
+  private record(o: SliOutcome): void {
+    const { spec } = this.ctx.model;
+    const intended = o.intendedAtMs - this.start;
+    // Warm-up requests (cold connections, JIT) count in the load report but never feed the SLO.
+    if (intended < spec.load.warmup) return;
+    const good = this.engine.recordOutcome(o.ok, o.latencyMs, o.completedAtMs);
+    this.outcomes.t.push(intended);
+    this.outcomes.good.push(good);
+    this.outcomes.latencyMs.push(o.latencyMs);
+    const completed = o.completedAtMs - this.start;
+    this.lastSecond.add(completed, good, o.latencyMs);
+    // Only requests sent in the current phase count against it.
+    if (intended >= (this.timeline.at(-1)?.t ?? 0)) this.phaseErrors?.add(completed, good);
+    this.ctx.metrics?.record(good);
+  }
+
+  private onProbe(s: ProbeSample): void {
+    this.probeSamples.push(s);
+    this.ctx.events.emit({ type: 'probe', experiment: this.x.name, sample: s });
+    const rule = this.ctx.model.spec.aborts.probeFailures;
+    const cause = rule && probeFailureAbort(rule, s);
+    if (cause) this.ctx.onAbort(cause);
+  }
+
+  /** A live tick: SLO evaluation, alert events, the progress line's numbers, metrics and the error-rate abort. */
+  private tick(): void {
+    const { events, clock, metrics } = this.ctx;
+    const t = this.rel();
+    this.ctx.onTick?.(this.x.name, this.phase, t);
+    const snap: SloSnapshot = this.engine.evaluate(clock.now());
+    this.emitNewTransitions();
+    this.lastSecond.slideTo(t);
+    const load: LoadTick = { completedPerSec: this.lastSecond.count, errorRatio: this.lastSecond.ratio, p99Ms: percentileOfSorted(this.lastSecond.sortedLatencies(), 99) };
+    metrics?.update(this.x.name, this.phase, snap);
+    events.emit({ type: 'tick', experiment: this.x.name, t, phase: this.phase, totalMs: this.x.totalMs, load, slo: snap });
+    const rule = this.ctx.model.spec.aborts.errorRate;
+    if (rule && this.phaseErrors) {
+      this.phaseErrors.slideTo(t);
+      const cause = errorRateAbort(rule, this.phase, this.phaseErrors);
+      if (cause) this.ctx.onAbort(cause);
+    }
+  }
+
+  private emitNewTransitions(): void {
+    const trs = this.engine.transitions();
+    for (const tr of trs.slice(this.seenTransitions)) this.ctx.events.emit({ type: 'alert', experiment: this.x.name, transition: tr });
+    this.seenTransitions = trs.length;
+  }
+
+  private runLoad(): Promise<LoadResult> {
+    const { spec } = this.ctx.model;
+    return runLoad({
+      target: this.ctx.env.loadTarget,
+      schedule: { type: spec.load.schedule, rate: spec.load.rate, duration: this.x.totalMs },
       timeoutMs: spec.load.timeout,
       maxInFlight: spec.load.maxInFlight,
       warmupMs: spec.load.warmup,
@@ -281,54 +299,53 @@ async function runExperiment(
         ...(spec.load.sli.goodStatus ? { goodStatus: spec.load.sli.goodStatus } : {}),
         ...(spec.load.sli.latencyThreshold ? { latencyThresholdMs: spec.load.sli.latencyThreshold } : {}),
       },
-      sink,
-      seed: `${plan.seed}/${x.name}`,
-      clock,
-      signal: stop.signal,
-      phases: x.phases.map((p) => ({ name: p.name, startMs: p.startMs, endMs: p.endMs })),
+      sink: { record: (o) => this.record(o) },
+      seed: `${this.ctx.plan.seed}/${this.x.name}`,
+      clock: this.ctx.clock,
+      signal: this.stop.signal,
+      phases: this.x.phases.map((p) => ({ name: p.name, startMs: p.startMs, endMs: p.endMs })),
     });
-  } finally {
-    for (const t of timers) clearTimeout(t);
-    clearInterval(tick);
-    heal();
-    await probes.stop();
-    runSignal.removeEventListener('abort', onRunAbort);
   }
-  engine.evaluate(clock.now());
-  for (const tr of engine.transitions().slice(seenTransitions)) events.emit({ type: 'alert', experiment: x.name, transition: tr });
-  const intervals = engine.alertIntervals();
-  const verdicts: Verdict[] = judgeAll(x, {
-    intervals,
-    outcomes: { t: outcomesT, good: outcomesGood, latencyMs: outcomesLatency, count: outcomesT.length },
-    probes: probeSamples,
-    healVerified: heals.every((h) => h.verified) && env.proxy.faults().length === 0,
-    timeScale: plan.timeScale,
-    warmupMs: spec.load.warmup,
-  });
-  const result: ExperimentResult = {
-    name: x.name,
-    plan: x,
-    startedAt,
-    aborted: stop.signal.aborted,
-    load,
-    slo: {
-      timeScale: plan.timeScale,
+
+  private result(load: LoadResult): ExperimentResult {
+    const { clock, plan, env, model } = this.ctx;
+    this.engine.evaluate(clock.now());
+    this.emitNewTransitions();
+    const intervals = this.engine.alertIntervals();
+    const verdicts: Verdict[] = judgeAll(this.x, {
       intervals,
-      transitions: engine.transitions(),
-      series: downsample(engine.series(), 600),
-      budget: engine.budget(clock.now()),
-    },
-    timeline,
-    injections,
-    heals,
-    injector: env.proxy.stats(),
-    probes: probeSamples,
-    verdicts,
-    passed: !stop.signal.aborted && verdicts.every((v) => v.passed),
-  };
-  if (x.description !== undefined) result.description = x.description;
-  events.emit({ type: 'experiment-end', result });
-  return result;
+      outcomes: { ...this.outcomes, count: this.outcomes.t.length },
+      probes: this.probeSamples,
+      healVerified: this.heals.every((h) => h.verified) && env.proxy.faults().length === 0,
+      timeScale: plan.timeScale,
+      warmupMs: model.spec.load.warmup,
+    });
+    const aborted = this.stop.signal.aborted;
+    const result: ExperimentResult = {
+      name: this.x.name,
+      plan: this.x,
+      startedAt: this.startedAt,
+      aborted,
+      load,
+      slo: {
+        timeScale: plan.timeScale,
+        intervals,
+        transitions: this.engine.transitions(),
+        series: downsample(this.engine.series(), 600),
+        budget: this.engine.budget(clock.now()),
+      },
+      timeline: this.timeline,
+      injections: this.injections,
+      heals: this.heals,
+      injector: env.proxy.stats(),
+      probes: this.probeSamples,
+      verdicts,
+      passed: !aborted && verdicts.every((v) => v.passed),
+    };
+    if (this.x.description !== undefined) result.description = this.x.description;
+    this.ctx.events.emit({ type: 'experiment-end', result });
+    return result;
+  }
 }
 
 /** Runs every experiment of the plan. Never throws for expectation failures; see RunResult.status. */
@@ -369,7 +386,8 @@ export async function runScenario(model: ScenarioModel, plan: ScenarioPlan, opts
     for (const x of plan.experiments) {
       if (abort.signal.aborted) break;
       current = x.name;
-      experiments.push(await runExperiment(model, plan, x, env, events, clock, abort.signal, metrics, doAbort, onFatal, opts.onTick));
+      const ctx: ExperimentContext = { model, plan, experiment: x, env, events, clock, runSignal: abort.signal, metrics, onAbort: doAbort, onFatal, onTick: opts.onTick };
+      experiments.push(await new ExperimentRun(ctx).run());
     }
   } catch (e) {
     error ??= errorMessage(e);

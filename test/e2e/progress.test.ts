@@ -26,7 +26,7 @@ const tick = (t: number, firing = false): RunEvent => ({
   t,
   phase: 'inject',
   totalMs: 18_000,
-  load: { sentPerSec: 200, errorRatio: 0.125, p99Ms: 1003.4 },
+  load: { completedPerSec: 200, errorRatio: 0.125, p99Ms: 1003.4 },
   slo: snap(t, firing),
 });
 
