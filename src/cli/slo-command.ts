@@ -1,5 +1,6 @@
 import { ExitCode, formatDuration, InputError } from '../shared/index.ts';
-import { generatePrometheusRules, loadSloFile, readSeriesCsv, replaySeries, type ReplayResult } from '../slo/index.ts';
+import { writeFileSync } from 'node:fs';
+import { generateAlertmanagerRoute, generatePrometheusRules, loadSloFile, readSeriesCsv, replaySeries, type ReplayResult } from '../slo/index.ts';
 import { parseFlags, requireFlag } from './args.ts';
 import { flagDuration } from './load-command.ts';
 import type { Command } from './io.ts';
@@ -8,7 +9,7 @@ const usage = `faultline slo — SLO burn-rate tools
 
 Usage:
   faultline slo replay --slo FILE --series FILE.csv [--eval-interval 60s] [--time-scale N] [--json]
-  faultline slo rules  --slo FILE [--time-scale N]
+  faultline slo rules  --slo FILE [--time-scale N] [--alertmanager FILE [--receiver URL]]
 
 replay   evaluates the SLO's multi-window multi-burn-rate alerts over a recorded series with
          Prometheus 2.x semantics. The CSV header is t,total,errors: t in seconds from the start,
@@ -19,7 +20,13 @@ replay   evaluates the SLO's multi-window multi-burn-rate alerts over a recorded
          compressed series); --eval-interval is given in real-equivalent time, like the windows.
          budget.perTier gives time-to-detect/clear on the series' timeline, perTierReal in
          real-equivalent seconds, both measured from when bad events began / were last seen.
-rules    prints Prometheus recording and alerting rules for the SLO's policy.`;
+rules    prints Prometheus recording and alerting rules for the SLO's policy, built on the SLI's
+         selectors (sli.prometheus: {total, errors} in the SLO file), as one rule group Prometheus
+         and promtool load as it is. --time-scale N divides every window, for: and the rule
+         interval (60s / N) for a compressed game day or test. --alertmanager FILE also writes an
+         Alertmanager config whose route sends the SLO's alerts to faultline's webhook receiver
+         (--receiver, default http://127.0.0.1:9095/alertmanager; group_wait 30s and group_interval
+         5m divided by N); it loads as it is, and its header says what to copy into your config.`;
 
 function parseScale(v: string | undefined): number {
   if (v === undefined) return 1;
@@ -68,9 +75,18 @@ export const sloCommand: Command = {
       return ExitCode.passed;
     }
     if (sub === 'rules') {
-      const { values } = parseFlags(rest, { slo: { type: 'string' }, 'time-scale': { type: 'string' } });
+      const { values } = parseFlags(rest, { slo: { type: 'string' }, 'time-scale': { type: 'string' }, alertmanager: { type: 'string' }, receiver: { type: 'string' } });
       const slo = loadSloFile(requireFlag(values.slo, 'slo'));
-      io.stdout.write(generatePrometheusRules(slo, { timeScale: parseScale(values['time-scale']) }));
+      const timeScale = parseScale(values['time-scale']);
+      if (values.receiver !== undefined && values.alertmanager === undefined) {
+        throw new InputError('FAULTLINE_CLI_USAGE', '--receiver needs --alertmanager FILE', { field: 'receiver' });
+      }
+      if (values.alertmanager !== undefined) {
+        const receiverUrl = values.receiver ?? 'http://127.0.0.1:9095/alertmanager';
+        if (!/^https?:\/\/\S+$/.test(receiverUrl)) throw new InputError('FAULTLINE_CLI_USAGE', `--receiver must be an http(s) URL (got '${receiverUrl}')`, { field: 'receiver' });
+        writeFileSync(values.alertmanager, generateAlertmanagerRoute(slo, { receiverUrl, timeScale }));
+      }
+      io.stdout.write(generatePrometheusRules(slo, { timeScale }));
       return ExitCode.passed;
     }
     throw new InputError('FAULTLINE_CLI_USAGE', `expected 'replay' or 'rules' (got ${sub === undefined ? 'nothing' : `'${sub}'`}); see 'faultline slo --help'`);

@@ -19,3 +19,5 @@ export { replaySeries, parseSeriesCsv, readSeriesCsv } from './replay.ts';
 export type { SeriesPoint, ReplayOptions, ReplayResult, TierReplayTiming } from './replay.ts';
 export { generatePrometheusRules, prometheusRules, promtoolTestDoc, alertName, recordName } from './rules.ts';
 export type { RulesOptions, PromtoolTimeline } from './rules.ts';
+export { alertmanagerRoute, generateAlertmanagerRoute, DEFAULT_RECEIVER_NAME } from './alertmanager-route.ts';
+export type { AlertmanagerRouteOptions, AlertmanagerConfigDoc } from './alertmanager-route.ts';

@@ -11,6 +11,12 @@ const duration = durationSchema;
 
 const positiveDuration = positiveDurationSchema;
 
+/** A PromQL series selector: a metric name, optional `{label matchers}`, nothing else. */
+const promSelector = z
+  .string()
+  .regex(/^\s*([a-zA-Z_:][a-zA-Z0-9_:]*)?\s*(\{.*\})?\s*$/s, 'expected a Prometheus series selector, e.g. http_requests_total{job="api",code=~"5.."}')
+  .refine((v) => v.trim() !== '', { message: 'a selector must not be empty' });
+
 export const tierSchema = z
   .object({
     name: z.string().regex(/^[a-z][a-z0-9-]*$/, 'tier names are lowercase words joined by dashes, e.g. page-fast'),
@@ -37,6 +43,11 @@ export const sloSchema = z
       .object({
         type: z.enum(['availability', 'latency', 'both']).default('availability'),
         latencyThreshold: positiveDuration.optional(),
+        /**
+         * The SLI in your own metrics, as Prometheus selectors (what `faultline slo rules` puts in
+         * the recording rules): `total` counts every request, `errors` the bad ones.
+         */
+        prometheus: z.object({ total: promSelector, errors: promSelector }).strict().optional(),
       })
       .strict()
       .default({ type: 'availability' })
@@ -44,6 +55,7 @@ export const sloSchema = z
         message: 'a latency SLI needs latencyThreshold (e.g. 300ms)',
         path: ['latencyThreshold'],
       }),
+    /** Older spelling of `sli.prometheus`. */
     metrics: z
       .object({
         total: z.string().min(1),
@@ -100,6 +112,9 @@ export function toSloDefinition(spec: SloSpec): SloDefinition {
         keepFiringForMs: t.keepFiringFor ?? 0,
       }))
     : defaultPolicyFor(periodMs);
+  if (spec.sli.prometheus && spec.metrics) {
+    throw new InputError('FAULTLINE_SLO_SLI', 'give the Prometheus selectors once: sli.prometheus (or the older top-level metrics), not both', { field: 'sli.prometheus' });
+  }
   const names = new Set<string>();
   for (const t of policy) {
     if (names.has(t.name)) throw new InputError('FAULTLINE_SLO_TIER', `duplicate tier name '${t.name}'`, { field: 'alerting.tiers' });
@@ -111,10 +126,11 @@ export function toSloDefinition(spec: SloSpec): SloDefinition {
     errorBudget: errorBudgetOf(spec.objective),
     periodMs,
     sli: { type: spec.sli.type, ...(spec.sli.latencyThreshold !== undefined ? { latencyThresholdMs: spec.sli.latencyThreshold } : {}) },
-    metrics: spec.metrics ?? {
-      total: `faultline_sli_events_total{slo="${spec.name}"}`,
-      errors: `faultline_sli_errors_total{slo="${spec.name}"}`,
-    },
+    metrics: spec.sli.prometheus ??
+      spec.metrics ?? {
+        total: `faultline_sli_events_total{slo="${spec.name}"}`,
+        errors: `faultline_sli_errors_total{slo="${spec.name}"}`,
+      },
     policy,
     labels: spec.alerting.labels ?? {},
   };
