@@ -6,8 +6,8 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Counter, Gauge, Registry } from 'prom-client';
-import { assertLoopback, errorMessage, FaultlineError, InputError, isFaultlineError, parseHostPort, seedToString, silentLogger, type Logger, type Seed } from '../shared/index.ts';
-import { isFaultType, type FaultSpec } from './faults.ts';
+import { assertAllowed, assertLoopback, checkResourceName, didYouMean, errorMessage, FaultlineError, InputError, isFaultlineError, LOOPBACK_ONLY, parseHostPort, seedToString, silentLogger, type Logger, type NetworkPolicy, type Seed } from '../shared/index.ts';
+import { describeValue, FAULT_TYPE_NAMES, isFaultType, type FaultSpec } from './faults.ts';
 import { TcpProxy, type FaultInfo } from './proxy.ts';
 import { balancerConfig, balancerJson, routeUpstreams } from './balancer-api.ts';
 
@@ -18,6 +18,25 @@ export interface ControlServerOptions {
   port?: number;
   seed?: Seed;
   logger?: Logger;
+  /** Addresses outside loopback that proxies created through the API may listen on or dial (default: none). The control plane itself stays on loopback. */
+  network?: NetworkPolicy;
+}
+
+/** Keys a toxic body may carry (as Toxiproxy's); anything else is refused, never ignored. */
+const TOXIC_KEYS = ['name', 'type', 'stream', 'toxicity', 'attributes', 'ttl', 'upstream'] as const;
+
+function refuseUnknownKeys(body: Record<string, unknown>): void {
+  for (const k of Object.keys(body)) {
+    if (!(TOXIC_KEYS as readonly string[]).includes(k)) throw new ApiError(400, `unknown field '${k}'${didYouMean(k, TOXIC_KEYS)} (known: ${TOXIC_KEYS.join(', ')})`);
+  }
+}
+
+/** A field that must be a string when present (never coerced). */
+function optionalString(body: Record<string, unknown>, key: string): string | undefined {
+  const v = body[key];
+  if (v === undefined || v === '') return undefined;
+  if (typeof v !== 'string') throw new ApiError(400, `field '${key}' must be a string, got ${describeValue(v)}`);
+  return v;
 }
 
 export interface ProxyConfig {
@@ -112,7 +131,9 @@ function statusOf(e: unknown): number {
 
 export async function startControlServer(opts: ControlServerOptions = {}): Promise<ControlServer> {
   const host = opts.host ?? '127.0.0.1';
+  // The control plane stays on loopback whatever the network allowlist says: no override.
   assertLoopback(host, 'control plane host', 'host');
+  const network = opts.network ?? LOOPBACK_ONLY;
   const log = (opts.logger ?? silentLogger).child('control');
   const seed = seedToString(opts.seed ?? 0);
   let requestId = 0;
@@ -176,11 +197,14 @@ export async function startControlServer(opts: ControlServerOptions = {}): Promi
   });
 
   const createProxy = async (cfg: Record<string, unknown>, where = ''): Promise<TcpProxy> => {
-    if (typeof cfg.name !== 'string' || cfg.name === '') throw new ApiError(400, `missing required field: name${where}`);
+    if (cfg.name === undefined || cfg.name === '') throw new ApiError(400, `missing required field: name${where}`);
     const balancer = balancerConfig(cfg, where);
-    if (!balancer && (typeof cfg.upstream !== 'string' || cfg.upstream === '')) throw new ApiError(400, `missing required field: upstream${where}`);
-    const listen = typeof cfg.listen === 'string' && cfg.listen !== '' ? cfg.listen : '127.0.0.1:0';
-    const p = new TcpProxy({ name: cfg.name, listen, ...(typeof cfg.upstream === 'string' && cfg.upstream !== '' ? { upstream: cfg.upstream } : {}), ...(balancer ? { balancer } : {}), seed, logger: opts.logger ?? silentLogger });
+    if (!balancer && (cfg.upstream === undefined || cfg.upstream === '')) throw new ApiError(400, `missing required field: upstream${where}`);
+    const name = checkResourceName(cfg.name, 'proxy');
+    const upstream = optionalString(cfg, 'upstream');
+    const listen = optionalString(cfg, 'listen') ?? '127.0.0.1:0';
+    if (cfg.enabled !== undefined && typeof cfg.enabled !== 'boolean') throw new ApiError(400, `field 'enabled' must be true or false, got ${describeValue(cfg.enabled)}`);
+    const p = new TcpProxy({ name, listen, ...(upstream !== undefined ? { upstream } : {}), ...(balancer ? { balancer } : {}), seed, logger: opts.logger ?? silentLogger, network });
     if (cfg.enabled !== false) await p.start();
     return p;
   };
@@ -195,8 +219,11 @@ export async function startControlServer(opts: ControlServerOptions = {}): Promi
     if (!Array.isArray(list)) throw new ApiError(400, 'bad request body: expected a JSON array of proxies');
     const items = list.map((x) => lowerKeys(x));
     items.forEach((it, i) => {
-      if (typeof it.name !== 'string' || it.name === '') throw new ApiError(400, `missing required field: name${where ? ` at proxy ${i + 1}` : ''}`);
-      if ((typeof it.upstream !== 'string' || it.upstream === '') && it.upstreams === undefined) throw new ApiError(400, `missing required field: upstream${where ? ` at proxy ${i + 1}` : ''}`);
+      if (it.name === undefined || it.name === '') throw new ApiError(400, `missing required field: name${where ? ` at proxy ${i + 1}` : ''}`);
+      if ((it.upstream === undefined || it.upstream === '') && it.upstreams === undefined) throw new ApiError(400, `missing required field: upstream${where ? ` at proxy ${i + 1}` : ''}`);
+      checkResourceName(it.name, 'proxy', where ? `[${i}].name` : 'name');
+      optionalString(it, 'upstream');
+      optionalString(it, 'listen');
     });
     const out: TcpProxy[] = [];
     for (const it of items) {
@@ -223,7 +250,12 @@ export async function startControlServer(opts: ControlServerOptions = {}): Promi
 
   const route = async (req: http.IncomingMessage, res: http.ServerResponse): Promise<void> => {
     const url = new URL(req.url ?? '/', 'http://control');
-    const parts = url.pathname.split('/').filter(Boolean).map(decodeURIComponent);
+    let parts: string[];
+    try {
+      parts = url.pathname.split('/').filter(Boolean).map(decodeURIComponent);
+    } catch {
+      throw new ApiError(400, 'malformed percent-encoding in the request path');
+    }
     const method = req.method ?? 'GET';
     const send = (status: number, body?: unknown): void => {
       if (body === undefined) {
@@ -278,10 +310,13 @@ export async function startControlServer(opts: ControlServerOptions = {}): Promi
       if (isUpdate) {
         const body = lowerKeys((await readBody(req)) ?? {});
         let target = proxy;
-        const newListen = typeof body.listen === 'string' && body.listen !== '' ? body.listen : proxy.listen;
-        const newUpstream = typeof body.upstream === 'string' && body.upstream !== '' ? body.upstream : proxy.upstream;
+        const newListen = optionalString(body, 'listen') ?? proxy.listen;
+        const newUpstream = optionalString(body, 'upstream') ?? proxy.upstream;
+        if (body.enabled !== undefined && typeof body.enabled !== 'boolean') throw new ApiError(400, `field 'enabled' must be true or false, got ${describeValue(body.enabled)}`);
         if (!sameListen(newListen, proxy.listen) || newUpstream !== proxy.upstream) {
-          parseHostPort(newUpstream, 'upstream');
+          // Checked before the running proxy is stopped: a refused address leaves it as it was.
+          assertAllowed(parseHostPort(newUpstream, 'upstream').host, 'proxy upstream', 'upstream', network);
+          assertAllowed(parseHostPort(newListen, 'listen').host, 'proxy listen address', 'listen', network);
           const faults = proxy.faults();
           const wasEnabled = proxy.enabled;
           await proxy.stop();
@@ -303,15 +338,20 @@ export async function startControlServer(opts: ControlServerOptions = {}): Promi
       if (method === 'GET') return send(200, proxyJson(proxy).toxics);
       if (method === 'POST') {
         const body = lowerKeys(await readBody(req));
-        if (typeof body.type !== 'string' || !isFaultType(body.type)) throw new ApiError(400, 'invalid toxic type');
-        const stream = body.stream === undefined ? 'downstream' : String(body.stream).toLowerCase();
+        refuseUnknownKeys(body);
+        if (typeof body.type !== 'string' || !isFaultType(body.type)) {
+          throw new ApiError(400, `invalid toxic type${typeof body.type === 'string' ? ` '${body.type}'${didYouMean(body.type, FAULT_TYPE_NAMES)}` : ''}`);
+        }
+        if (body.stream !== undefined && typeof body.stream !== 'string') throw new ApiError(400, `stream was invalid, can be either upstream or downstream (got ${describeValue(body.stream)})`);
+        const stream = body.stream === undefined ? 'downstream' : body.stream.toLowerCase();
         if (!['upstream', 'downstream', 'both'].includes(stream)) throw new ApiError(400, 'stream was invalid, can be either upstream or downstream');
         const spec: FaultSpec = { type: body.type, stream: stream as FaultSpec['stream'] };
-        if (typeof body.name === 'string' && body.name !== '') spec.name = body.name;
-        if (body.toxicity !== undefined) spec.toxicity = Number(body.toxicity);
+        // Values pass through as sent: validation refuses null and wrong types instead of coercing them.
+        if (body.name !== undefined && body.name !== '') spec.name = body.name as string;
+        if (body.toxicity !== undefined) spec.toxicity = body.toxicity as number;
         if (body.attributes !== undefined) spec.attributes = body.attributes as Record<string, unknown>;
-        if (body.ttl !== undefined) spec.ttlMs = Number(body.ttl);
-        if (typeof body.upstream === 'string' && body.upstream !== '') spec.upstream = body.upstream;
+        if (body.ttl !== undefined) spec.ttlMs = body.ttl as number;
+        if (body.upstream !== undefined && body.upstream !== '') spec.upstream = body.upstream as string;
         const name = spec.name ?? `${spec.type}_${stream}`;
         if (proxy.getFault(name)) throw new ApiError(409, 'toxic already exists');
         return send(200, toxicJson(proxy.addFault(spec)));
@@ -328,10 +368,11 @@ export async function startControlServer(opts: ControlServerOptions = {}): Promi
     }
     if (isUpdate) {
       const body = lowerKeys((await readBody(req)) ?? {});
+      refuseUnknownKeys(body);
       const patch: Partial<FaultSpec> = {};
       if (body.attributes !== undefined) patch.attributes = body.attributes as Record<string, unknown>;
-      if (body.toxicity !== undefined) patch.toxicity = Number(body.toxicity);
-      if (body.ttl !== undefined) patch.ttlMs = Number(body.ttl);
+      if (body.toxicity !== undefined) patch.toxicity = body.toxicity as number;
+      if (body.ttl !== undefined) patch.ttlMs = body.ttl as number;
       return send(200, toxicJson(proxy.updateFault(toxicName, patch)));
     }
     throw new ApiError(405, 'method not allowed');

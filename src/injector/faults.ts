@@ -6,7 +6,7 @@
  *
  * One fault = one small stage behind one contract (`Stage`); toxicity and direction belong to the link.
  */
-import { InputError, type Rng } from '../shared/index.ts';
+import { checkResourceName, didYouMean, InputError, type Rng } from '../shared/index.ts';
 
 export type Stream = 'upstream' | 'downstream' | 'both';
 export type Direction = 'upstream' | 'downstream';
@@ -80,13 +80,20 @@ export interface StageContext {
   shared: Map<string, unknown>;
 }
 
+/** One attribute's documented range: a number in [min, max] (in `unit`) or one of `values`. */
+export type AttributeRange =
+  | { kind: 'number'; min: number; max: number; unit: string; integer?: boolean }
+  | { kind: 'enum'; values: readonly string[] };
+
 export interface FaultType {
   /** Toxiproxy attribute defaults (echoed back by the API). */
   defaults: Record<string, number | string | boolean>;
+  /** Every attribute the type accepts and its range; any other key is refused. */
+  attributes: Record<string, AttributeRange>;
   /** True for faults that exist in Toxiproxy (same name, same meaning). */
   toxiproxy: boolean;
-  /** Validates merged attributes; throws InputError with the field name. */
-  validate(attrs: Record<string, unknown>): void;
+  /** Cross-attribute checks beyond the ranges (optional); throws InputError with the field name. */
+  validate?(attrs: Record<string, unknown>): void;
   /** Creates the stage for one link. Undefined for faults that act on connections, not chunks. */
   stage?(ctx: StageContext): Stage;
   summary: string;
@@ -96,24 +103,6 @@ export interface FaultType {
 
 function num(attrs: Record<string, unknown>, key: string): number {
   return Number(attrs[key] ?? 0);
-}
-
-function requireNumber(attrs: Record<string, unknown>, key: string, min: number, max = Infinity): void {
-  const v = attrs[key];
-  if (typeof v !== 'number' || !Number.isFinite(v) || v < min || v > max) {
-    throw new InputError('FAULTLINE_INJECTOR_ATTRIBUTE', `attribute '${key}' must be a number in [${min}, ${max === Infinity ? '∞' : max}] (got ${JSON.stringify(v)})`, {
-      field: `attributes.${key}`,
-    });
-  }
-}
-
-function requireOneOf(attrs: Record<string, unknown>, key: string, allowed: readonly string[]): void {
-  const v = attrs[key];
-  if (typeof v !== 'string' || !allowed.includes(v)) {
-    throw new InputError('FAULTLINE_INJECTOR_ATTRIBUTE', `attribute '${key}' must be one of ${allowed.join(', ')} (got ${JSON.stringify(v)})`, {
-      field: `attributes.${key}`,
-    });
-  }
 }
 
 function passthrough(): Stage {
@@ -222,6 +211,15 @@ async function pace(ctx: StageContext, pacer: Pacer, chunk: Chunk, bytesPerMs: n
   return out;
 }
 
+// ---------- attribute ranges ----------
+
+/** Longest delay/timeout attribute: one hour (a fault that holds data longer is a partition). */
+export const MAX_FAULT_DELAY_MS = 3_600_000;
+const ms = (min = 0, max = MAX_FAULT_DELAY_MS): AttributeRange => ({ kind: 'number', min, max, unit: 'ms' });
+const ratio: AttributeRange = { kind: 'number', min: 0, max: 1, unit: 'probability' };
+const bytes = (max: number): AttributeRange => ({ kind: 'number', min: 0, max, unit: 'bytes', integer: true });
+const oneOf = (values: readonly string[]): AttributeRange => ({ kind: 'enum', values });
+
 // ---------- the registry ----------
 
 export const FAULT_TYPES = {
@@ -229,7 +227,7 @@ export const FAULT_TYPES = {
     summary: 'passes data through unchanged',
     toxiproxy: true,
     defaults: {},
-    validate: () => {},
+    attributes: {},
     stage: () => passthrough(),
   },
 
@@ -237,12 +235,7 @@ export const FAULT_TYPES = {
     summary: 'delays every chunk by latency ± jitter, measured from when the chunk was read; order preserved',
     toxiproxy: true,
     defaults: { latency: 0, jitter: 0, distribution: 'uniform' },
-    validate: (a) => {
-      requireNumber(a, 'latency', 0);
-      requireNumber(a, 'jitter', 0);
-      requireOneOf(a, 'distribution', JITTER_DISTRIBUTIONS);
-      if (a.alpha !== undefined) requireNumber(a, 'alpha', 1.01);
-    },
+    attributes: { latency: ms(), jitter: ms(), distribution: oneOf(JITTER_DISTRIBUTIONS), alpha: { kind: 'number', min: 1.01, max: 100, unit: 'shape' } },
     stage: (ctx) => {
       const cancel = new AbortController();
       const dist = ctx.attrs.distribution as JitterDistribution;
@@ -264,10 +257,7 @@ export const FAULT_TYPES = {
     summary: 'limits throughput to rate KB/s (1 KB = 1000 B), per connection or proxy-wide (scope)',
     toxiproxy: true,
     defaults: { rate: 0, scope: 'connection' },
-    validate: (a) => {
-      requireNumber(a, 'rate', 0);
-      requireOneOf(a, 'scope', ['connection', 'proxy']);
-    },
+    attributes: { rate: { kind: 'number', min: 0, max: 100_000_000, unit: 'KB/s (0 = unlimited)' }, scope: oneOf(['connection', 'proxy']) },
     stage: (ctx) => {
       const cancel = new AbortController();
       const rate = num(ctx.attrs, 'rate');
@@ -292,12 +282,8 @@ export const FAULT_TYPES = {
       'TCP packet loss modelled honestly: a lost chunk is delivered late by a retransmission timeout (rto ms, doubling on consecutive losses); bytes are never dropped',
     toxiproxy: false,
     defaults: { probability: 0, rto: 200, correlation: 0, max_rto: 60_000 },
-    validate: (a) => {
-      requireNumber(a, 'probability', 0, 1);
-      requireNumber(a, 'rto', 0);
-      requireNumber(a, 'correlation', 0, 1);
-      requireNumber(a, 'max_rto', 0);
-    },
+    // rto and max_rto of 0 would make a lost chunk's retransmission chain endless (a spin): at least 1 ms.
+    attributes: { probability: ratio, rto: ms(1), correlation: ratio, max_rto: ms(1) },
     stage: (ctx) => {
       const cancel = new AbortController();
       return {
@@ -327,10 +313,7 @@ export const FAULT_TYPES = {
       "a network partition: mode refuse (connection refused), blackhole (accept, hold, forward nothing, never close; delivered on heal like TCP retransmission) or reset (RST); scope says whether existing connections, new ones, or both are hit; stream makes it one-way",
     toxiproxy: false,
     defaults: { mode: 'blackhole', scope: 'both' },
-    validate: (a) => {
-      requireOneOf(a, 'mode', ['refuse', 'blackhole', 'reset']);
-      requireOneOf(a, 'scope', ['existing', 'new', 'both']);
-    },
+    attributes: { mode: oneOf(['refuse', 'blackhole', 'reset']), scope: oneOf(['existing', 'new', 'both']) },
     // refuse/reset act on connections (see proxy.ts); blackhole holds chunks on the link.
     stage: (ctx) => (ctx.attrs.mode === 'blackhole' ? holdUntilDetached(ctx.rec) : passthrough()),
   },
@@ -339,7 +322,7 @@ export const FAULT_TYPES = {
     summary: 'stops all data (dropped) and closes the connection after timeout ms (0 = never); removing it closes the connection',
     toxiproxy: true,
     defaults: { timeout: 0 },
-    validate: (a) => requireNumber(a, 'timeout', 0),
+    attributes: { timeout: ms() },
     stage: (ctx) => {
       let timer: NodeJS.Timeout | undefined;
       let dropped = false;
@@ -374,7 +357,7 @@ export const FAULT_TYPES = {
     summary: 'drops data, then resets the connection with TCP RST timeout ms after the first chunk (or EOF) in its direction',
     toxiproxy: true,
     defaults: { timeout: 0 },
-    validate: (a) => requireNumber(a, 'timeout', 0),
+    attributes: { timeout: ms() },
     stage: (ctx) => {
       let timer: NodeJS.Timeout | undefined;
       const fire = (): void => {
@@ -402,7 +385,7 @@ export const FAULT_TYPES = {
     summary: 'passes data; delays the close after EOF by delay ms',
     toxiproxy: true,
     defaults: { delay: 0 },
-    validate: (a) => requireNumber(a, 'delay', 0),
+    attributes: { delay: ms() },
     stage: (ctx) => {
       const cancel = new AbortController();
       return {
@@ -417,11 +400,7 @@ export const FAULT_TYPES = {
     summary: 'splits chunks into pieces of average_size ± size_variation bytes, delay µs apart',
     toxiproxy: true,
     defaults: { average_size: 0, size_variation: 0, delay: 0 },
-    validate: (a) => {
-      requireNumber(a, 'average_size', 0);
-      requireNumber(a, 'size_variation', 0);
-      requireNumber(a, 'delay', 0);
-    },
+    attributes: { average_size: bytes(16 * 1024 * 1024), size_variation: bytes(16 * 1024 * 1024), delay: { kind: 'number', min: 0, max: MAX_FAULT_DELAY_MS * 1000, unit: 'µs' } },
     stage: (ctx) => {
       const cancel = new AbortController();
       return {
@@ -454,7 +433,7 @@ export const FAULT_TYPES = {
     summary: 'forwards at most bytes bytes on the link, truncating the chunk that crosses the limit, then closes the connection',
     toxiproxy: true,
     defaults: { bytes: 0 },
-    validate: (a) => requireNumber(a, 'bytes', 0),
+    attributes: { bytes: bytes(Number.MAX_SAFE_INTEGER) },
     stage: (ctx) => {
       let sent = 0;
       let closed = false;
@@ -489,7 +468,77 @@ export function isFaultType(t: string): t is FaultTypeName {
 
 export function faultType(t: string): FaultType {
   if (!isFaultType(t)) {
-    throw new InputError('FAULTLINE_INJECTOR_FAULT_TYPE', `unknown fault type '${t}' (known: ${FAULT_TYPE_NAMES.join(', ')})`, { field: 'type' });
+    throw new InputError('FAULTLINE_INJECTOR_FAULT_TYPE', `unknown fault type '${t}'${didYouMean(t, FAULT_TYPE_NAMES)} (known: ${FAULT_TYPE_NAMES.join(', ')})`, { field: 'type' });
   }
   return FAULT_TYPES[t];
+}
+
+/** Longest lease (`ttl`) a fault can carry: a year (long timers hold it; see shared/timers.ts). */
+export const MAX_LEASE_MS = 365 * 86_400_000;
+
+function describeRange(r: AttributeRange): string {
+  if (r.kind === 'enum') return `one of ${r.values.join(', ')}`;
+  return `${r.integer ? 'an integer' : 'a number'} in [${r.min}, ${r.max}] (${r.unit})`;
+}
+
+/** Documented attribute ranges of every type, as one line each (README and `--help` read the same table). */
+export function describeAttributes(t: FaultTypeName): string {
+  const attrs = (FAULT_TYPES[t] as FaultType).attributes;
+  return Object.entries(attrs).map(([k, r]) => `${k}: ${describeRange(r)}`).join('; ');
+}
+
+/**
+ * Checks attributes against the type's table: every key known (else refused, with a "did you mean"
+ * for a near miss), every value of the right type and in range (null and strings are never coerced).
+ */
+export function validateAttributes(t: string, attrs: Record<string, unknown>): void {
+  const ft = faultType(t);
+  for (const [key, value] of Object.entries(attrs)) {
+    const range = ft.attributes[key];
+    if (range === undefined) {
+      const known = Object.keys(ft.attributes);
+      throw new InputError(
+        'FAULTLINE_INJECTOR_ATTRIBUTE',
+        `unknown attribute '${key}' for ${t}${didYouMean(key, known)} (known: ${known.join(', ') || 'none'})`,
+        { field: `attributes.${key}` },
+      );
+    }
+    const ok =
+      range.kind === 'enum'
+        ? typeof value === 'string' && range.values.includes(value)
+        : typeof value === 'number' && Number.isFinite(value) && value >= range.min && value <= range.max && (!range.integer || Number.isInteger(value));
+    if (!ok) {
+      throw new InputError('FAULTLINE_INJECTOR_ATTRIBUTE', `attribute '${key}' must be ${describeRange(range)}, got ${describeValue(value)}`, {
+        field: `attributes.${key}`,
+      });
+    }
+  }
+  ft.validate?.(attrs);
+}
+
+/** How a refused value is shown: its JSON and, for non-numbers, its type. */
+export function describeValue(v: unknown): string {
+  if (v === null) return 'null';
+  if (v === undefined) return 'nothing';
+  const json = JSON.stringify(v) ?? String(v);
+  const shown = json.length > 60 ? `${json.slice(0, 57)}...` : json;
+  if (typeof v === 'number') return Number.isFinite(v) ? shown : String(v);
+  return `${Array.isArray(v) ? 'array' : typeof v} ${shown}`;
+}
+
+/** Checks the fields around the attributes (type-strict: never coerced). Throws InputError naming the field. */
+export function validateFaultFields(spec: { stream?: unknown; toxicity?: unknown; ttlMs?: unknown; name?: unknown; attributes?: unknown }): void {
+  if (spec.name !== undefined) checkResourceName(spec.name, 'fault');
+  if (spec.stream !== undefined && !(typeof spec.stream === 'string' && ['upstream', 'downstream', 'both'].includes(spec.stream.toLowerCase()))) {
+    throw new InputError('FAULTLINE_INJECTOR_STREAM', `stream was invalid, can be either upstream, downstream or both (got ${describeValue(spec.stream)})`, { field: 'stream' });
+  }
+  if (spec.toxicity !== undefined && !(typeof spec.toxicity === 'number' && spec.toxicity >= 0 && spec.toxicity <= 1)) {
+    throw new InputError('FAULTLINE_INJECTOR_TOXICITY', `toxicity must be a number in [0, 1], got ${describeValue(spec.toxicity)}`, { field: 'toxicity' });
+  }
+  if (spec.ttlMs !== undefined && !(typeof spec.ttlMs === 'number' && spec.ttlMs > 0 && spec.ttlMs <= MAX_LEASE_MS)) {
+    throw new InputError('FAULTLINE_INJECTOR_TTL', `ttl must be a number of ms in (0, ${MAX_LEASE_MS}] (365 days), got ${describeValue(spec.ttlMs)}`, { field: 'ttl' });
+  }
+  if (spec.attributes !== undefined && (spec.attributes === null || typeof spec.attributes !== 'object' || Array.isArray(spec.attributes))) {
+    throw new InputError('FAULTLINE_INJECTOR_ATTRIBUTE', `attributes must be an object, got ${describeValue(spec.attributes)}`, { field: 'attributes' });
+  }
 }

@@ -8,9 +8,9 @@
  */
 import net from 'node:net';
 import * as hdr from 'hdr-histogram-js';
-import { assertLoopback, FaultlineError, InputError, isLoopbackAddress, parseHostPort, Rng, silentLogger, type Logger, type Seed } from '../shared/index.ts';
+import { assertAllowed, checkResourceName, FaultlineError, InputError, LOOPBACK_ONLY, parseHostPort, Rng, setLongTimeout, silentLogger, type Logger, type LongTimer, type NetworkPolicy, type Seed } from '../shared/index.ts';
 import { abortableSleep } from './sleep.ts';
-import { faultType, type Chunk, type Direction, type FaultRecorder, type FaultSpec, type LinkContext, type Stage, type Stream } from './faults.ts';
+import { faultType, validateAttributes, validateFaultFields, type Chunk, type Direction, type FaultRecorder, type FaultSpec, type LinkContext, type Stage, type Stream } from './faults.ts';
 import { Balancer, type BalancerOptions, type UpstreamStats } from './balancer.ts';
 
 export interface ProxyOptions {
@@ -25,6 +25,8 @@ export interface ProxyOptions {
   logger?: Logger;
   /** Start listening (default true). A disabled proxy refuses connections. */
   enabled?: boolean;
+  /** Addresses outside loopback the proxy may listen on or dial (default: loopback only). */
+  network?: NetworkPolicy;
 }
 
 export interface FaultInfo {
@@ -99,7 +101,7 @@ interface FaultRuntime {
   info: FaultInfo;
   addedOrder: number;
   shared: Map<string, unknown>;
-  ttlTimer?: NodeJS.Timeout;
+  ttlTimer?: LongTimer;
   stats: Omit<FaultStats, keyof FaultInfo | 'achievedDelayMs' | 'achievedDelayHistogram' | 'achievedRateKBps' | 'requested'>;
   hist?: hdr.Histogram;
   buckets?: number[];
@@ -323,8 +325,8 @@ class Connection {
   dial(upstream: string): void {
     if (this.closed || this.upstream) return;
     const { host, port } = parseHostPort(upstream);
-    if (!isLoopbackAddress(host)) {
-      // faultline sends only to loopback: a non-loopback upstream is treated as a failed dial (the
+    if (!this.proxy.network.allows(host)) {
+      // faultline sends only to loopback (or the user's allowlist): a non-loopback upstream is treated as a failed dial (the
       // client sees accept then close, as with Toxiproxy when the upstream is unreachable).
       this.proxy.counters.upstreamErrors++;
       this.proxy.warnNotLoopback(upstream);
@@ -442,16 +444,11 @@ function makeRecorder(f: FaultRuntime): FaultRecorder {
 export function normaliseFault(spec: FaultSpec, existing?: FaultInfo): FaultInfo {
   const type = existing?.type ?? spec.type;
   const ft = faultType(type);
+  validateFaultFields(spec);
   const stream = (existing?.stream ?? spec.stream ?? 'downstream').toLowerCase() as Stream;
-  if (!['upstream', 'downstream', 'both'].includes(stream)) {
-    throw new InputError('FAULTLINE_INJECTOR_STREAM', 'stream was invalid, can be either upstream, downstream or both', { field: 'stream' });
-  }
   const toxicity = spec.toxicity ?? existing?.toxicity ?? 1;
-  if (typeof toxicity !== 'number' || !(toxicity >= 0 && toxicity <= 1)) {
-    throw new InputError('FAULTLINE_INJECTOR_TOXICITY', `toxicity must be a number in [0, 1] (got ${JSON.stringify(toxicity)})`, { field: 'toxicity' });
-  }
   const attributes: Record<string, unknown> = { ...ft.defaults, ...(existing?.attributes ?? {}), ...(spec.attributes ?? {}) };
-  ft.validate(attributes);
+  validateAttributes(type, attributes);
   const name = existing?.name ?? spec.name ?? `${type}_${stream}`;
   const info: FaultInfo = { name, type, stream, toxicity, attributes };
   const upstream = spec.upstream ?? existing?.upstream;
@@ -460,10 +457,7 @@ export function normaliseFault(spec: FaultSpec, existing?: FaultInfo): FaultInfo
     info.upstream = upstream;
   }
   const ttl = spec.ttlMs ?? existing?.ttlMs;
-  if (ttl !== undefined) {
-    if (typeof ttl !== 'number' || !(ttl > 0)) throw new InputError('FAULTLINE_INJECTOR_TTL', `ttl must be a positive number of ms`, { field: 'ttlMs' });
-    info.ttlMs = ttl;
-  }
+  if (ttl !== undefined) info.ttlMs = ttl;
   return info;
 }
 
@@ -513,6 +507,7 @@ export class TcpProxy implements Proxy {
   private listeners: Array<(info: FaultInfo) => void> = [];
   private stopped = false;
   readonly balancer: Balancer | undefined;
+  readonly network: NetworkPolicy;
   readonly counters = {
     total: 0,
     refused: 0,
@@ -527,8 +522,10 @@ export class TcpProxy implements Proxy {
     const upstream = opts.upstream || Balancer.firstAddress(opts.balancer);
     if (!upstream) throw new InputError('FAULTLINE_INJECTOR_PROXY', 'missing required field: upstream', { field: 'upstream' });
     const listen = parseHostPort(opts.listen ?? '127.0.0.1:0', 'listen');
-    assertLoopback(listen.host, 'proxy listen address', 'listen');
-    parseHostPort(upstream, 'upstream');
+    checkResourceName(opts.name, 'proxy');
+    this.network = opts.network ?? LOOPBACK_ONLY;
+    assertAllowed(listen.host, 'proxy listen address', 'listen', this.network);
+    assertAllowed(parseHostPort(upstream, 'upstream').host, 'proxy upstream', 'upstream', this.network);
     this.name = opts.name;
     this.listenHost = listen.host === 'localhost' ? '127.0.0.1' : listen.host;
     this.listenPort = listen.port;
@@ -726,16 +723,16 @@ export class TcpProxy implements Proxy {
   }
 
   private armTtl(f: FaultRuntime): void {
-    if (f.ttlTimer) clearTimeout(f.ttlTimer);
+    f.ttlTimer?.clear();
     if (f.info.ttlMs === undefined) return;
     f.info.expiresAt = Date.now() + f.info.ttlMs;
-    f.ttlTimer = setTimeout(() => {
+    // A long timer: a lease past 2^31 ms (≈ 24.8 days) would otherwise expire after 1 ms.
+    f.ttlTimer = setLongTimeout(() => {
       if (this.active.get(f.info.name) !== f) return;
       this.log.info('fault lease expired', { fault: f.info.name });
       this.removeFault(f.info.name);
       for (const l of this.listeners) l({ ...f.info });
     }, f.info.ttlMs);
-    f.ttlTimer.unref?.();
   }
 
   updateFault(name: string, patch: Partial<FaultSpec>): FaultInfo {
@@ -762,7 +759,7 @@ export class TcpProxy implements Proxy {
     const f = this.active.get(name);
     if (!f) throw new FaultlineError('FAULTLINE_INJECTOR_FAULT_NOT_FOUND', 'toxic not found', { details: { status: 404 } });
     this.active.delete(name);
-    if (f.ttlTimer) clearTimeout(f.ttlTimer);
+    f.ttlTimer?.clear();
     f.stats.active = false;
     f.stats.removedAt = Date.now();
     for (const conn of [...this.conns]) {
@@ -797,7 +794,7 @@ export class TcpProxy implements Proxy {
   }
 
   setUpstream(hostPort: string): void {
-    parseHostPort(hostPort, 'upstream');
+    assertAllowed(parseHostPort(hostPort, 'upstream').host, 'proxy upstream', 'upstream', this.network);
     this.upstream = hostPort;
   }
 

@@ -5,8 +5,8 @@
  */
 import dgram from 'node:dgram';
 import { isIPv6 } from 'node:net';
-import { assertLoopback, FaultlineError, InputError, parseHostPort, Rng, type Seed } from '../shared/index.ts';
-import { drawLatency, JITTER_DISTRIBUTIONS, type Direction, type JitterDistribution } from './faults.ts';
+import { assertAllowed, didYouMean, FaultlineError, InputError, LOOPBACK_ONLY, parseHostPort, Rng, setLongTimeout, type LongTimer, type NetworkPolicy, type Seed } from '../shared/index.ts';
+import { describeValue, drawLatency, JITTER_DISTRIBUTIONS, MAX_FAULT_DELAY_MS, MAX_LEASE_MS, type Direction, type JitterDistribution } from './faults.ts';
 import { atMonotonic } from './sleep.ts';
 
 export interface UdpFaults {
@@ -32,6 +32,8 @@ export interface UdpProxyOptions {
   upstream: string;
   seed?: Seed;
   faults?: Partial<Record<Direction, UdpFaults>>;
+  /** Addresses outside loopback it may listen on or send to (default: loopback only). */
+  network?: NetworkPolicy;
 }
 
 export interface UdpDirectionStats {
@@ -56,18 +58,25 @@ export interface UdpProxy extends AsyncDisposable {
   stop(): Promise<void>;
 }
 
+const UDP_KEYS = ['latency', 'jitter', 'distribution', 'loss', 'duplicate', 'reorder', 'reorderDelay', 'toxicity', 'ttlMs'] as const;
+
+/** Type-strict (null and strings are refused, never coerced), ranged, and unknown keys refused with a "did you mean". */
 function validate(f: UdpFaults): UdpFaults {
-  for (const k of ['loss', 'duplicate', 'reorder', 'toxicity'] as const) {
-    const v = f[k];
-    if (v !== undefined && !(v >= 0 && v <= 1)) throw new InputError('FAULTLINE_INJECTOR_ATTRIBUTE', `${k} must be in [0, 1]`, { field: k });
+  for (const k of Object.keys(f)) {
+    if (!(UDP_KEYS as readonly string[]).includes(k)) throw new InputError('FAULTLINE_INJECTOR_ATTRIBUTE', `unknown UDP fault key '${k}'${didYouMean(k, UDP_KEYS)} (known: ${UDP_KEYS.join(', ')})`, { field: k });
   }
-  if (f.ttlMs !== undefined && !(f.ttlMs > 0)) throw new InputError('FAULTLINE_INJECTOR_TTL', 'ttlMs must be a positive number of ms', { field: 'ttlMs' });
+  const inRange = (v: unknown, max: number): boolean => typeof v === 'number' && Number.isFinite(v) && v >= 0 && v <= max;
+  for (const k of ['loss', 'duplicate', 'reorder', 'toxicity'] as const) {
+    if (f[k] !== undefined && !inRange(f[k], 1)) throw new InputError('FAULTLINE_INJECTOR_ATTRIBUTE', `${k} must be a number in [0, 1], got ${describeValue(f[k])}`, { field: k });
+  }
+  if (f.ttlMs !== undefined && !(inRange(f.ttlMs, MAX_LEASE_MS) && f.ttlMs > 0)) {
+    throw new InputError('FAULTLINE_INJECTOR_TTL', `ttlMs must be a number of ms in (0, ${MAX_LEASE_MS}], got ${describeValue(f.ttlMs)}`, { field: 'ttlMs' });
+  }
   for (const k of ['latency', 'jitter', 'reorderDelay'] as const) {
-    const v = f[k];
-    if (v !== undefined && !(v >= 0)) throw new InputError('FAULTLINE_INJECTOR_ATTRIBUTE', `${k} must be >= 0`, { field: k });
+    if (f[k] !== undefined && !inRange(f[k], MAX_FAULT_DELAY_MS)) throw new InputError('FAULTLINE_INJECTOR_ATTRIBUTE', `${k} must be a number of ms in [0, ${MAX_FAULT_DELAY_MS}], got ${describeValue(f[k])}`, { field: k });
   }
   if (f.distribution !== undefined && !JITTER_DISTRIBUTIONS.includes(f.distribution)) {
-    throw new InputError('FAULTLINE_INJECTOR_ATTRIBUTE', `distribution must be one of ${JITTER_DISTRIBUTIONS.join(', ')}`, { field: 'distribution' });
+    throw new InputError('FAULTLINE_INJECTOR_ATTRIBUTE', `distribution must be one of ${JITTER_DISTRIBUTIONS.join(', ')}, got ${describeValue(f.distribution)}`, { field: 'distribution' });
   }
   return { ...f };
 }
@@ -83,8 +92,10 @@ interface SessionLink {
 
 export async function startUdpProxy(opts: UdpProxyOptions): Promise<UdpProxy> {
   const listen = parseHostPort(opts.listen ?? '127.0.0.1:0', 'listen');
-  assertLoopback(listen.host, 'UDP proxy listen address', 'listen');
+  const network = opts.network ?? LOOPBACK_ONLY;
+  assertAllowed(listen.host, 'UDP proxy listen address', 'listen', network);
   const upstream = parseHostPort(opts.upstream, 'upstream');
+  assertAllowed(upstream.host, 'UDP proxy upstream', 'upstream', network);
   const seed = String(opts.seed ?? 0);
   const rng = Rng.fromSeed(seed).fork(`udp:${opts.name}`);
   const faults: Record<Direction, UdpFaults> = {
@@ -93,7 +104,7 @@ export async function startUdpProxy(opts: UdpProxyOptions): Promise<UdpProxy> {
   };
   // Every setFaults/heal bumps the generation, so toxicity is re-drawn per session for the new faults.
   const generation: Record<Direction, number> = { upstream: 1, downstream: 1 };
-  const leases: Partial<Record<Direction, NodeJS.Timeout>> = {};
+  const leases: Partial<Record<Direction, LongTimer>> = {};
   const counters: Record<Direction, UdpDirectionStats> = { upstream: emptyStats(), downstream: emptyStats() };
   const family = isIPv6(listen.host) ? 'udp6' : 'udp4';
   const front = dgram.createSocket(family);
@@ -168,13 +179,12 @@ export async function startUdpProxy(opts: UdpProxyOptions): Promise<UdpProxy> {
   const set = (dir: Direction, f: UdpFaults): void => {
     faults[dir] = { ...f };
     generation[dir]++;
-    clearTimeout(leases[dir]);
+    leases[dir]?.clear();
     delete leases[dir];
     if (f.ttlMs !== undefined) {
-      const t = setTimeout(() => {
+      const t = setLongTimeout(() => {
         if (leases[dir] === t) set(dir, {});
       }, f.ttlMs);
-      t.unref();
       leases[dir] = t;
     }
   };
@@ -202,8 +212,8 @@ export async function startUdpProxy(opts: UdpProxyOptions): Promise<UdpProxy> {
       stopped = true;
       for (const h of inFlight) h.cancel();
       inFlight.clear();
-      clearTimeout(leases.upstream);
-      clearTimeout(leases.downstream);
+      leases.upstream?.clear();
+      leases.downstream?.clear();
       for (const s of sessions.values()) s.sock.close();
       await new Promise<void>((r) => front.close(() => r()));
     },

@@ -8,3 +8,6 @@ export * from './redact.ts';
 export * from './spec-input.ts';
 export * from './net.ts';
 export * from './stats.ts';
+export * from './timers.ts';
+export * from './suggest.ts';
+export * from './names.ts';

@@ -42,9 +42,9 @@ export async function sourceServer(bytes: number): Promise<Running> {
   return { port, address: `127.0.0.1:${port}`, close: () => new Promise<void>((r) => server.close(() => r())) };
 }
 
-export function connect(port: number): Promise<net.Socket> {
+export function connect(port: number, host = '127.0.0.1'): Promise<net.Socket> {
   return new Promise((resolve, reject) => {
-    const s = net.connect({ port, host: '127.0.0.1', noDelay: true });
+    const s = net.connect({ port, host, noDelay: true });
     s.once('connect', () => resolve(s));
     s.once('error', reject);
   });

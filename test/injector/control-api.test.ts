@@ -79,7 +79,7 @@ describe('control plane endpoints (raw HTTP)', () => {
     expect(created.json).toEqual({ attributes: { latency: 5, jitter: 0, distribution: 'uniform' }, name: 'latency_downstream', type: 'latency', stream: 'downstream', toxicity: 1 });
     expect(await call('POST', '/proxies/a/toxics', { type: 'latency' })).toMatchObject({ status: 409, json: { error: 'toxic already exists', status: 409 } });
     expect(await call('POST', '/proxies/a/toxics', { type: 'latency', stream: 'sideways' })).toMatchObject({ status: 400, json: { status: 400 } });
-    expect(await call('POST', '/proxies/a/toxics', { type: 'gremlins' })).toMatchObject({ status: 400, json: { error: 'invalid toxic type', status: 400 } });
+    expect(await call('POST', '/proxies/a/toxics', { type: 'gremlins' })).toMatchObject({ status: 400, json: { error: expect.stringMatching(/^invalid toxic type/), status: 400 } });
     expect(await call('POST', '/proxies/a/toxics', { type: 'bandwidth', attributes: { rate: -1 } })).toMatchObject({ status: 400 });
     expect(await call('POST', '/proxies/a/toxics', { type: 'latency', name: 'bad', toxicity: 2 })).toMatchObject({ status: 400 });
     expect(await call('POST', '/proxies/zzz/toxics', { type: 'latency' })).toMatchObject({ status: 404, json: { error: 'proxy not found' } });

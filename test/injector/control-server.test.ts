@@ -49,9 +49,9 @@ describe('control plane (Toxiproxy HTTP API) driven by toxiproxy-node-client', (
     const p = await client.createProxy({ name: 'flip', listen: '127.0.0.1:0', upstream: echo.address });
     const down = await p.update({ enabled: false, listen: p.listen, upstream: p.upstream });
     expect(down.enabled).toBe(false);
-    const up = await p.update({ enabled: true, listen: p.listen, upstream: 'somehost:12345' });
+    const up = await p.update({ enabled: true, listen: p.listen, upstream: 'localhost:12345' });
     expect(up.enabled).toBe(true);
-    expect(up.upstream).toBe('somehost:12345');
+    expect(up.upstream).toBe('localhost:12345');
     const made = await client.populate([
       { name: 'pop1', listen: '127.0.0.1:0', upstream: echo.address },
       { name: 'pop2', listen: '127.0.0.1:0', upstream: echo.address },
@@ -74,7 +74,7 @@ describe('control plane (Toxiproxy HTTP API) driven by toxiproxy-node-client', (
     expect(r400.status).toBe(400);
     const badType = await fetch(`${control.url}/proxies/flip/toxics`, { method: 'POST', body: JSON.stringify({ type: 'nonsense' }) });
     expect(badType.status).toBe(400);
-    expect(((await badType.json()) as { error: string }).error).toBe('invalid toxic type');
+    expect(((await badType.json()) as { error: string }).error).toMatch(/^invalid toxic type/);
   });
 
   it('serves Prometheus metrics', async () => {

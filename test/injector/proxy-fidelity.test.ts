@@ -4,8 +4,8 @@
  */
 import { describe, expect, it } from 'vitest';
 import dgram from 'node:dgram';
-import { Rng } from '../../src/shared/index.ts';
-import { drawLossStall, ProxyBuilder, UdpProxyBuilder, type Proxy } from '../../src/injector/index.ts';
+import { networkPolicy, Rng } from '../../src/shared/index.ts';
+import { drawLossStall, ProxyBuilder, TcpProxy, UdpProxyBuilder, type Proxy } from '../../src/injector/index.ts';
 import { connect, connectOutcome, drain, echoServer, percentile, roundTrip, sourceServer, udpEchoServer } from '../helpers/sockets.ts';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -38,11 +38,24 @@ describe('library API (builder, await using)', () => {
     await expect(new ProxyBuilder('x').withUpstream('127.0.0.1:1').withListen('10.0.0.1:0').start()).rejects.toThrow(/field 'listen'.*not a loopback/);
   });
 
-  it('never dials a non-loopback upstream: the client sees accept then close', async () => {
-    await using proxy = await new ProxyBuilder('far').withUpstream('192.0.2.1:80').start();
-    const r = await drain(await connect(proxy.listenPort));
-    expect(r.bytes).toBe(0);
-    expect(proxy.stats().connections.upstreamErrors).toBe(1);
+  it('refuses a non-loopback upstream at creation, naming the field and the address (nothing is dialled)', async () => {
+    await expect(new ProxyBuilder('far').withUpstream('192.0.2.1:80').start()).rejects.toThrow(/field 'upstream'.*'192\.0\.2\.1' is not a loopback address/);
+    expect(() => new TcpProxy({ name: 'far', upstream: '192.0.2.1:80' })).toThrow(/FAULTLINE_NET_NOT_LOOPBACK|not a loopback/);
+  });
+
+  it('an allowlisted address is admitted for upstream and listen (127.0.0.2 stands in for a game-day host)', async () => {
+    const echo = await echoServer();
+    const network = networkPolicy(['127.0.0.2/32']);
+    expect(network.allows('127.0.0.2')).toBe(true);
+    expect(network.allows('192.0.2.1')).toBe(false);
+    await using proxy = new TcpProxy({ name: 'allowed', listen: '127.0.0.2:0', upstream: echo.address, network });
+    await proxy.start();
+    expect(proxy.listen).toMatch(/^127\.0\.0\.2:/);
+    const s = await connect(proxy.listenPort, '127.0.0.2');
+    expect((await roundTrip(s, Buffer.from('x'))) >= 0).toBe(true);
+    s.destroy();
+    expect(() => new TcpProxy({ name: 'far', upstream: '192.0.2.1:80', network })).toThrow(/not in the network allowlist \(127\.0\.0\.2\/32\)/);
+    await echo.close();
   });
 });
 
