@@ -5,6 +5,7 @@ import { sloCommand } from './slo-command.ts';
 import { loadCommand } from './load-command.ts';
 import { runCommand, validateCommand, selftestCommand } from './run-command.ts';
 import { drillCommand } from './drill-command.ts';
+import { checkCommand } from './check-command.ts';
 
 export const commands = {
   selftest: selftestCommand,
@@ -14,4 +15,5 @@ export const commands = {
   load: loadCommand,
   slo: sloCommand,
   drill: drillCommand,
+  check: checkCommand,
 } as const satisfies Record<string, Command>;

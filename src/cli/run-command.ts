@@ -22,7 +22,7 @@ async function runFile(file: string, argv: string[], io: CliIo): Promise<number>
   process.on('SIGTERM', onSignal);
   const dir = join(values['report-dir'] ?? join(io.cwd, 'reports'), runId(plan.name, Date.now(), seed));
   try {
-    const result = await runScenario(model, plan, { events, signal: controller.signal, evidenceDir: dir, ...(values.metrics ? { metricsAddress: values.metrics } : {}) });
+    const result = await runScenario(model, plan, { events, signal: controller.signal, evidenceDir: dir, env: io.env, ...(values.metrics ? { metricsAddress: values.metrics } : {}) });
     const paths = writeReports(result, dir);
     io.stdout.write(`\n${verdictTable(result)}`);
     io.stdout.write(`reports: ${relative(io.cwd, paths.html) || paths.html} (+ journal.json, junit.xml, report.md)\n`);
@@ -85,7 +85,8 @@ export const selftestCommand: Command = {
 Usage: faultline selftest [--report-dir DIR] [--seed N] [--metrics 127.0.0.1:PORT]
 
 Runs scenarios/chaos-selftest.yaml against the built-in reference service through the in-process
-injector with open-loop load and time-compressed SLO windows: a full partition must fire page-fast
+injector with open-loop load and time-compressed SLO windows: a healthy baseline must stay quiet
+and its support bundle must hold none of its secrets; a full partition must fire page-fast
 and page-slow and clear them after heal; a slow burn must fire page-slow but not page-fast; a mild
 control fault must fire nothing. Then one failover drill against a real PostgreSQL primary/replica
 pair (kill -9 of the primary, synchronous mode) while the reference service serves the drill's

@@ -9,12 +9,14 @@ export { scenarioSchema, experimentSchema, probeSchema, faultSchema, loadScenari
 export type { ScenarioSpec, ExperimentSpec, ProbeSpec } from './spec.ts';
 export { loadScenario, parseScenario, validateScenario, planScenario, toFaultSpec } from './model.ts';
 export type { ScenarioModel, ScenarioPlan, ExperimentPlan, PlannedPhase, PlannedExpectation, PhaseName } from './model.ts';
-export { runScenario } from './runner.ts';
+export { runScenario, REFERENCE_SECRET_ENV } from './runner.ts';
 export type { RunOptions } from './runner.ts';
 export { RunEvents } from './events.ts';
 export type { RunEvent, RunListener, RunResult, RunStatus, ExperimentResult, Verdict, LoadTick } from './events.ts';
 export { runProbe, ProbeRunner } from './probes.ts';
 export type { ProbeResult, ProbeSample } from './probes.ts';
+export { checkBundle, unpackBundle, scanFiles, describeFinding, BundleRefusedError, DEFAULT_BUNDLE_LIMITS } from './bundle-check.ts';
+export type { BundleCheckSpec, BundleFinding, BundleReport, BundleLimits, SecretSource } from './bundle-check.ts';
 export { judge, judgeAll } from './verdict.ts';
 export { startMetricsServer } from './metrics.ts';
 export { injectorLinks } from './failover-links.ts';

@@ -26,7 +26,7 @@ export interface PlannedExpectation {
   id: string;
   /** One line a person reads in the verdict table and in JUnit. */
   title: string;
-  kind: 'alert-fires' | 'alert-clears' | 'alert-quiet' | 'steady-baseline' | 'latency-baseline' | 'steady-recovery' | 'recovery-time' | 'probe-fails' | 'healed';
+  kind: 'alert-fires' | 'alert-clears' | 'alert-quiet' | 'steady-baseline' | 'latency-baseline' | 'steady-recovery' | 'recovery-time' | 'probe-fails' | 'probe-passes' | 'healed';
   tier?: string;
   probe?: string;
   withinMs?: number;
@@ -82,12 +82,14 @@ export function validateScenario(src: SpecSource): ScenarioModel {
     probeNames.add(p.name);
   });
   spec.probes.forEach((p, i) => {
-    if (spec.target.address !== undefined && 'http' in p && !/^[a-z]+:\/\//i.test(p.http.url)) {
+    const kind = 'http' in p ? 'http' : 'bundle' in p ? 'bundle' : undefined;
+    const url = 'http' in p ? p.http.url : 'bundle' in p ? p.bundle.url : undefined;
+    if (spec.target.address !== undefined && kind && url !== undefined && !/^[a-z]+:\/\//i.test(url)) {
       problems.push(
-        new InputError('FAULTLINE_SCENARIO_PROBE', `relative probe URL '${p.http.url}' needs an HTTP target (url or builtin); give an absolute URL with an address target`, {
+        new InputError('FAULTLINE_SCENARIO_PROBE', `relative probe URL '${url}' needs an HTTP target (url or builtin); give an absolute URL with an address target`, {
           file: src.file,
-          line: lineOf(src, ['probes', i, 'http', 'url']),
-          field: `probes[${i}].http.url`,
+          line: lineOf(src, ['probes', i, kind, 'url']),
+          field: `probes[${i}].${kind}.url`,
         }),
       );
     }
@@ -125,17 +127,19 @@ export function validateScenario(src: SpecSource): ScenarioModel {
         );
       }
     }
-    (x.expect.probesFailDuringInject ?? []).forEach((name, j) => {
-      if (!probeNames.has(name)) {
-        problems.push(
-          new InputError('FAULTLINE_SCENARIO_PROBE', `unknown probe '${name}'`, {
-            file: src.file,
-            line: lineOf(src, ['experiments', i, 'expect', 'probesFailDuringInject', j]),
-            field: `experiments[${i}].expect.probesFailDuringInject[${j}]`,
-          }),
-        );
-      }
-    });
+    for (const key of ['probesFailDuringInject', 'probesPass'] as const) {
+      (x.expect[key] ?? []).forEach((name, j) => {
+        if (!probeNames.has(name)) {
+          problems.push(
+            new InputError('FAULTLINE_SCENARIO_PROBE', `unknown probe '${name}'`, {
+              file: src.file,
+              line: lineOf(src, ['experiments', i, 'expect', key, j]),
+              field: `experiments[${i}].expect.${key}[${j}]`,
+            }),
+          );
+        }
+      });
+    }
   });
   if (problems.length === 1) throw problems[0];
   if (problems.length > 1) throw new InputErrors('FAULTLINE_SCENARIO_INVALID', problems);
@@ -200,6 +204,9 @@ export function planScenario(model: ScenarioModel, seedOverride?: string): Scena
     }
     for (const p of x.expect.probesFailDuringInject ?? []) {
       expectations.push({ id: `${x.name}/probe/${p}/fails`, title: `probe ${p} fails during inject (the fault is real)`, kind: 'probe-fails', probe: p });
+    }
+    for (const p of x.expect.probesPass ?? []) {
+      expectations.push({ id: `${x.name}/probe/${p}/passes`, title: `probe ${p} passes at every sample`, kind: 'probe-passes', probe: p });
     }
     expectations.push({ id: `${x.name}/healed`, title: 'nothing left injected after the experiment', kind: 'healed' });
     const plan: ExperimentPlan = {

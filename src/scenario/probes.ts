@@ -1,6 +1,6 @@
 /**
  * Steady-state probes: HTTP (status + JSON assertions), TCP connect, SQL query, a command's exit code,
- * and a Prometheus instant query. Each run returns pass/fail with a reason; a ProbeRunner polls
+ * a secret-free support bundle, and a Prometheus instant query. Each run returns pass/fail with a reason; a ProbeRunner polls
  * continuously and applies the consecutive-failure threshold.
  */
 import { execFile } from 'node:child_process';
@@ -8,6 +8,10 @@ import net from 'node:net';
 import pg from 'pg';
 import { assertLoopback, errorMessage, parseHostPort, redact } from '../shared/index.ts';
 import type { ProbeSpec } from './spec.ts';
+import { checkBundle, describeFinding } from './bundle-check.ts';
+
+/** What probes may read of the environment (bundle header values and secret references); the CLI passes it in. */
+export type ProbeEnv = Record<string, string | undefined>;
 
 export interface ProbeResult {
   probe: string;
@@ -63,7 +67,7 @@ export function pgConfig(conn: string): pg.ClientConfig {
 }
 
 /** Runs one probe once. `baseUrl` resolves relative HTTP probe URLs (e.g. `/readyz`) against the target. */
-export async function runProbe(p: ProbeSpec, baseUrl: string | undefined): Promise<ProbeResult> {
+export async function runProbe(p: ProbeSpec, baseUrl: string | undefined, env: ProbeEnv = {}): Promise<ProbeResult> {
   const t0 = performance.now();
   const done = (ok: boolean, detail: string): ProbeResult => ({ probe: p.name, ok, detail: redact(detail), ms: Math.round((performance.now() - t0) * 10) / 10 });
   try {
@@ -129,6 +133,13 @@ export async function runProbe(p: ProbeSpec, baseUrl: string | undefined): Promi
       });
       return done(code === p.command.exitCode, `exit ${code}, expected ${p.command.exitCode}`);
     }
+    if ('bundle' in p) {
+      const { bundle } = p;
+      const r = await checkBundle({ ...bundle, url: new URL(bundle.url, baseUrl).toString() }, env, AbortSignal.timeout(p.timeout));
+      if (r.findings.length === 0) return done(true, `${r.files} files, ${r.bytes} bytes: no secret found`);
+      const shown = r.findings.slice(0, 5).map(describeFinding).join('; ');
+      return done(false, `${r.findings.length} finding(s): ${shown}${r.findings.length > 5 ? '; …' : ''}`);
+    }
     const q = new URL('/api/v1/query', p.prometheus.url);
     assertLoopback(q.hostname, 'Prometheus URL');
     q.searchParams.set('query', p.prometheus.query);
@@ -167,6 +178,7 @@ export class ProbeRunner {
     private readonly now: () => number,
     private readonly phase: () => string,
     private readonly onSample: (s: ProbeSample) => void,
+    private readonly env: ProbeEnv = {},
   ) {}
 
   start(): void {
@@ -189,7 +201,7 @@ export class ProbeRunner {
   private sampleOne(p: ProbeSpec): Promise<ProbeSample> {
     const phase = this.phase();
     const t = this.now();
-    const run = runProbe(p, this.baseUrl).then((r) => {
+    const run = runProbe(p, this.baseUrl, this.env).then((r) => {
       const c = r.ok ? 0 : (this.consecutive.get(p.name) ?? 0) + 1;
       this.consecutive.set(p.name, c);
       const s: ProbeSample = { ...r, t, phase, consecutiveFailures: c, failing: c >= p.failAfter };

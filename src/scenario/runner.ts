@@ -4,6 +4,7 @@
  * time-compressed SLO engine, probes at phase edges and continuously, abort conditions, and a
  * guaranteed heal (success, failure, exception, abort). Emits RunEvents for reporters.
  */
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -34,6 +35,8 @@ export interface RunOptions {
    * an external watchdog. Whatever it throws is a harness error: faults are healed at once, exit 4.
    */
   onTick?: (experiment: string, phase: PhaseName, t: number) => void;
+  /** Environment variables probes may read (bundle header values, secret references). The CLI passes its env. */
+  env?: Record<string, string | undefined>;
 }
 
 interface Environment {
@@ -41,10 +44,23 @@ interface Environment {
   loadTarget: TargetSpec;
   /** Relative HTTP probe URLs resolve against this (the same path the load takes); none for an address target. */
   probeBase: string | undefined;
+  /** What probes read as environment: the CLI's, plus the built-in reference service's secrets. */
+  probeEnv: Record<string, string | undefined>;
   close(): Promise<void>;
 }
 
-async function setUp(model: ScenarioModel, plan: ScenarioPlan): Promise<Environment> {
+/**
+ * The built-in reference service runs with a database URL, an envelope key and an admin token made
+ * fresh for each run, so its support bundle can be checked for them by reference. Probes see them as
+ * these environment variables (the real process environment is not changed).
+ */
+export const REFERENCE_SECRET_ENV = {
+  databasePassword: 'FAULTLINE_REFERENCE_DB_PASSWORD',
+  envelopeKey: 'FAULTLINE_REFERENCE_ENVELOPE_KEY',
+  adminToken: 'FAULTLINE_REFERENCE_ADMIN_TOKEN',
+} as const;
+
+async function setUp(model: ScenarioModel, plan: ScenarioPlan, userEnv: Record<string, string | undefined>): Promise<Environment> {
   const { spec } = model;
   let backend: Backend | undefined;
   let service: ReferenceService | undefined;
@@ -53,7 +69,15 @@ async function setUp(model: ScenarioModel, plan: ScenarioPlan): Promise<Environm
     if (spec.target.builtin === 'reference') {
       backend = await startBackend();
       proxy = await startProxy({ name: 'reference-backend', listen: spec.injector.listen, upstream: backend.address, seed: plan.seed });
-      service = await startReferenceService({ backend: proxy.listen, backendTimeoutMs: 1000 });
+      const secret = (): string => randomBytes(24).toString('base64url');
+      const dbPassword = secret();
+      const envelopeKey = randomBytes(32).toString('hex');
+      const adminToken = secret();
+      service = await startReferenceService({
+        backend: proxy.listen,
+        backendTimeoutMs: 1000,
+        diagnostics: { databaseUrl: `postgres://reference:${dbPassword}@127.0.0.1:5432/reference`, envelopeKey, adminToken },
+      });
       const s = service;
       const b = backend;
       const p = proxy;
@@ -61,6 +85,7 @@ async function setUp(model: ScenarioModel, plan: ScenarioPlan): Promise<Environm
         proxy: p,
         loadTarget: { kind: 'http', url: `${s.url}${spec.target.path}` },
         probeBase: s.url,
+        probeEnv: { ...userEnv, [REFERENCE_SECRET_ENV.databasePassword]: dbPassword, [REFERENCE_SECRET_ENV.envelopeKey]: envelopeKey, [REFERENCE_SECRET_ENV.adminToken]: adminToken },
         close: async () => {
           await s.close();
           await p.stop();
@@ -73,7 +98,7 @@ async function setUp(model: ScenarioModel, plan: ScenarioPlan): Promise<Environm
       parseHostPort(upstream, 'injector.upstream');
       proxy = await startProxy({ name: 'target', listen: spec.injector.listen, upstream, seed: plan.seed });
       const p = proxy;
-      return { proxy: p, loadTarget: { kind: 'tcp', host: p.listenHost, port: p.listenPort }, probeBase: undefined, close: () => p.stop() };
+      return { proxy: p, loadTarget: { kind: 'tcp', host: p.listenHost, port: p.listenPort }, probeBase: undefined, probeEnv: userEnv, close: () => p.stop() };
     }
     const url = new URL(spec.target.url as string);
     const upstream = spec.injector.upstream ?? `${url.hostname}:${url.port || (url.protocol === 'https:' ? 443 : 80)}`;
@@ -85,6 +110,7 @@ async function setUp(model: ScenarioModel, plan: ScenarioPlan): Promise<Environm
       proxy: p,
       loadTarget: { kind: 'http', url: `${proxied}${spec.target.path}` },
       probeBase: proxied,
+      probeEnv: userEnv,
       close: () => p.stop(),
     };
   } catch (e) {
@@ -156,7 +182,7 @@ class ExperimentRun {
     const rule = ctx.model.spec.aborts.errorRate;
     this.phaseErrors = rule ? new SlidingRatio(rule.window) : undefined;
     this.engine = createSloEngine({ slo: ctx.model.slo, timeScale: ctx.plan.timeScale, clock: ctx.clock, startMs: this.start, keepHistory: true });
-    this.probes = new ProbeRunner(ctx.model.spec.probes, ctx.env.probeBase, () => this.rel(), () => this.phase, (s) => this.onProbe(s));
+    this.probes = new ProbeRunner(ctx.model.spec.probes, ctx.env.probeBase, () => this.rel(), () => this.phase, (s) => this.onProbe(s), ctx.env.probeEnv);
   }
 
   private rel(): number {
@@ -382,7 +408,7 @@ export async function runScenario(model: ScenarioModel, plan: ScenarioPlan, opts
   let drill: RunResult['drill'];
   try {
     if (opts.metricsAddress) metrics = await startMetricsServer(opts.metricsAddress, model.slo.name);
-    env = await setUp(model, plan);
+    env = await setUp(model, plan, opts.env ?? {});
     for (const x of plan.experiments) {
       if (abort.signal.aborted) break;
       current = x.name;

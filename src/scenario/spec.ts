@@ -64,6 +64,32 @@ export const probeSchema = z.union([
   z
     .object({
       ...probeCommon,
+      /** Fetching and scanning an archive is heavier than a health check: polled every 5 s by default. */
+      interval: positiveDuration.default(5000),
+      timeout: positiveDuration.default(5000),
+      /** A support bundle (tar.gz, tar or zip) that must be secret-free. */
+      bundle: z
+        .object({
+          /** Absolute, or relative to the target like an HTTP probe's URL. */
+          url: z.string().min(1),
+          /** Header values may name environment variables: `Authorization: Bearer $ADMIN_TOKEN`. */
+          headers: z.record(z.string(), z.string()).optional(),
+          /** The deployment's actual secrets, by reference: `{ env: DB_PASSWORD }` or `{ file: ./key.txt }`. */
+          secrets: z.array(z.union([z.object({ env: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'an environment variable name') }).strict(), z.object({ file: z.string().min(1) }).strict()])).default([]),
+          /** Keys allowed in the bundle's config files (config.*); any other key is a finding. */
+          allowedConfigKeys: z.array(z.string().min(1)).optional(),
+          limits: z
+            .object({ maxArchiveBytes: z.number().int().positive(), maxBytes: z.number().int().positive(), maxFiles: z.number().int().positive() })
+            .partial()
+            .strict()
+            .optional(),
+        })
+        .strict(),
+    })
+    .strict(),
+  z
+    .object({
+      ...probeCommon,
       prometheus: z
         .object({
           url: z.string().url(),
@@ -107,6 +133,8 @@ export const experimentSchema = z
         recoveryWithin: positiveDuration.optional(),
         /** Probes that must fail during inject (proof the fault is real). */
         probesFailDuringInject: z.array(z.string()).optional(),
+        /** Probes that must pass at every sample of the experiment (at least one sample), e.g. a secret-free support bundle. */
+        probesPass: z.array(z.string()).optional(),
       })
       .strict()
       .default({ alerts: {} }),

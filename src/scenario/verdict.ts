@@ -110,6 +110,12 @@ export function judge(plan: ExperimentPlan, e: PlannedExpectation, obs: Observat
       const failed = samples.find((p) => p.failing);
       return { ...base, passed: failed !== undefined, expected: 'fails during inject', observed: failed ? `failed: ${failed.detail}` : `passed all ${samples.length} samples` };
     }
+    case 'probe-passes': {
+      const samples = obs.probes.filter((p) => p.probe === e.probe);
+      const failed = samples.find((p) => !p.ok);
+      if (samples.length === 0) return { ...base, passed: false, expected: 'passes at every sample', observed: 'never sampled' };
+      return { ...base, passed: failed === undefined, expected: 'passes at every sample', observed: failed ? `failed at ${failed.phase}: ${failed.detail}` : `passed all ${samples.length} samples` };
+    }
     case 'latency-baseline': {
       const lat: number[] = [];
       for (let i = 0; i < obs.outcomes.count; i++) {

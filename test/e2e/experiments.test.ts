@@ -3,7 +3,6 @@
  * engine; reports opened in headless Chromium.
  */
 import { describe, expect, it } from 'vitest';
-import { spawn } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -11,29 +10,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { chromium } from 'playwright-core';
+import { faultline } from '../helpers/cli.ts';
 
-const bin = fileURLToPath(new URL('../../bin/faultline.mjs', import.meta.url));
 const fixture = (name: string): string => fileURLToPath(new URL(`../../fixtures/scenarios/${name}`, import.meta.url));
-
-interface Ran {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-function faultline(args: string[], opts: { onStdout?: (all: string, kill: (sig: NodeJS.Signals) => void) => void } = {}): Promise<Ran> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [bin, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, CI: 'true' } });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => {
-      stdout += d;
-      opts.onStdout?.(stdout, (sig) => child.kill(sig));
-    });
-    child.stderr.on('data', (d) => (stderr += d));
-    child.on('exit', (code) => resolve({ code, stdout, stderr }));
-  });
-}
 
 function onlyRunDir(reportDir: string): string {
   const dirs = readdirSync(reportDir);
@@ -86,6 +65,10 @@ describe('faultline selftest', () => {
       expect(x.verdicts.every((v) => v.expected.length > 0 && v.observed.length > 0)).toBe(true);
       if (x.name !== 'baseline') expect(x.injector.faults.length).toBeGreaterThan(0);
     }
+    // The support bundle of the built-in reference service (fresh secrets per run) is secret-free at every sample.
+    const bundleRow = journal.experiments.find((x) => x.name === 'baseline')!.verdicts.find((v) => v.expected === 'passes at every sample');
+    expect(bundleRow).toMatchObject({ passed: true, observed: expect.stringMatching(/^passed all \d+ samples$/) });
+    expect(journal.experiments.find((x) => x.name === 'baseline')!.probes.filter((p) => p.probe === 'support-bundle').length).toBeGreaterThan(1);
     const fp = journal.experiments.find((x) => x.name === 'full-partition')!;
     expect(fp.slo.transitions.some((t) => t.tier === 'page-fast' && t.to === 'firing')).toBe(true);
     expect(fp.slo.budget.consumedFraction).toBeGreaterThan(0);
