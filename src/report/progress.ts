@@ -63,10 +63,33 @@ export function progressReporter(write: (s: string) => void, opts: { tty: boolea
   };
 }
 
+/** What to check first for the most common error classes. */
+const ERROR_HINTS: Record<string, string> = {
+  http_404: 'check target.path',
+  http_401: 'the target wants credentials',
+  http_403: 'the target refuses these requests',
+  connect_refused: 'is the target running on that address?',
+  connect_timeout: 'is the target reachable?',
+  timeout: 'the target answers slower than load.timeout',
+  tls: 'check the certificate (or the https:// scheme)',
+  dns: 'targets must be loopback addresses',
+};
+
+/** The dominant error classes, largest first, with a hint for the first: `http_404 ×49 — check target.path`. */
+export function errorCauses(errors: Record<string, number>, max = 3): string {
+  const top = Object.entries(errors)
+    .filter(([, n]) => n > 0)
+    .sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]))
+    .slice(0, max);
+  if (top.length === 0) return '';
+  const hint = ERROR_HINTS[top[0]![0]];
+  return `${top.map(([k, n]) => `${k} ×${n}`).join(', ')}${hint ? ` — ${hint}` : ''}`;
+}
+
 /** The verdict table printed at the end of a run. */
 export function verdictTable(r: RunResult): string {
   const rows: string[][] = [['experiment', 'expectation', 'expected', 'observed', 'result']];
-  for (const v of allVerdicts(r)) rows.push([v.experiment, v.title, v.expected, v.observed, v.passed ? 'pass' : 'FAIL']);
+  for (const v of allVerdicts(r)) rows.push([v.experiment, v.title, v.expected, v.observed, v.notReached ? 'not reached' : v.passed ? 'pass' : 'FAIL']);
   const widths = rows[0]!.map((_, i) => Math.min(60, Math.max(...rows.map((row) => (row[i] ?? '').length))));
   const fmt = (row: string[]): string => row.map((c, i) => c.padEnd(widths[i] ?? 0)).join('  ');
   const out = [fmt(rows[0]!), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.slice(1).map(fmt)];
@@ -77,6 +100,8 @@ export function verdictTable(r: RunResult): string {
       .filter(([, iv]) => iv.length > 0)
       .map(([t, iv]) => `${t} ${iv.map(([a, b]) => `[${((a - x.plan.injectAtMs) / 1000).toFixed(2)}s, ${b === null ? 'open' : `${((b - x.plan.injectAtMs) / 1000).toFixed(2)}s`})`).join(' ')}`)
       .join('; ');
+    const causes = errorCauses(x.load.errors);
+    if (causes) out.push(`${x.name}: errors ${causes}`);
     out.push(`${x.name}: ${x.load.completed} requests, ${x.load.bad} bad, error budget spent ${c === null ? 'n/a' : `${(c * 100).toFixed(2)} %`} of ${formatDuration(x.slo.budget.periodMs)}; alerts (s from inject, ×${x.slo.timeScale} for real-equivalent): ${eps || 'none'}`);
   }
   if (r.drill) out.push(drillSummary(r.drill));

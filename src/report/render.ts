@@ -77,7 +77,7 @@ export function renderMarkdown(r: RunResult): string {
     '',
     '| experiment | expectation | expected | observed | result |',
     '|---|---|---|---|---|',
-    ...allVerdicts(r).map((v) => `| ${v.experiment} | ${v.title} | ${v.expected} | ${v.observed} | ${v.passed ? '✅ pass' : '❌ FAIL'} |`),
+    ...allVerdicts(r).map((v) => `| ${v.experiment} | ${v.title} | ${v.expected} | ${v.observed} | ${v.notReached ? '⏸ not reached' : v.passed ? '✅ pass' : '❌ FAIL'} |`),
     '',
     '| experiment | requests | bad | error budget spent | alert episodes (fire → clear, s since inject, compressed / real-equivalent) |',
     '|---|---|---|---|---|',
@@ -233,7 +233,7 @@ function drillReadiness(d: DrillStepResult): string {
 
 export function renderHtml(r: RunResult): string {
   const rows = allVerdicts(r)
-    .map((v) => `<tr class="${v.passed ? 'pass' : 'fail'}"><td>${esc(v.experiment)}</td><td>${esc(v.title)}</td><td>${esc(v.expected)}</td><td>${esc(v.observed)}</td><td>${v.passed ? 'pass' : 'FAIL'}</td></tr>`)
+    .map((v) => `<tr class="${v.passed ? 'pass' : 'fail'}"><td>${esc(v.experiment)}</td><td>${esc(v.title)}</td><td>${esc(v.expected)}</td><td>${esc(v.observed)}</td><td>${v.notReached ? 'not reached' : v.passed ? 'pass' : 'FAIL'}</td></tr>`)
     .join('\n');
   const sections = r.experiments
     .map((x) => {

@@ -13,6 +13,8 @@ export interface Verdict {
   passed: boolean;
   expected: string;
   observed: string;
+  /** The run was aborted before this expectation's phase completed: shown as `not reached`, never as a pass. */
+  notReached?: boolean;
 }
 
 /** The live progress line's load numbers, over the outcomes completed in the last second. */

@@ -175,6 +175,8 @@ class ExperimentRun {
   private readonly phaseErrors: SlidingRatio | undefined;
   private seenTransitions = 0;
   private healed = false;
+  /** When the experiment was stopped early (ms since its start). */
+  private abortedAtMs: number | undefined;
 
   constructor(private readonly ctx: ExperimentContext) {
     this.x = ctx.experiment;
@@ -195,7 +197,14 @@ class ExperimentRun {
     runSignal.addEventListener('abort', onRunAbort, { once: true });
     events.emit({ type: 'experiment-start', experiment: this.x.name, plan: this.x });
     this.enter('baseline');
-    this.stop.signal.addEventListener('abort', () => this.heal(), { once: true });
+    this.stop.signal.addEventListener(
+      'abort',
+      () => {
+        this.abortedAtMs = this.rel();
+        this.heal();
+      },
+      { once: true },
+    );
     const timers = [setTimeout(() => this.injectAfterEdgeProbes(), this.x.injectAtMs), setTimeout(() => this.recover(), this.x.healAtMs)];
     const ticker = setInterval(() => this.guarded(() => this.tick()), TICK_MS);
     this.probes.start();
@@ -338,6 +347,7 @@ class ExperimentRun {
     this.engine.evaluate(clock.now());
     this.emitNewTransitions();
     const intervals = this.engine.alertIntervals();
+    const aborted = this.stop.signal.aborted;
     const verdicts: Verdict[] = judgeAll(this.x, {
       intervals,
       outcomes: { ...this.outcomes, count: this.outcomes.t.length },
@@ -345,8 +355,8 @@ class ExperimentRun {
       healVerified: this.heals.every((h) => h.verified) && env.proxy.faults().length === 0,
       timeScale: plan.timeScale,
       warmupMs: model.spec.load.warmup,
+      ...(aborted ? { aborted: { phasesStarted: this.timeline.map((p) => p.phase), atMs: this.abortedAtMs ?? this.rel() } } : {}),
     });
-    const aborted = this.stop.signal.aborted;
     const result: ExperimentResult = {
       name: this.x.name,
       plan: this.x,

@@ -15,6 +15,8 @@ export interface Observations {
   healVerified: boolean;
   timeScale: number;
   warmupMs: number;
+  /** Set when the experiment was aborted: the phases that had started, and when (ms since start) it stopped. */
+  aborted?: { phasesStarted: readonly string[]; atMs: number };
 }
 
 function ratio(obs: Observations, from: number, to: number): { ratio: number | null; n: number } {
@@ -84,6 +86,7 @@ export function judge(plan: ExperimentPlan, e: PlannedExpectation, obs: Observat
       return { ...base, passed: ok, expected: `error ratio ≤ ${pct(e.maxErrorRatio ?? 0)}${e.probes ? ', probes pass' : ''}`, observed: parts.join('; ') };
     }
     case 'recovery-time': {
+      if (ratio(obs, plan.healAtMs, plan.totalMs).n === 0) return { ...base, passed: false, expected: `≤ ${both(e.withinMs ?? 0, obs.timeScale)}`, observed: 'no traffic after heal' };
       const step = 250;
       let recoveredAt: number | null = null;
       for (let t = plan.healAtMs; t < plan.totalMs; t += step) {
@@ -134,6 +137,43 @@ export function judge(plan: ExperimentPlan, e: PlannedExpectation, obs: Observat
   }
 }
 
+/** The phase whose completion an expectation needs before it can be judged (undefined: always judged). */
+const JUDGED_AFTER: Record<PlannedExpectation['kind'], 'baseline' | 'inject' | 'recover' | undefined> = {
+  'steady-baseline': 'baseline',
+  'latency-baseline': 'baseline',
+  'alert-fires': 'inject',
+  'alert-quiet': 'inject',
+  'probe-fails': 'inject',
+  'alert-clears': 'recover',
+  'steady-recovery': 'recover',
+  'recovery-time': 'recover',
+  'probe-passes': 'recover',
+  healed: undefined,
+};
+
+/** Failures that are conclusive even when the phase was cut short (the evidence is already there). */
+function conclusiveFailure(e: PlannedExpectation, v: Verdict, obs: Observations): boolean {
+  if (v.passed) return false;
+  if (e.kind === 'alert-quiet' || e.kind === 'steady-baseline' || e.kind === 'latency-baseline') return true;
+  if (e.kind === 'probe-passes') return obs.probes.some((p) => p.probe === e.probe && !p.ok);
+  return false;
+}
+
+/**
+ * An aborted experiment: an expectation whose phase did not complete is `not reached` (never a pass),
+ * unless what was observed already fails it.
+ */
+function markNotReached(plan: ExperimentPlan, e: PlannedExpectation, v: Verdict, obs: Observations): Verdict {
+  const a = obs.aborted;
+  const phase = JUDGED_AFTER[e.kind];
+  if (!a || !phase) return v;
+  const next = { baseline: 'inject', inject: 'recover', recover: undefined }[phase];
+  const completed = next !== undefined && a.phasesStarted.includes(next);
+  if (completed || conclusiveFailure(e, v, obs)) return v;
+  const where = [...a.phasesStarted].pop() ?? 'baseline';
+  return { ...v, passed: false, notReached: true, observed: `not reached (aborted at ${formatDuration(a.atMs)}, during ${where})` };
+}
+
 export function judgeAll(plan: ExperimentPlan, obs: Observations): Verdict[] {
-  return plan.expectations.map((e) => judge(plan, e, obs));
+  return plan.expectations.map((e) => markNotReached(plan, e, judge(plan, e, obs), obs));
 }

@@ -1,0 +1,48 @@
+/**
+ * The rough edges a newcomer hits first (issue 16): an abort names its cause where the user looks,
+ * and rows never reached are not graded.
+ */
+import { describe, expect, it } from 'vitest';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { faultline } from '../helpers/cli.ts';
+
+describe('a run against a wrong path', () => {
+  it('aborts at baseline naming the dominant error class and a hint, and grades nothing it never reached', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'faultline-newcomer-'));
+    const file = join(dir, 'wrong-path.yaml');
+    writeFileSync(
+      file,
+      `apiVersion: faultline/v1
+kind: Experiment
+metadata: { name: wrong-path }
+seed: 5
+timeScale: 720
+target: { builtin: reference, path: /api/checkout }
+load: { rate: 100, sli: { goodStatus: 2xx } }
+slo: { name: checkout, objective: 99 }
+aborts: { errorRate: { above: 0.5, window: 1s, minRequests: 20 } }
+experiments:
+  - name: partition
+    baseline: 4s
+    inject:
+      duration: 2s
+      faults: [{ type: partition, stream: both, attributes: { mode: blackhole, scope: both } }]
+    recover: 2s
+    expect:
+      alerts: { page-fast: { fires: true, within: 3s, clearsWithin: 3s } }
+      recoveryWithin: 1s
+`,
+    );
+    const r = await faultline(['run', file, '--report-dir', join(dir, 'reports')]);
+    expect(r.code, r.stdout).toBe(3);
+    expect(r.stdout).toMatch(/partition: errors http_404 ×\d+ — check target\.path/);
+    const row = (title: string): string => r.stdout.split('\n').find((l) => l.includes(title)) ?? '';
+    expect(row('page-fast fires within 3s')).toMatch(/not reached \(aborted at [\d.]+m?s, during baseline\)\s+not reached\s*$/);
+    expect(row('page-fast clears within 3s')).toMatch(/not reached\s*$/);
+    expect(row('error ratio back to steady state')).toMatch(/not reached\s*$/);
+    expect(row('steady state at baseline')).toMatch(/error ratio 100\.00 %.*FAIL\s*$/);
+    expect(r.stdout).not.toMatch(/recovered after 0ms/);
+  });
+});
