@@ -67,7 +67,7 @@ const boundaries = {
 };
 
 export default tseslint.config(
-  { ignores: ['node_modules/**', 'reports/**', 'coverage/**', 'fixtures/**/*.js', '.tmp/**'] },
+  { ignores: ['node_modules/**', 'dist/**', 'reports/**', 'coverage/**', 'fixtures/**/*.js', '.tmp/**'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

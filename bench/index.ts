@@ -9,6 +9,7 @@ const suites: Record<string, () => Promise<{ default: Suite }>> = {
   injector: () => import('./injector.ts'),
   slo: () => import('./slo.ts'),
   load: () => import('./load.ts'),
+  startup: () => import('./startup.ts'),
 };
 
 mkdirSync('reports/bench', { recursive: true });

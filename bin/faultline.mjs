@@ -1,10 +1,12 @@
 #!/usr/bin/env node
-// faultline's executable: loads the TypeScript CLI through tsx (no build step after `npm ci`).
-import { register } from 'tsx/esm/api';
-
-register();
-const { main } = await import('../src/cli/index.ts');
-const code = await main(process.argv.slice(2));
-// Exit explicitly once stdout and stderr are flushed: with module.register() hooks, Node 20 can spin
-// instead of exiting when the event loop simply runs dry.
-process.stdout.write('', () => process.stderr.write('', () => process.exit(code)));
+// faultline's executable: runs the compiled CLI in dist/ (plain Node, no TypeScript loader).
+// dist/ is built by `npm run build`, which `npm ci`/`npm install` run through the `prepare` script.
+let cli;
+try {
+  cli = await import('../dist/src/cli/index.js');
+} catch (e) {
+  if (e?.code !== 'ERR_MODULE_NOT_FOUND' || !String(e.message).includes('/dist/src/cli/index.js')) throw e;
+  process.stderr.write("faultline: the compiled CLI (dist/) is missing: run 'npm run build' (npm ci runs it for you)\n");
+  process.exit(4);
+}
+process.exitCode = await cli.main(process.argv.slice(2));

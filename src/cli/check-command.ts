@@ -32,7 +32,6 @@ function limit(v: string | undefined, flag: string): number | undefined {
 }
 
 export const checkCommand: Command = {
-  summary: 'one-shot checks: a support bundle must be secret-free',
   usage,
   async run(argv, io) {
     const [sub, ...rest] = argv;

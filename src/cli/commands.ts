@@ -1,19 +1,55 @@
-/** The command registry: a typed const map. Each command lives in its own `<name>-command.ts`. */
+/**
+ * The command registry: a typed const map. Each command lives in its own `<name>-command.ts` and is
+ * imported only when it runs (or prints its usage), so `faultline --help` loads none of the modules'
+ * dependencies (pg, undici, zod, yaml, prom-client, hdr-histogram-js…). The one-line summaries live
+ * here, with the loaders, because `faultline --help` needs them without loading anything.
+ */
 import type { Command } from './io.ts';
-import { serveCommand } from './serve-command.ts';
-import { sloCommand } from './slo-command.ts';
-import { loadCommand } from './load-command.ts';
-import { runCommand, validateCommand, selftestCommand } from './run-command.ts';
-import { drillCommand } from './drill-command.ts';
-import { checkCommand } from './check-command.ts';
+
+export interface CommandEntry {
+  /** One line for `faultline --help`. */
+  summary: string;
+  /** Imports the command's module (and with it its dependencies). */
+  load(): Promise<Command>;
+}
 
 export const commands = {
-  selftest: selftestCommand,
-  run: runCommand,
-  validate: validateCommand,
-  serve: serveCommand,
-  load: loadCommand,
-  slo: sloCommand,
-  drill: drillCommand,
-  check: checkCommand,
-} as const satisfies Record<string, Command>;
+  selftest: {
+    summary: 'the chaos self-test on the embedded default: proves burn alerts fire under faults and clear after heal',
+    load: async () => (await import('./run-command.ts')).selftestCommand,
+  },
+  run: {
+    summary: 'run an experiment scenario (baseline → inject → observe → heal → observe)',
+    load: async () => (await import('./run-command.ts')).runCommand,
+  },
+  validate: {
+    summary: 'check a scenario file without running it',
+    load: async () => (await import('./run-command.ts')).validateCommand,
+  },
+  serve: {
+    summary: 'run the injector control plane (Toxiproxy-compatible HTTP API) on loopback',
+    load: async () => (await import('./serve-command.ts')).serveCommand,
+  },
+  load: {
+    summary: 'drive open-loop HTTP load at a fixed schedule and report honest latency',
+    load: async () => (await import('./load-command.ts')).loadCommand,
+  },
+  slo: {
+    summary: 'replay a counter series through the SLO burn-rate alerts, or print Prometheus rules',
+    load: async () => (await import('./slo-command.ts')).sloCommand,
+  },
+  drill: {
+    summary: 'replay a regional PostgreSQL failover with split-brain fencing; RPO, RTO and invariants',
+    load: async () => (await import('./drill-command.ts')).drillCommand,
+  },
+  check: {
+    summary: 'one-shot checks: a support bundle must be secret-free',
+    load: async () => (await import('./check-command.ts')).checkCommand,
+  },
+} as const satisfies Record<string, CommandEntry>;
+
+export type CommandName = keyof typeof commands;
+
+export function isCommandName(name: string): name is CommandName {
+  return Object.hasOwn(commands, name);
+}

@@ -186,7 +186,6 @@ export async function runOneDrill(o: DrillRunOptions, io: CliIo): Promise<DrillR
 }
 
 export const drillCommand: Command = {
-  summary: 'replay a regional PostgreSQL failover with split-brain fencing; RPO, RTO and invariants',
   usage,
   async run(argv, io) {
     const [sub, ...rest] = argv;

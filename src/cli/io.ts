@@ -6,9 +6,8 @@ export interface CliIo {
   cwd: string;
 }
 
+/** A command's module exports one of these; its one-line summary is in the registry (commands.ts). */
 export interface Command {
-  /** One line for `faultline --help`. */
-  summary: string;
   /** Full usage text for `faultline <command> --help`. */
   usage: string;
   /** Returns the process exit code (see ExitCode in src/shared). */

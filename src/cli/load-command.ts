@@ -106,7 +106,6 @@ function progressWriter(io: CliIo): (line: string) => void {
 }
 
 export const loadCommand: Command = {
-  summary: 'drive open-loop HTTP load at a fixed schedule and report honest latency',
   usage,
   async run(argv, io) {
     const { values } = parseFlags(argv, {

@@ -1,12 +1,10 @@
-import { fileURLToPath } from 'node:url';
 import { join, relative } from 'node:path';
 import { ExitCode, randomSeed } from '../shared/index.ts';
 import { loadScenario, planScenario, RunEvents, runScenario } from '../scenario/index.ts';
 import { progressReporter, runId, verdictTable, writeReports } from '../report/index.ts';
 import { parseFlags } from './args.ts';
 import type { CliIo, Command } from './io.ts';
-
-const SELFTEST = fileURLToPath(new URL('../../scenarios/chaos-selftest.yaml', import.meta.url));
+import { packageFile } from './package-files.ts';
 
 async function runFile(file: string, argv: string[], io: CliIo): Promise<number> {
   const { values } = parseFlags(argv, { 'report-dir': { type: 'string' }, seed: { type: 'string' }, metrics: { type: 'string' } });
@@ -34,7 +32,6 @@ async function runFile(file: string, argv: string[], io: CliIo): Promise<number>
 }
 
 export const runCommand: Command = {
-  summary: 'run an experiment scenario (baseline → inject → observe → heal → observe)',
   usage: `faultline run — run an experiment scenario
 
 Usage: faultline run FILE [--report-dir DIR] [--seed N] [--metrics 127.0.0.1:PORT]
@@ -56,7 +53,6 @@ abort condition; faults are healed first), 4 harness error.`,
 };
 
 export const validateCommand: Command = {
-  summary: 'check a scenario file without running it',
   usage: `faultline validate — check a scenario file without running it
 
 Usage: faultline validate FILE
@@ -79,7 +75,6 @@ Prints the planned experiments, or the problems with file, line and field (exit 
 };
 
 export const selftestCommand: Command = {
-  summary: 'the chaos self-test on the embedded default: proves burn alerts fire under faults and clear after heal',
   usage: `faultline selftest — the chaos self-test (no Docker, no external service)
 
 Usage: faultline selftest [--report-dir DIR] [--seed N] [--metrics 127.0.0.1:PORT]
@@ -92,5 +87,5 @@ control fault must fire nothing. Then one failover drill against a real PostgreS
 pair (kill -9 of the primary, synchronous mode) while the reference service serves the drill's
 readiness view on /readyz (skipped, with the reason, only when no PostgreSQL server binaries exist).
 Exit 0 only when every expectation holds.`,
-  run: (argv, io) => runFile(SELFTEST, argv, io),
+  run: (argv, io) => runFile(packageFile('scenarios/chaos-selftest.yaml'), argv, io),
 };

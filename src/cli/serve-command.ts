@@ -17,7 +17,6 @@ Drive it with any Toxiproxy client (e.g. toxiproxy-node-client) or curl. GET /me
 Prometheus counters. SIGINT/SIGTERM heal every fault before exit.`;
 
 export const serveCommand: Command = {
-  summary: 'run the injector control plane (Toxiproxy-compatible HTTP API) on loopback',
   usage,
   async run(argv, io) {
     const { values } = parseFlags(argv, {

@@ -55,7 +55,6 @@ function humanReplay(r: ReplayResult): string {
 }
 
 export const sloCommand: Command = {
-  summary: 'replay a counter series through the SLO burn-rate alerts, or print Prometheus rules',
   usage,
   async run(argv, io) {
     const [sub, ...rest] = argv;

@@ -1,0 +1,148 @@
+/**
+ * The npm package as users get it: `npm pack`, then `npm install` of the tarball into an empty
+ * project, then the installed `faultline` bin — compiled JavaScript with the runtime dependencies
+ * only (no tsx, no TypeScript) — prints help, validates the bundled self-test scenario and runs a
+ * short scenario against the embedded reference service.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { execFile } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { delimiter, dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = fileURLToPath(new URL('../..', import.meta.url));
+
+interface Ran {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs a command to its end; never throws on a non-zero exit (the tests assert the code). */
+function run(cmd: string, args: string[], opts: { cwd: string; env?: NodeJS.ProcessEnv; timeoutMs: number }): Promise<Ran> {
+  return new Promise((resolve, reject) => {
+    execFile(cmd, args, { cwd: opts.cwd, env: opts.env ?? process.env, timeout: opts.timeoutMs, maxBuffer: 16 << 20, encoding: 'utf8' }, (err, stdout, stderr) => {
+      if (err && typeof err.code !== 'number') reject(err);
+      else resolve({ code: err ? Number(err.code) : 0, stdout, stderr });
+    });
+  });
+}
+
+/** The environment without npm's per-run variables (`npm test` sets them; they would point the nested npm at this repository). */
+function cleanEnv(): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {};
+  for (const [k, v] of Object.entries(process.env)) if (!/^npm_/i.test(k)) env[k] = v;
+  // The installed bin's `#!/usr/bin/env node` finds this same Node.
+  env.PATH = `${dirname(process.execPath)}${delimiter}${env.PATH ?? ''}`;
+  env.CI = 'true';
+  return env;
+}
+
+describe('the npm package (npm pack → npm install of the tarball → faultline)', () => {
+  let tmp: string;
+  let app: string;
+  let files: string[];
+  let faultline: (args: string[], timeoutMs?: number) => Promise<Ran>;
+
+  beforeAll(async () => {
+    tmp = mkdtempSync(join(tmpdir(), 'faultline-package-'));
+    const env = cleanEnv();
+    // --ignore-scripts: pack the dist/ that the test run's global setup built from these very sources
+    // (`prepare` would rebuild it, deleting dist/ under the CLI tests that run in parallel).
+    const packed = await run('npm', ['pack', '--ignore-scripts', '--json', '--pack-destination', tmp], { cwd: root, env, timeoutMs: 120_000 });
+    expect(packed.code, packed.stderr).toBe(0);
+    const [info] = JSON.parse(packed.stdout) as Array<{ filename: string; files: Array<{ path: string }> }>;
+    files = (info?.files ?? []).map((f) => f.path);
+    app = join(tmp, 'app');
+    mkdirSync(app);
+    writeFileSync(join(app, 'package.json'), `${JSON.stringify({ name: 'faultline-package-test', version: '0.0.0', private: true }, null, 2)}\n`);
+    // --prefer-offline: the dependencies come from npm's cache when `npm ci` filled it, else from the registry.
+    const installed = await run('npm', ['install', '--no-audit', '--no-fund', '--prefer-offline', join(tmp, info?.filename ?? 'missing.tgz')], { cwd: app, env, timeoutMs: 300_000 });
+    expect(installed.code, installed.stderr).toBe(0);
+    faultline = (args, timeoutMs = 30_000) => run(join(app, 'node_modules/.bin/faultline'), args, { cwd: app, env, timeoutMs });
+  }, 420_000);
+
+  afterAll(() => {
+    if (tmp) rmSync(tmp, { recursive: true, force: true });
+  });
+
+  it('ships the compiled CLI, the bundled scenarios and the docs, and no TypeScript sources or tests', () => {
+    for (const f of ['package.json', 'README.md', 'bin/faultline.mjs', 'dist/src/cli/index.js', 'dist/src/cli/run-command.js', 'dist/fixtures/reference-service/index.js', 'scenarios/chaos-selftest.yaml', 'docs/scenarios.md']) {
+      expect(files).toContain(f);
+    }
+    expect(files.filter((f) => f.endsWith('.ts'))).toEqual([]);
+    expect(files.filter((f) => /(^|\/)test\/|\.test\.|^bench\//.test(f))).toEqual([]);
+  });
+
+  it('installs with its runtime dependencies only: no tsx, esbuild or typescript', () => {
+    const modules = readdirSync(join(app, 'node_modules'));
+    for (const dep of ['pg', 'undici', 'yaml', 'zod', 'prom-client', 'hdr-histogram-js']) expect(modules).toContain(dep);
+    for (const dev of ['tsx', 'esbuild', 'typescript', 'vitest']) expect(modules).not.toContain(dev);
+    const pkg = JSON.parse(readFileSync(join(app, 'node_modules/faultline/package.json'), 'utf8')) as { bin: Record<string, string>; dependencies: Record<string, string> };
+    expect(pkg.bin.faultline).toBe('bin/faultline.mjs');
+    expect(Object.keys(pkg.dependencies)).not.toContain('tsx');
+  });
+
+  it('prints help and version from the installed bin, exit 0', async () => {
+    const help = await faultline(['--help']);
+    expect(help.code, help.stderr).toBe(0);
+    for (const c of ['selftest', 'run', 'validate', 'serve', 'load', 'slo', 'drill']) expect(help.stdout).toContain(`  ${c}`);
+    const version = await faultline(['--version']);
+    expect(version.code).toBe(0);
+    expect(version.stdout.trim()).toBe((JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { version: string }).version);
+    const usage = await faultline(['drill', 'failover', '--help']);
+    expect(usage.code).toBe(0);
+    expect(usage.stdout).toContain('faultline drill failover');
+  });
+
+  it('validates the bundled self-test scenario and rejects an invalid one with exit 2', async () => {
+    const ok = await faultline(['validate', join(app, 'node_modules/faultline/scenarios/chaos-selftest.yaml')]);
+    expect(ok.code, ok.stderr).toBe(0);
+    expect(ok.stdout).toMatch(/chaos-selftest\.yaml: valid — 4 experiment\(s\)/);
+    const bad = join(tmp, 'bad.yaml');
+    writeFileSync(bad, 'apiVersion: faultline/v1\nkind: Experiment\nmetadata: { name: bad }\ntarget: { builtin: reference }\nexperiments:\n  - name: x\n    inject: { duration: soon }\n');
+    const invalid = await faultline(['validate', bad]);
+    expect(invalid.code).toBe(2);
+    expect(invalid.stderr).toMatch(/bad\.yaml:7 field 'experiments\[0\]\.inject\.duration'/);
+    expect(invalid.stderr).not.toMatch(/\n\s+at /);
+  });
+
+  it('runs a short partition scenario on the embedded reference service: the burn alert fires and clears, reports written, exit 0', async () => {
+    const file = join(tmp, 'short.yaml');
+    writeFileSync(
+      file,
+      `apiVersion: faultline/v1
+kind: Experiment
+metadata: { name: package-short }
+seed: 15
+timeScale: 720
+target: { builtin: reference, path: /v1/query }
+load: { rate: 100, timeout: 2s, warmup: 500ms }
+slo: { name: short, objective: 99 }
+experiments:
+  - name: partition
+    baseline: 3s
+    inject:
+      duration: 3s
+      faults:
+        - type: partition
+          stream: both
+          attributes: { mode: reset, scope: both }
+    recover: 6s
+    expect:
+      alerts:
+        page-fast: { fires: true, within: 3s, clearsWithin: 5s }
+`,
+    );
+    const reportDir = join(tmp, 'reports');
+    const r = await faultline(['run', file, '--report-dir', reportDir], 90_000);
+    expect(r.stderr).toBe('');
+    expect(r.code, r.stdout).toBe(0);
+    expect(r.stdout).toContain('result: PASSED (exit 0)');
+    const [runDir] = readdirSync(reportDir);
+    for (const f of ['journal.json', 'report.html', 'report.md', 'junit.xml']) expect(existsSync(join(reportDir, runDir ?? '', f))).toBe(true);
+    const journal = JSON.parse(readFileSync(join(reportDir, runDir ?? '', 'journal.json'), 'utf8')) as { status: string; cleanup: { verified: boolean } };
+    expect(journal).toMatchObject({ status: 'passed', cleanup: { verified: true } });
+  }, 120_000);
+});
