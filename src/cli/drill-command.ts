@@ -2,6 +2,7 @@ import { writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { ExitCode, formatDuration, InputError, loadSpecFile, percentile, randomSeed, redactValue } from '../shared/index.ts';
 import {
+  defaultFollowUp,
   DRILL_FAULTS,
   FOLLOW_UPS,
   externalProvider,
@@ -38,10 +39,10 @@ final state of the authoritative node, and reports RPO, RTO and invariant violat
 Faults: kill (-9 of every pid), partition (full region loss: replication, then clients),
 partition-clients, partition-replica (no failover expected while clients reach the writer),
 pause (SIGSTOP, resumed as a zombie), switchover (planned).
---follow-up: what happens to the stale ex-primary after the failover (kill defaults to restart).
+--follow-up: what happens to the stale ex-primary after the failover (kill and pause default to restart).
 --unfenced / --role-only run the honesty controls (writers that must be caught).
 The scenario file may name an external provider (your own nodes, loopback connection strings and
-commands; see docs/failover.md). --restart-stale is kept as --follow-up restart.
+commands; see docs/failover.md).
 Exit codes: 0 pass, 1 fail or inconclusive, 2 invalid input, 3 aborted, 4 harness error.`;
 
 const commandsSpec = z
@@ -93,7 +94,6 @@ export const drillSpec = z
     fault: z.enum(DRILL_FAULTS as [DrillFault, ...DrillFault[]]).default('kill'),
     writer: z.enum(['fenced', 'unfenced', 'role-only']).default('fenced'),
     followUp: z.enum(FOLLOW_UPS as [FollowUp, ...FollowUp[]]).optional(),
-    restartStale: z.boolean().default(false),
     provider: providerSpec.default('native'),
     probeIntervalMs: z.number().int().positive().default(100),
     telemetryBackupRpo: z.number().int().nonnegative().default(300_000),
@@ -147,13 +147,12 @@ export interface DrillRunOptions {
   fault: DrillFault;
   writer: WriterKind;
   seed: string;
-  restartStale: boolean;
   probeIntervalMs: number;
   telemetryBackupRpoMs: number;
   reportDir: string;
   /** sync mode: synchronous_commit level (default on). */
   syncCommit?: 'on' | 'remote_apply';
-  /** Overrides restartStale when given. */
+  /** Default: defaultFollowUp(fault). */
   followUp?: FollowUp;
   /** Default: native PostgreSQL processes. */
   provider?: ClusterProvider;
@@ -166,7 +165,7 @@ export interface DrillRunOptions {
 export async function runOneDrill(o: DrillRunOptions, io: CliIo): Promise<DrillResult> {
   const id = `failover-${o.fault}-${o.mode}-${new Date().toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z')}-${o.seed}`;
   const dir = join(o.reportDir, id);
-  const followUp = o.followUp ?? (o.restartStale ? 'restart' : 'none');
+  const followUp = o.followUp ?? defaultFollowUp(o.fault);
   io.stdout.write(`drill: ${o.fault} (${o.mode}, ${o.writer} writer, follow-up ${followUp}, ${o.provider?.name ?? 'native'} provider, seed ${o.seed}) → ${dir}\n`);
   return runFailoverDrill({
     mode: o.mode,
@@ -198,7 +197,6 @@ export const drillCommand: Command = {
       seed: { type: 'string' },
       unfenced: { type: 'boolean' },
       'role-only': { type: 'boolean' },
-      'restart-stale': { type: 'boolean' },
       'follow-up': { type: 'string' },
       json: { type: 'string' },
       check: { type: 'string' },
@@ -220,7 +218,7 @@ export const drillCommand: Command = {
     if (!Number.isInteger(runs) || runs < 1) throw new InputError('FAULTLINE_CLI_USAGE', `--runs must be a positive integer`, { field: 'runs' });
     const baseSeed = values.seed ?? (spec.seed !== undefined ? String(spec.seed) : String(randomSeed()));
     // The controls need the stale ex-primary to come back to be caught; so does the fenced writer's proof.
-    const followUp = (values['follow-up'] ?? (values['restart-stale'] ? 'restart' : undefined) ?? spec.followUp ?? (spec.restartStale || fault === 'kill' ? 'restart' : 'none')) as FollowUp;
+    const followUp = (values['follow-up'] ?? spec.followUp ?? defaultFollowUp(fault)) as FollowUp;
     if (!FOLLOW_UPS.includes(followUp)) throw new InputError('FAULTLINE_CLI_USAGE', `--follow-up must be one of ${FOLLOW_UPS.join(', ')} (got '${followUp}')`, { field: 'followUp' });
     const provider = providerFrom(spec, io.env);
     const reportDir = values['report-dir'] ?? join(io.cwd, 'reports');
@@ -234,7 +232,7 @@ export const drillCommand: Command = {
       for (let i = 0; i < runs && !controller.signal.aborted; i++) {
         const seed = runs === 1 ? baseSeed : `${baseSeed}-${i + 1}`;
         const r = await runOneDrill(
-          { mode, syncCommit: spec.synchronousCommit, fault, writer, seed, restartStale: followUp === 'restart', followUp, provider, signal: controller.signal, probeIntervalMs: spec.probeIntervalMs, telemetryBackupRpoMs: spec.telemetryBackupRpo, reportDir },
+          { mode, syncCommit: spec.synchronousCommit, fault, writer, seed, followUp, provider, signal: controller.signal, probeIntervalMs: spec.probeIntervalMs, telemetryBackupRpoMs: spec.telemetryBackupRpo, reportDir },
           io,
         );
         results.push(r);

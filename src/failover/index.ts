@@ -3,8 +3,11 @@
  * pair with split-brain fencing, records every operation and checks the history (RPO, RTO, invariants).
  * Proxies are injected (LinkProxyFactory) because src/failover imports only src/shared.
  */
-export { runFailoverDrill, recheck, writeEvidence, checkProviderSupports, faultSchedule, DRILL_FAULTS, FOLLOW_UPS } from './drill.ts';
-export type { DrillOptions, DrillResult, DrillFault, FaultSchedule, FollowUp, WriterKind, ReadinessView } from './drill.ts';
+export { runFailoverDrill, recheck, writeEvidence } from './drill.ts';
+export type { DrillResult } from './drill.ts';
+export { checkProviderSupports, defaultFollowUp, faultSchedule, DRILL_FAULTS, FOLLOW_UPS } from './drill-options.ts';
+export type { DrillOptions, DrillFault, FaultSchedule, FollowUp } from './drill-options.ts';
+export type { WriterKind, ReadinessView } from './writer.ts';
 export { nativeProvider, externalProvider, externalCapabilities, parsePgUrl, runCommand } from './provider.ts';
 export type { Capability, ClusterNode, ClusterProvider, ExternalCommands, ExternalProviderConfig, LinkProxy, LinkProxyFactory, NativeProviderOptions, ProvidedCluster, ProviderContext } from './provider.ts';
 export { checkHistory, parseHistory, readHistory } from './checker.ts';

@@ -141,6 +141,73 @@ export async function waitFor(what: string, fn: () => Promise<boolean>, timeoutM
   throw new FaultlineError('FAULTLINE_FAILOVER_TIMEOUT', `timed out waiting for ${what}${last ? `: ${(last as Error).message}` : ''}`);
 }
 
+/** The server's identity as a node reports it (cluster_name, else address:port). */
+export const IDENTITY_SQL = "coalesce(nullif(current_setting('cluster_name'), ''), host(inet_server_addr()) || ':' || inet_server_port())";
+
+/** Races `p` against a deadline; on expiry runs `onTimeout` (e.g. destroys the connection) and rejects with a TimeoutError. */
+export function withDeadline<T>(p: Promise<T>, ms: number, onTimeout: () => void): Promise<T> {
+  let timer: NodeJS.Timeout;
+  return Promise.race([
+    p.finally(() => clearTimeout(timer)),
+    new Promise<T>((_r, reject) => {
+      timer = setTimeout(() => {
+        onTimeout();
+        reject(Object.assign(new Error(`deadline ${ms} ms`), { name: 'TimeoutError' }));
+      }, ms);
+    }),
+  ]);
+}
+
+/** A pg client with a deadline on connect and an error listener (an unhandled 'error' would crash). */
+export async function connect(target: PgTarget, deadlineMs: number): Promise<pg.Client> {
+  const c = new pg.Client(clientConfig(target, deadlineMs));
+  c.on('error', () => {});
+  await withDeadline(c.connect(), deadlineMs, () => void c.end().catch(() => {}));
+  return c;
+}
+
+/** Closes a client at once (its socket first: a hung server never answers the goodbye). */
+export function destroy(c: pg.Client | undefined): void {
+  if (!c) return;
+  const stream = (c as unknown as { connection?: { stream?: { destroy(): void } } }).connection?.stream;
+  stream?.destroy();
+  void c.end().catch(() => {});
+}
+
+/** The node's identity (IDENTITY_SQL). */
+export async function nodeIdentity(t: PgTarget): Promise<string> {
+  return (await query<{ id: string }>(t, `select ${IDENTITY_SQL} as id`))[0]!.id;
+}
+
+/** The primary's current WAL position. */
+export async function currentLsn(t: number | PgTarget, timeoutMs = 2000): Promise<string> {
+  return (await query<{ lsn: string }>(t, 'select pg_current_wal_lsn() as lsn', [], timeoutMs))[0]!.lsn;
+}
+
+/** Whether a replica has replayed WAL up to `lsn`. */
+export async function replayedUpTo(t: number | PgTarget, lsn: string): Promise<boolean> {
+  return (await query<{ ok: boolean }>(t, 'select pg_last_wal_replay_lsn() >= $1::pg_lsn as ok', [lsn]))[0]!.ok;
+}
+
+/** The primary's largest replication lag in bytes (0 without replicas), or null when unreachable. */
+export async function replicationLagBytes(primary: PgTarget): Promise<number | null> {
+  try {
+    const r = await query<{ lag: string }>(primary, 'select coalesce(max(pg_wal_lsn_diff(pg_current_wal_lsn(), replay_lsn)), 0) as lag from pg_stat_replication', [], 300);
+    return Number(r[0]?.lag ?? 0);
+  } catch {
+    return null;
+  }
+}
+
+/** The ids of the drill's `events` rows, ascending, or null when the node cannot be read. */
+export async function eventIds(t: PgTarget): Promise<number[] | null> {
+  try {
+    return (await query<{ id: string }>(t, 'select id from events order by id', [], 3000)).map((r) => Number(r.id));
+  } catch {
+    return null;
+  }
+}
+
 /** Starts `postgres` directly as a child (so faultline owns and reaps its pid). */
 export async function startNode(b: PgBinaries, node: PgNode, socketDir: string, extra: Record<string, string> = {}): Promise<void> {
   const fd = openSync(node.logFile, 'a');

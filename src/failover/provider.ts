@@ -13,6 +13,7 @@ import { ExitCode, FaultlineError, InputError, redact, type Seed } from '../shar
 import {
   chownForServer,
   copyGoldenPair,
+  currentLsn,
   ensureGoldenPair,
   FENCE_SCHEMA,
   findPgBinaries,
@@ -23,6 +24,7 @@ import {
   processState,
   query,
   recloneNode,
+  replayedUpTo,
   rewindNode,
   signalAll,
   startNode,
@@ -397,8 +399,8 @@ async function startExternal(ctx: ProviderContext, pt: PgTarget, rt: PgTarget, c
     initialEpoch = 1;
   }
   await query(pt, 'delete from ha_fence where epoch <> $1', [initialEpoch]);
-  const lsn = (await query<{ lsn: string }>(pt, 'select pg_current_wal_lsn() as lsn'))[0]!.lsn;
-  await waitFor('the replica to replay the drill schema', async () => (await query<{ ok: boolean }>(rt, 'select pg_last_wal_replay_lsn() >= $1::pg_lsn as ok', [lsn]))[0]!.ok, 20_000);
+  const lsn = await currentLsn(pt);
+  await waitFor('the replica to replay the drill schema', () => replayedUpTo(rt, lsn), 20_000);
   const down = async (t: PgTarget): Promise<boolean> =>
     query(t, 'select 1', [], 500).then(
       () => false,

@@ -7,7 +7,7 @@
  */
 import { mkdirSync } from 'node:fs';
 import { errorMessage, isFaultlineError } from '../shared/index.ts';
-import { findPgBinaries, runFailoverDrill, type DrillResult, type PgBinaries, type ReadinessView } from '../failover/index.ts';
+import { defaultFollowUp, findPgBinaries, runFailoverDrill, type DrillResult, type PgBinaries, type ReadinessView } from '../failover/index.ts';
 import { startReferenceService, type ClusterView, type ReferenceService } from '../../fixtures/reference-service/index.ts';
 import { injectorLinks } from './failover-links.ts';
 import type { RunEvents, Verdict } from './events.ts';
@@ -201,7 +201,7 @@ export async function runFailoverStep(o: FailoverStepOptions): Promise<DrillStep
       seed: o.seed,
       links: injectorLinks,
       dir: o.dir,
-      restartStale: spec.restartStale && (spec.fault === 'kill' || spec.fault === 'pause'),
+      followUp: spec.followUp ?? defaultFollowUp(spec.fault),
       probeIntervalMs: spec.probeInterval,
       ...(o.signal ? { signal: o.signal } : {}),
       onReadiness: (v) => {

@@ -9,6 +9,7 @@
 import { z } from 'zod';
 import { loadSpecFile, loadSpecText, durationSchema, positiveDurationSchema } from '../shared/index.ts';
 import { sloSchema } from '../slo/index.ts';
+import { FOLLOW_UPS, type FollowUp } from '../failover/index.ts';
 
 const duration = durationSchema;
 const positiveDuration = positiveDurationSchema;
@@ -219,8 +220,11 @@ export const scenarioSchema = z
       .object({
         fault: z.enum(['kill', 'partition', 'pause', 'switchover']).default('kill'),
         mode: z.enum(['sync', 'async']).default('sync'),
-        /** After the failover, restart the stale ex-primary with its old data (kill/pause): it must not take writes back. */
-        restartStale: z.boolean().default(true),
+        /**
+         * What happens to the stale ex-primary after the failover (docs/failover.md, Follow-ups). Default:
+         * restart after kill and pause (it comes back with its old data and must not take writes back), else none.
+         */
+        followUp: z.enum(FOLLOW_UPS as [FollowUp, ...FollowUp[]]).optional(),
         /** The writer's probe of the writer endpoint. */
         probeInterval: positiveDuration.default(100),
         /** What to do when no PostgreSQL server binaries exist on the machine: skip (with the reason) or fail. */

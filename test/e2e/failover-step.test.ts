@@ -39,7 +39,7 @@ describe('failover step', () => {
     const dir = mkdtempSync(join(tmpdir(), 'faultline-step-'));
     let r: DrillStepResult;
     try {
-      r = await runFailoverStep({ spec: { fault: 'kill', mode: 'sync', restartStale: true, probeInterval: 100, ifNoPostgres: 'fail' }, seed: 'step-1', dir, events });
+      r = await runFailoverStep({ spec: { fault: 'kill', mode: 'sync', probeInterval: 100, ifNoPostgres: 'fail' }, seed: 'step-1', dir, events });
     } finally {
       polling = false;
       await poller;
@@ -76,7 +76,7 @@ describe('failover step', () => {
     const events = new RunEvents();
     const printed: string[] = [];
     events.on((e) => e.type === 'drill-skipped' && printed.push(e.reason));
-    const spec = { fault: 'kill', mode: 'sync', restartStale: true, probeInterval: 100, ifNoPostgres: 'skip' } as const;
+    const spec = { fault: 'kill', mode: 'sync', probeInterval: 100, ifNoPostgres: 'skip' } as const;
     const skipped = await runFailoverStep({ spec, seed: 's', dir: mkdtempSync(join(tmpdir(), 'faultline-step-')), events, locatePostgres: missing });
     expect(skipped.status).toBe('skipped');
     expect(printed[0]).toMatch(/no PostgreSQL server binaries/);
