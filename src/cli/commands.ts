@@ -23,8 +23,8 @@ export const commands = {
     load: async () => (await import('./run-command.ts')).runCommand,
   },
   validate: {
-    summary: 'check a scenario file without running it',
-    load: async () => (await import('./run-command.ts')).validateCommand,
+    summary: 'check a scenario, drill, SLO or proxy-config file without running it',
+    load: async () => (await import('./validate-command.ts')).validateCommand,
   },
   serve: {
     summary: 'run the injector control plane (Toxiproxy-compatible HTTP API) on loopback',

@@ -52,28 +52,6 @@ abort condition; faults are healed first), 4 harness error.`,
   },
 };
 
-export const validateCommand: Command = {
-  usage: `faultline validate — check a scenario file without running it
-
-Usage: faultline validate FILE
-
-Prints the planned experiments, or the problems with file, line and field (exit 2).`,
-  async run(argv, io) {
-    const [file] = argv;
-    if (!file) {
-      io.stderr.write('faultline validate: missing FILE\n');
-      return ExitCode.invalidInput;
-    }
-    const model = loadScenario(file);
-    const plan = planScenario(model, String(model.spec.seed ?? 'random'));
-    io.stdout.write(`${file}: valid — ${plan.experiments.length} experiment(s), about ${(plan.totalMs / 1000).toFixed(0)} s, SLO ${model.slo.name} ${model.slo.objective}%\n`);
-    for (const x of plan.experiments) io.stdout.write(`  ${x.name}: ${x.expectations.length} expectations, faults ${x.faults.map((f) => f.type).join(', ') || 'none (healthy baseline)'}\n`);
-    const d = model.spec.failoverDrill;
-    if (d) io.stdout.write(`  then a failover drill: ${d.fault} (${d.mode}) on a real PostgreSQL pair${d.ifNoPostgres === 'skip' ? ', skipped when no PostgreSQL server binaries exist' : ''}\n`);
-    return ExitCode.passed;
-  },
-};
-
 export const selftestCommand: Command = {
   usage: `faultline selftest — the chaos self-test (no Docker, no external service)
 

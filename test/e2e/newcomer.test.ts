@@ -3,9 +3,10 @@
  * and rows never reached are not graded.
  */
 import { describe, expect, it } from 'vitest';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { faultline } from '../helpers/cli.ts';
 
 describe('a run against a wrong path', () => {
@@ -44,5 +45,38 @@ experiments:
     expect(row('error ratio back to steady state')).toMatch(/not reached\s*$/);
     expect(row('steady state at baseline')).toMatch(/error ratio 100\.00 %.*FAIL\s*$/);
     expect(r.stdout).not.toMatch(/recovered after 0ms/);
+  });
+});
+
+describe('faultline validate', () => {
+  const repo = fileURLToPath(new URL('../../scenarios/', import.meta.url));
+
+  it('checks every kind of file in scenarios/ by its kind, exit 0', async () => {
+    const files = readdirSync(repo).filter((f) => f.endsWith('.yaml'));
+    expect(files.length).toBeGreaterThanOrEqual(4);
+    for (const f of files) {
+      const r = await faultline(['validate', join(repo, f)]);
+      expect(r.code, `${f}: ${r.stderr}`).toBe(0);
+      expect(r.stdout).toMatch(/: valid (Experiment|FailoverDrill|SLO|proxy config) — /);
+    }
+  });
+
+  it('checks a serve --config proxy list, and names file, line and field of a bad FailoverDrill or an unknown kind (exit 2)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'faultline-validate-'));
+    const proxies = join(dir, 'proxies.json');
+    writeFileSync(proxies, JSON.stringify([{ name: 'db', listen: '127.0.0.1:0', upstream: '127.0.0.1:5432' }]));
+    const ok = await faultline(['validate', proxies]);
+    expect(ok.code).toBe(0);
+    expect(ok.stdout).toContain('valid proxy config — 1 proxy: db → 127.0.0.1:5432');
+    const drill = join(dir, 'drill.yaml');
+    writeFileSync(drill, 'apiVersion: faultline/v1\nkind: FailoverDrill\nmetadata: { name: d }\nfault: meteor\n');
+    const bad = await faultline(['validate', drill]);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/drill\.yaml:4.*fault/);
+    const other = join(dir, 'other.yaml');
+    writeFileSync(other, 'apiVersion: faultline/v1\nkind: Deployment\n');
+    const unknown = await faultline(['validate', other]);
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr).toMatch(/other\.yaml:2.*kind must be one of Experiment, FailoverDrill, SLO/);
   });
 });

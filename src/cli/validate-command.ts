@@ -1,0 +1,67 @@
+import { ExitCode, InputError, lineOf, readYamlSource, validateSpec } from '../shared/index.ts';
+import { loadScenario, planScenario } from '../scenario/index.ts';
+import { loadSloFile } from '../slo/index.ts';
+import { readProxyConfigFile } from '../injector/index.ts';
+import { drillSpec } from './drill-command.ts';
+import type { CliIo, Command } from './io.ts';
+
+/** Every kind of file faultline reads, by its `kind:` (a proxy config is a list, Toxiproxy's format). */
+const VALIDATORS = {
+  Experiment(file: string, io: CliIo): void {
+    const model = loadScenario(file);
+    const plan = planScenario(model, String(model.spec.seed ?? 'random'));
+    io.stdout.write(`${file}: valid Experiment — ${plan.experiments.length} experiment(s), about ${(plan.totalMs / 1000).toFixed(0)} s, SLO ${model.slo.name} ${model.slo.objective}%\n`);
+    for (const x of plan.experiments) io.stdout.write(`  ${x.name}: ${x.expectations.length} expectations, faults ${x.faults.map((f) => f.type).join(', ') || 'none (healthy baseline)'}\n`);
+    const d = model.spec.failoverDrill;
+    if (d) io.stdout.write(`  then a failover drill: ${d.fault} (${d.mode}) on a real PostgreSQL pair${d.ifNoPostgres === 'skip' ? ', skipped when no PostgreSQL server binaries exist' : ''}\n`);
+  },
+  FailoverDrill(file: string, io: CliIo): void {
+    const spec = validateSpec(readYamlSource(file), drillSpec, 'FAULTLINE_DRILL_INVALID');
+    const provider = typeof spec.provider === 'string' ? spec.provider : 'external';
+    io.stdout.write(`${file}: valid FailoverDrill — fault ${spec.fault}, mode ${spec.mode}, writer ${spec.writer}, follow-up ${spec.followUp}, ${spec.runs} run(s), provider ${provider}\n`);
+  },
+  SLO(file: string, io: CliIo): void {
+    const slo = loadSloFile(file);
+    io.stdout.write(`${file}: valid SLO — ${slo.name} ${slo.objective}%, ${slo.policy.length} alert tier(s): ${slo.policy.map((t) => t.name).join(', ')}\n`);
+  },
+  ProxyConfig(file: string, io: CliIo): void {
+    const proxies = readProxyConfigFile(file);
+    io.stdout.write(`${file}: valid proxy config — ${proxies.length} prox${proxies.length === 1 ? 'y' : 'ies'}: ${proxies.map((p) => `${p.name} → ${p.upstream}`).join(', ')}\n`);
+  },
+} as const satisfies Record<string, (file: string, io: CliIo) => void>;
+
+type Kind = keyof typeof VALIDATORS;
+
+function kindOf(file: string): Kind {
+  const src = readYamlSource(file);
+  const js: unknown = src.doc.toJS();
+  if (Array.isArray(js)) return 'ProxyConfig';
+  const kinds = Object.keys(VALIDATORS).filter((k) => k !== 'ProxyConfig');
+  const kind = js !== null && typeof js === 'object' ? (js as Record<string, unknown>).kind : undefined;
+  if (typeof kind === 'string' && kinds.includes(kind)) return kind as Kind;
+  throw new InputError('FAULTLINE_INPUT_KIND', `kind must be one of ${kinds.join(', ')} (got ${JSON.stringify(kind ?? null)}), or the file a list of proxies (serve --config)`, {
+    file,
+    line: lineOf(src, ['kind']) ?? 1,
+    field: 'kind',
+  });
+}
+
+export const validateCommand: Command = {
+  usage: `faultline validate — check a file without running it
+
+Usage: faultline validate FILE
+
+Checks every kind of file faultline reads, by its kind: an Experiment scenario (prints the planned
+experiments), a FailoverDrill scenario, an SLO file, or a proxy config for 'faultline serve
+--config' (a list of {name, listen, upstream, enabled}). Problems are printed with file, line and
+field (exit 2).`,
+  async run(argv, io) {
+    const [file] = argv;
+    if (!file) {
+      io.stderr.write('faultline validate: missing FILE\n');
+      return ExitCode.invalidInput;
+    }
+    VALIDATORS[kindOf(file)](file, io);
+    return ExitCode.passed;
+  },
+};
