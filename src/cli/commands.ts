@@ -39,7 +39,7 @@ export const commands = {
     load: async () => (await import('./slo-command.ts')).sloCommand,
   },
   drill: {
-    summary: 'replay a regional PostgreSQL failover with split-brain fencing; RPO, RTO and invariants',
+    summary: 'drills: a regional PostgreSQL failover (RPO, RTO, invariants); a zero-downtime rollout under load (rings, health gate, rollback)',
     load: async () => (await import('./drill-command.ts')).drillCommand,
   },
   check: {

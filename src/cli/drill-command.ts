@@ -22,6 +22,7 @@ import { injectorLinks } from '../scenario/index.ts';
 import { z } from 'zod';
 import { parseFlags } from './args.ts';
 import type { CliIo, Command } from './io.ts';
+import { rolloutUsage, runRolloutCommand } from './rollout-command.ts';
 
 const usage = `faultline drill failover — replay a regional failover against a real PostgreSQL pair
 
@@ -185,10 +186,13 @@ export async function runOneDrill(o: DrillRunOptions, io: CliIo): Promise<DrillR
 }
 
 export const drillCommand: Command = {
-  usage,
+  usage: `${usage}
+
+${rolloutUsage}`,
   async run(argv, io) {
     const [sub, ...rest] = argv;
-    if (sub !== 'failover') throw new InputError('FAULTLINE_CLI_USAGE', `expected 'failover' (got ${sub === undefined ? 'nothing' : `'${sub}'`}); see 'faultline drill --help'`);
+    if (sub === 'rollout') return runRolloutCommand(rest, io);
+    if (sub !== 'failover') throw new InputError('FAULTLINE_CLI_USAGE', `expected 'failover' or 'rollout' (got ${sub === undefined ? 'nothing' : `'${sub}'`}); see 'faultline drill --help'`);
     const { values } = parseFlags(rest, {
       scenario: { type: 'string' },
       mode: { type: 'string' },

@@ -50,6 +50,8 @@ export interface UpstreamTransition {
   from: UpstreamState | 'added' | 'removed';
   to: UpstreamState | 'removed';
   reason: string;
+  /** How long the check that caused it took (ms). */
+  checkMs?: number;
 }
 
 /** What one upstream saw (all times monotonic ms on the pool's clock). */
@@ -220,8 +222,8 @@ export class UpstreamPool {
     if (u.brokenAt.length < MAX_BROKEN_TIMES) u.brokenAt.push(this.now());
   }
 
-  /** Applies one check result (status: HTTP status, or an error code). */
-  checked(u: Upstream, status: number | string): void {
+  /** Applies one check result (status: HTTP status, or an error code; checkMs: how long the check took). */
+  checked(u: Upstream, status: number | string, checkMs?: number): void {
     if (u.removed) return;
     const t = this.now();
     const ok = status === 200;
@@ -243,6 +245,7 @@ export class UpstreamPool {
     if (!ok && u.state === 'pending' && u.fails >= this.check.fall && u.checks.passed > 0) to = 'down';
     if (to) {
       const tr: UpstreamTransition = { t, from: u.state, to, reason: ok ? `check passed (${this.check.path} 200)` : `check failed (${this.check.path} ${status})` };
+      if (checkMs !== undefined) tr.checkMs = Math.round(checkMs * 10) / 10;
       u.state = to;
       u.transitions.push(tr);
       this.onChange?.(u, tr);
@@ -253,6 +256,11 @@ export class UpstreamPool {
 /** One HTTP GET of `path` on a fresh connection; resolves to the status or an error code. */
 export function checkOnce(address: string, path: string, timeoutMs: number): Promise<number | string> {
   const { host, port } = parseHostPort(address);
+  return httpStatusOnce(`http://${host.includes(':') ? `[${host}]` : host}:${port}${path}`, timeoutMs);
+}
+
+/** GET `url` (loopback) on a fresh connection (`connection: close`): the status, or the error code ('timeout' at the deadline). */
+export function httpStatusOnce(url: string, timeoutMs: number): Promise<number | string> {
   return new Promise((resolve) => {
     let done = false;
     const finish = (v: number | string): void => {
@@ -261,7 +269,7 @@ export function checkOnce(address: string, path: string, timeoutMs: number): Pro
       clearTimeout(timer);
       resolve(v);
     };
-    const req = http.get({ host, port, path, agent: false, headers: { connection: 'close', 'user-agent': 'faultline-health-check' } }, (res) => {
+    const req = http.get(url, { agent: false, headers: { connection: 'close', 'user-agent': 'faultline-health-check' } }, (res) => {
       res.resume();
       finish(res.statusCode ?? 0);
     });
@@ -295,11 +303,12 @@ export class HealthChecker {
   checkNow(u: Upstream): void {
     if (!this.pool.check.enabled || this.stopped || this.inFlight.has(u)) return;
     this.inFlight.add(u);
+    const t0 = performance.now();
     void checkOnce(u.address, this.pool.check.path, this.pool.check.timeoutMs).then((status) => {
       this.inFlight.delete(u);
       if (this.stopped) return;
       const before = u.state;
-      this.pool.checked(u, status);
+      this.pool.checked(u, status, performance.now() - t0);
       if (u.state !== before) this.log?.info('upstream state', { upstream: u.name, from: before, to: u.state, status: String(status) });
     });
   }

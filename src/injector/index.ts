@@ -16,6 +16,6 @@ export { startUdpProxy } from './udp-proxy.ts';
 export type { UdpProxy, UdpProxyOptions, UdpFaults, UdpDirectionStats } from './udp-proxy.ts';
 export { startControlServer, TOXIPROXY_COMPAT_VERSION } from './control-server.ts';
 export { readProxyConfigFile } from './config-file.ts';
-export { Balancer, UpstreamPool, HealthChecker, checkOnce, healthCheckOptions, BALANCE_POLICIES, DEFAULT_HEALTH_CHECK } from './balancer.ts';
+export { Balancer, Upstream, UpstreamPool, HealthChecker, checkOnce, httpStatusOnce, healthCheckOptions, BALANCE_POLICIES, DEFAULT_HEALTH_CHECK } from './balancer.ts';
 export type { BalancePolicy, BalancerOptions, HealthCheckOptions, UpstreamInput, UpstreamState, UpstreamStats, UpstreamTransition } from './balancer.ts';
 export type { ControlServer, ControlServerOptions, ProxyConfig } from './control-server.ts';

@@ -24,6 +24,8 @@ export interface SliOutcome {
   serviceMs: number;
   errorClass?: string;
   status?: number;
+  /** Who served it (the HTTP target's `servedByHeader`), when it was answered. */
+  servedBy?: string;
 }
 
 /** Where SLI outcomes stream to (the scenario layer connects it to the SLO engine). */
@@ -283,7 +285,7 @@ export async function runLoad(opts: LoadOptions): Promise<LoadResult> {
     inFlight++;
     let onSocketAt: number | undefined;
     let settled = false;
-    const settle = (err: Error | undefined, status?: number): void => {
+    const settle = (err: Error | undefined, status?: number, servedBy?: string): void => {
       if (settled) return;
       settled = true;
       clearTimeout(timer);
@@ -299,6 +301,7 @@ export async function runLoad(opts: LoadOptions): Promise<LoadResult> {
       if (errorClass !== undefined) o.errorClass = errorClass;
       else if (!isGood) o.errorClass = 'slow';
       if (status !== undefined && status > 0) o.status = status;
+      if (servedBy !== undefined) o.servedBy = servedBy;
       outcome(offset, o);
       maybeIdle();
     };

@@ -23,6 +23,8 @@ export const targetSchema = z.discriminatedUnion('kind', [
       ca: z.string().optional(),
       /** HTTPS: accept any certificate (self-signed test services). */
       insecure: z.boolean().optional(),
+      /** Response header naming who served the request (e.g. a replica behind a balancer); reported per outcome as `servedBy`. */
+      servedByHeader: z.string().min(1).optional(),
     })
     .strict(),
   z.object({ kind: z.literal('tcp'), host: z.string(), port: z.number().int().min(1).max(65535) }).strict(),
@@ -34,8 +36,8 @@ export type TargetSpec = z.input<typeof targetSchema>;
 export interface RequestCallbacks {
   /** The request is on the wire (left the client's queue). */
   onSocket(): void;
-  /** Finished: an error, or a status (HTTP) / 0 (TCP, SQL success). */
-  done(err: Error | undefined, status?: number): void;
+  /** Finished: an error, or a status (HTTP) / 0 (TCP, SQL success); `servedBy`: the target's servedByHeader, when answered. */
+  done(err: Error | undefined, status?: number, servedBy?: string): void;
 }
 
 export interface Target {
@@ -77,6 +79,7 @@ function httpTarget(spec: Extract<z.output<typeof targetSchema>, { kind: 'http' 
   const pool = new UndiciPool(url.origin, { connections, pipelining: 1, keepAliveTimeout: 10_000, ...tls });
   const path = url.pathname + url.search;
   const headers = spec.headers ?? {};
+  const servedByHeader = spec.servedByHeader?.toLowerCase();
   return {
     description: `${spec.method} ${url.href}`,
     queued: () => pool.stats.queued,
@@ -84,10 +87,11 @@ function httpTarget(spec: Extract<z.output<typeof targetSchema>, { kind: 'http' 
       let controller: Dispatcher.DispatchController | undefined;
       let finished = false;
       let status = 0;
+      let servedBy: string | undefined;
       const finish = (err: Error | undefined): void => {
         if (finished) return;
         finished = true;
-        cb.done(err, status);
+        cb.done(err, status, servedBy);
       };
       const handler: Dispatcher.DispatchHandler = {
         onRequestStart(c) {
@@ -98,8 +102,12 @@ function httpTarget(spec: Extract<z.output<typeof targetSchema>, { kind: 'http' 
           }
           cb.onSocket();
         },
-        onResponseStart(_c, statusCode) {
+        onResponseStart(_c, statusCode, headers) {
           status = statusCode;
+          if (servedByHeader) {
+            const v = headers[servedByHeader];
+            if (v !== undefined) servedBy = Array.isArray(v) ? v.join(',') : String(v);
+          }
         },
         onResponseData() {},
         onResponseEnd() {

@@ -2,6 +2,7 @@
 import { formatDuration } from '../shared/index.ts';
 import type { RunEvent, RunListener, RunResult } from '../scenario/index.ts';
 import { allVerdicts, cleanupSummary, drillSummary } from './render.ts';
+import { rolloutSummary } from './rollout-report.ts';
 
 export function progressReporter(write: (s: string) => void, opts: { tty: boolean; everyMs?: number } = { tty: false }): RunListener {
   let last = -Infinity;
@@ -105,6 +106,7 @@ export function verdictTable(r: RunResult): string {
     out.push(`${x.name}: ${x.load.completed} requests, ${x.load.bad} bad, error budget spent ${c === null ? 'n/a' : `${(c * 100).toFixed(2)} %`} of ${formatDuration(x.slo.budget.periodMs)}; alerts (s from inject, ×${x.slo.timeScale} for real-equivalent): ${eps || 'none'}`);
   }
   if (r.drill) out.push(drillSummary(r.drill));
+  if (r.rollout) out.push(rolloutSummary(r.rollout));
   out.push(cleanupSummary(r));
   out.push(`\nresult: ${r.status.toUpperCase()} (exit ${r.exitCode}) · seed ${r.seed} · wall time ${formatDuration(r.wallMs)}${r.abort ? ` · aborted: ${r.abort.cause}` : ''}${r.error ? ` · error: ${r.error}` : ''}`);
   return `${out.join('\n')}\n`;

@@ -4,6 +4,7 @@
  */
 import { formatDuration, redact, redactValue } from '../shared/index.ts';
 import type { DrillStepResult, ExperimentResult, RunResult, Verdict } from '../scenario/index.ts';
+import { rolloutHtml, rolloutJunitSuite, rolloutMarkdown } from './rollout-report.ts';
 
 const esc = (s: string): string => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
 
@@ -35,6 +36,7 @@ export function renderJunit(r: RunResult): string {
       `  <testsuite name="${esc(`${r.scenario}/failover-drill`)}" tests="${cases.length}" failures="${d.status === 'skipped' ? 0 : failures}" errors="0" skipped="${d.status === 'skipped' ? 1 : 0}" time="${(d.wallMs / 1000).toFixed(3)}">\n${cases.join('\n')}\n  </testsuite>`,
     );
   }
+  if (r.rollout) suites.push(rolloutJunitSuite(r.scenario, r.rollout, esc));
   if (r.status === 'aborted' || r.status === 'error') {
     const why = r.abort?.cause ?? r.error ?? r.status;
     suites.push(
@@ -44,9 +46,9 @@ export function renderJunit(r: RunResult): string {
   return redact(`<?xml version="1.0" encoding="UTF-8"?>\n<testsuites name="${esc(r.scenario)}">\n${suites.join('\n')}\n</testsuites>\n`);
 }
 
-/** Every verdict of the run in table order: the experiments', then the failover step's. */
+/** Every verdict of the run in table order: the experiments', then the failover step's, then the rollout's. */
 export function allVerdicts(r: RunResult): Verdict[] {
-  return [...r.experiments.flatMap((x) => x.verdicts), ...(r.drill?.verdicts ?? [])];
+  return [...r.experiments.flatMap((x) => x.verdicts), ...(r.drill?.verdicts ?? []), ...(r.rollout?.verdicts ?? [])];
 }
 
 /** The post-run cleanup check as one line. */
@@ -90,6 +92,7 @@ export function renderMarkdown(r: RunResult): string {
     }),
     '',
     ...(r.drill ? [drillSummary(r.drill), ''] : []),
+    ...(r.rollout ? rolloutMarkdown(r.rollout) : []),
     cleanupSummary(r),
     '',
   ];
@@ -265,6 +268,7 @@ section.experiment{border-top:2px solid #eee;margin-top:24px}
 ${rows}
 </tbody></table>
 ${r.drill ? `<section class="drill"><h2>Failover drill</h2><p>${esc(drillSummary(r.drill))}</p>${drillReadiness(r.drill)}</section>` : ''}
+${r.rollout ? rolloutHtml(r.rollout) : ''}
 <p>Cleanup: ${r.cleanup.verified ? 'verified — nothing left injected' : `<b>${r.cleanup.faultsLeft} fault(s) still injected</b>`}</p>
 ${sections}
 </body></html>

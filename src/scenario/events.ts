@@ -5,6 +5,7 @@ import type { AlertTransition, BudgetReport, SloSnapshot } from '../slo/index.ts
 import type { ExperimentPlan, PhaseName, ScenarioPlan } from './model.ts';
 import type { ProbeSample } from './probes.ts';
 import type { DrillStepResult } from './failover-step.ts';
+import type { RolloutResult } from './rollout-checks.ts';
 
 export interface Verdict {
   id: string;
@@ -72,6 +73,8 @@ export interface RunResult {
   cleanup: { faultsLeft: number; verified: boolean };
   /** The failover step (scenario `failoverDrill`), when the scenario has one. */
   drill?: DrillStepResult;
+  /** The rollout drill (scenario `rollout`, or `faultline drill rollout`), when there is one. */
+  rollout?: RolloutResult;
 }
 
 export type RunEvent =

@@ -19,6 +19,7 @@ import { RunEvents, type ExperimentResult, type LoadTick, type RunResult, type V
 import { judgeAll } from './verdict.ts';
 import { startMetricsServer, type MetricsServer } from './metrics.ts';
 import { runFailoverStep } from './failover-step.ts';
+import { runRollout } from './rollout-step.ts';
 import { SlidingRatio } from './sliding-ratio.ts';
 import { errorRateAbort, probeFailureAbort } from './abort-rules.ts';
 
@@ -444,12 +445,19 @@ export async function runScenario(model: ScenarioModel, plan: ScenarioPlan, opts
     // Aborted mid-drill (SIGINT/SIGTERM, maximum duration): the run is aborted, not a harness error.
     if (drill.status === 'error' && !abort.signal.aborted) error = `failover drill: ${drill.reason}`;
   }
+  // The rollout drill (scenario `rollout:`) after the experiments and the failover step.
+  let rollout: RunResult['rollout'];
+  if (model.spec.rollout && !abort.signal.aborted && error === undefined) {
+    current = 'rollout';
+    rollout = await runRollout({ spec: model.spec.rollout, seed: `${plan.seed}-rollout`, signal: abort.signal });
+    if (rollout.status === 'error' && !abort.signal.aborted) error = `rollout: ${rollout.reason}`;
+  }
   if (maxTimer) clearTimeout(maxTimer);
   opts.signal?.removeEventListener('abort', onSignal);
   await metrics?.close().catch(() => {});
   const drillOk = drill === undefined || drill.status === 'passed' || drill.status === 'skipped';
   const status: RunResult['status'] =
-    error !== undefined ? 'error' : abort.signal.aborted ? 'aborted' : experiments.every((x) => x.passed) && drillOk && faultsLeft === 0 ? 'passed' : 'failed';
+    error !== undefined ? 'error' : abort.signal.aborted ? 'aborted' : experiments.every((x) => x.passed) && drillOk && (rollout === undefined || rollout.status === 'passed') && faultsLeft === 0 ? 'passed' : 'failed';
   const exitCode =
     status === 'passed' ? ExitCode.passed : status === 'failed' ? ExitCode.expectationFailed : status === 'aborted' ? ExitCode.aborted : ExitCode.harnessError;
   const result: RunResult = {
@@ -467,6 +475,7 @@ export async function runScenario(model: ScenarioModel, plan: ScenarioPlan, opts
     cleanup: { faultsLeft, verified: faultsLeft === 0 },
   };
   if (drill) result.drill = drill;
+  if (rollout) result.rollout = rollout;
   if (abortCause) result.abort = abortCause;
   if (error !== undefined) result.error = error;
   events.emit({ type: 'run-end', result });

@@ -10,6 +10,7 @@ import { z } from 'zod';
 import { loadSpecFile, loadSpecText, durationSchema, positiveDurationSchema } from '../shared/index.ts';
 import { sloSchema } from '../slo/index.ts';
 import { FOLLOW_UPS, type FollowUp } from '../failover/index.ts';
+import { rolloutSchema } from './rollout-spec.ts';
 
 const duration = durationSchema;
 const positiveDuration = positiveDurationSchema;
@@ -232,6 +233,8 @@ export const scenarioSchema = z
       })
       .strict()
       .optional(),
+    /** A zero-downtime rollout drill after the experiments (and the failover step): see docs/rollout.md. */
+    rollout: rolloutSchema.optional(),
   })
   .strict();
 

@@ -1,0 +1,158 @@
+/**
+ * `faultline drill rollout`: a zero-downtime rollout drill (src/scenario/rollout-step.ts) with its
+ * verdict rows on stdout and the reports (report.html with the lanes timeline, report.md, junit.xml,
+ * journal.json) under reports/<run-id>/.
+ */
+import { writeFileSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import { ExitCode, InputError, loadSpecFile, parseDuration, randomSeed, redactValue } from '../shared/index.ts';
+import { rolloutFileSchema, rolloutSchema, runRollout, type RolloutInput, type RunResult } from '../scenario/index.ts';
+import { runId, verdictTable, writeReports } from '../report/index.ts';
+import { parseFlags } from './args.ts';
+import type { CliIo } from './io.ts';
+
+export const rolloutUsage = `faultline drill rollout — replace replicas one at a time under load, ring by ring, and prove no outage
+
+Usage:
+  faultline drill rollout [--scenario FILE] [--replicas 3] [--rings canary:1,early:1,main:rest]
+                          [--from 1.0.0] [--to 2.0.0] [--rate 500] [--path /v1/editions]
+                          [--bad-release errors:0.05|latency:MS|no-drain|readyz-never-flips]
+                          [--no-health-check] [--interval 100ms] [--policy round-robin|least-connections]
+                          [--gate-window 3s] [--gate-max-error-ratio 0.01] [--gate-p99 500ms]
+                          [--latency-slo 500ms] [--seed S] [--report-dir DIR] [--json FILE]
+
+Starts N replicas of the built-in reference service (or your own: a kind: RolloutDrill file with
+rollout.commands.start [argv with {port}], stopSignal, readinessUrl) as real processes behind the
+injector's readiness-gated balancer, drives open-loop load through it throughout, and replaces the
+replicas one at a time: SIGTERM, watch the drain (/healthz must stay 200, /readyz must turn 503),
+wait for the exit, start the replacement, admit it when /readyz is 200. After each ring a health gate
+(the new replicas' error ratio and p99 over a window) halts the rollout and rolls the ring back.
+--bad-release errors:R / latency:MS makes the new version bad; no-drain / readyz-never-flips makes
+the replicas being replaced stop badly (the honesty controls); --no-health-check turns the
+balancer's readiness check off. Every check names what it saw.
+Exit codes: 0 every check held, 1 a check failed, 2 invalid input, 3 aborted, 4 harness error.`;
+
+/** Applies --bad-release to a release spec. */
+function badRelease(text: string): Record<string, unknown> {
+  const [kind, value] = text.split(':');
+  switch (kind) {
+    case 'errors': {
+      const r = Number(value);
+      if (!(r > 0 && r <= 1)) throw new InputError('FAULTLINE_CLI_USAGE', `--bad-release errors:R needs 0 < R ≤ 1 (got '${value}')`, { field: 'bad-release' });
+      return { errorRatio: r };
+    }
+    case 'latency':
+      return { extraLatency: parseDuration(value ?? '', 'bad-release') };
+    case 'no-drain':
+      return { noDrain: true };
+    case 'readyz-never-flips':
+      return { readyzNeverFlips: true };
+  }
+  throw new InputError('FAULTLINE_CLI_USAGE', `--bad-release must be errors:R, latency:MS, no-drain or readyz-never-flips (got '${text}')`, { field: 'bad-release' });
+}
+
+export async function runRolloutCommand(argv: string[], io: CliIo): Promise<number> {
+  const { values } = parseFlags(argv, {
+    scenario: { type: 'string' },
+    replicas: { type: 'string' },
+    rings: { type: 'string' },
+    from: { type: 'string' },
+    to: { type: 'string' },
+    rate: { type: 'string' },
+    path: { type: 'string' },
+    'bad-release': { type: 'string' },
+    'no-health-check': { type: 'boolean' },
+    interval: { type: 'string' },
+    policy: { type: 'string' },
+    'gate-window': { type: 'string' },
+    'gate-max-error-ratio': { type: 'string' },
+    'gate-p99': { type: 'string' },
+    'latency-slo': { type: 'string' },
+    seed: { type: 'string' },
+    'report-dir': { type: 'string' },
+    json: { type: 'string' },
+  });
+  const file = values.scenario ? loadSpecFile(values.scenario, 'RolloutDrill', rolloutFileSchema) : undefined;
+  const base = (file?.rollout ?? rolloutSchema.parse({})) as RolloutInput & ReturnType<typeof rolloutSchema.parse>;
+  const input: Record<string, unknown> = { ...base };
+  const num = (v: string | undefined, flag: string): number | undefined => {
+    if (v === undefined) return undefined;
+    const n = Number(v);
+    if (!Number.isFinite(n)) throw new InputError('FAULTLINE_CLI_USAGE', `--${flag} must be a number (got '${v}')`, { field: flag });
+    return n;
+  };
+  if (values.replicas !== undefined) input.replicas = num(values.replicas, 'replicas');
+  if (values.rings !== undefined) input.rings = values.rings;
+  if (values.from !== undefined) input.from = { ...base.from, version: values.from };
+  if (values.to !== undefined) input.to = { ...base.to, version: values.to };
+  if (values['bad-release'] !== undefined) {
+    // Errors and latency make the new release bad; no-drain and readyz-never-flips make the replicas being replaced (the old release) stop badly.
+    const bad = badRelease(values['bad-release']);
+    if ('noDrain' in bad || 'readyzNeverFlips' in bad) input.from = { ...((input.from as object | undefined) ?? base.from), ...bad };
+    else input.to = { ...((input.to as object | undefined) ?? base.to), ...bad };
+  }
+  if (values.rate !== undefined || values.path !== undefined) input.load = { ...base.load, ...(values.rate !== undefined ? { rate: num(values.rate, 'rate') } : {}), ...(values.path !== undefined ? { path: values.path } : {}) };
+  if (values['no-health-check'] || values.interval !== undefined || values.policy !== undefined) {
+    input.balancer = {
+      ...base.balancer,
+      ...(values['no-health-check'] ? { healthCheck: false } : {}),
+      ...(values.interval !== undefined ? { interval: parseDuration(values.interval, 'interval') } : {}),
+      ...(values.policy !== undefined ? { policy: values.policy } : {}),
+    };
+  }
+  if (values['gate-window'] !== undefined || values['gate-max-error-ratio'] !== undefined || values['gate-p99'] !== undefined) {
+    input.gate = {
+      ...base.gate,
+      ...(values['gate-window'] !== undefined ? { window: parseDuration(values['gate-window'], 'gate-window') } : {}),
+      ...(values['gate-max-error-ratio'] !== undefined ? { maxErrorRatio: num(values['gate-max-error-ratio'], 'gate-max-error-ratio') } : {}),
+      ...(values['gate-p99'] !== undefined ? { p99Below: parseDuration(values['gate-p99'], 'gate-p99') } : {}),
+    };
+  }
+  if (values['latency-slo'] !== undefined) input.latencySlo = { p99Below: parseDuration(values['latency-slo'], 'latency-slo') };
+  const parsed = rolloutSchema.safeParse(input);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw new InputError('FAULTLINE_CLI_USAGE', `${issue?.path.join('.') || 'rollout'}: ${issue?.message ?? 'invalid'}`, { field: issue?.path.join('.') ?? '' });
+  }
+  const spec = parsed.data;
+  const seed = values.seed ?? (file?.seed !== undefined ? String(file.seed) : String(randomSeed()));
+  const name = file?.metadata.name ?? 'rollout';
+  const controller = new AbortController();
+  const onSignal = (): void => controller.abort();
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  const startedAt = Date.now();
+  io.stdout.write(`rollout drill: ${spec.replicas} replicas ${spec.from.version} → ${spec.to.version}, rings ${spec.rings}, ${spec.load.rate} req/s, seed ${seed}\n`);
+  let rollout;
+  try {
+    rollout = await runRollout({ spec, seed, signal: controller.signal, onStep: (line) => io.stdout.write(`  ${line}\n`) });
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
+  const aborted = controller.signal.aborted;
+  const exitCode = aborted ? ExitCode.aborted : rollout.status === 'error' ? ExitCode.harnessError : rollout.status === 'passed' ? ExitCode.passed : ExitCode.expectationFailed;
+  const result: RunResult = {
+    scenario: name,
+    file: values.scenario ?? '<flags>',
+    seed,
+    timeScale: 1,
+    status: aborted ? 'aborted' : rollout.status === 'error' ? 'error' : rollout.status,
+    exitCode,
+    startedAt,
+    endedAt: Date.now(),
+    wallMs: rollout.wallMs,
+    ...(aborted ? { abort: { cause: 'signal' } } : {}),
+    ...(rollout.status === 'error' ? { error: rollout.reason } : {}),
+    experiments: [],
+    spec: redactValue(spec),
+    cleanup: { faultsLeft: 0, verified: true },
+    rollout,
+  };
+  const dir = join(values['report-dir'] ?? join(io.cwd, 'reports'), runId(name, startedAt, seed));
+  const paths = writeReports(result, dir);
+  io.stdout.write(`\n${verdictTable(result)}`);
+  io.stdout.write(`reports: ${relative(io.cwd, paths.html) || paths.html} (+ journal.json, junit.xml, report.md)\n`);
+  if (values.json) writeFileSync(values.json, `${JSON.stringify(redactValue(rollout), null, 2)}\n`);
+  return exitCode;
+}

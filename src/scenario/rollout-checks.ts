@@ -1,0 +1,328 @@
+/**
+ * The rollout drill's record (what happened, times in ms since the drill started) and its pure
+ * judge: request classification and attribution, the health gate of a ring, and the verdict rows.
+ */
+import { formatDuration, percentile } from '../shared/index.ts';
+import type { Verdict } from './events.ts';
+
+export const ROLLOUT_STEP = 'rollout';
+
+/** One request as the load saw it (times in ms since the drill started). */
+export interface RolloutRequest {
+  t: number;
+  /** Completion time. */
+  done: number;
+  ok: boolean;
+  latencyMs: number;
+  errorClass?: string;
+  status?: number;
+  /** The replica that answered (its header), when one did. */
+  servedBy?: string;
+}
+
+/** One poll of a draining replica's /healthz or /readyz. */
+export interface DrainPoll {
+  t: number;
+  path: 'healthz' | 'readyz';
+  status: number | null;
+  error?: string;
+}
+
+export interface ReplicaRecord {
+  /** Upstream name (also the replica's header value), e.g. `r1-v2.0.0`. */
+  name: string;
+  slot: number;
+  version: string;
+  ring: string | null;
+  role: 'initial' | 'replacement' | 'rollback';
+  port: number;
+  pid: number | null;
+  startedAt: number;
+  /** First /readyz 200 seen by the drill's own poll or the balancer's check. */
+  readyAt: number | null;
+  /** Entered the balancer's rotation. */
+  admittedAt: number | null;
+  sigtermAt: number | null;
+  /** The balancer took it out of rotation (check failed or removed). */
+  outOfRotationAt: number | null;
+  /** How long the check that took it out of rotation took (ms). */
+  outOfRotationCheckMs?: number;
+  /** First refused poll after SIGTERM (listener closed). */
+  listenerClosedAt: number | null;
+  exitedAt: number | null;
+  exit: { code: number | null; signal: string | null } | null;
+  /** SIGKILLed after the drain timeout. */
+  killed: boolean;
+  polls: DrainPoll[];
+  balancer: { firstRoutedAt: number | null; lastRoutedAt: number | null; connections: number; brokenInFlight: number; connectFailures: number; brokenAt: number[] };
+  /** The tail of its output, for diagnosis. */
+  output?: string;
+}
+
+export interface GateResult {
+  ring: string;
+  passed: boolean;
+  windowMs: [number, number];
+  newReplicas: string[];
+  requests: number;
+  bad: number;
+  errorRatio: number | null;
+  p99Ms: number | null;
+  overall: { requests: number; bad: number; errorRatio: number | null };
+  reason: string;
+}
+
+export interface RingRecord {
+  name: string;
+  slots: number[];
+  startedAt: number;
+  endedAt: number;
+  gate?: GateResult;
+  rolledBack: boolean;
+}
+
+export interface RolloutResult {
+  status: 'passed' | 'failed' | 'error';
+  reason: string;
+  seed: string;
+  wallMs: number;
+  /** When the first replica was signalled, and when the last replacement was admitted (or the halt). */
+  rollout: { startedAt: number | null; endedAt: number | null };
+  from: string;
+  to: string;
+  rings: RingRecord[];
+  halted: { ring: string; reason: string } | null;
+  replicas: ReplicaRecord[];
+  balancer: { url: string; policy: string; healthCheck: boolean; intervalMs: number; refused: number };
+  load: { rate: number; sent: number; completed: number; good: number; bad: number; dropped: number; p99Ms: number | null; valid: boolean; invalidReasons: string[] };
+  /** Per second since the drill started: requests and failures (for the chart). */
+  perSecond: Array<{ second: number; requests: number; bad: number }>;
+  classification: Classification;
+  verdicts: Verdict[];
+}
+
+export interface Classification {
+  total: number;
+  good: number;
+  dropped: number;
+  /** Bad requests per replica that served them (header) or broke their connection (balancer), by class. */
+  badByReplica: Record<string, Record<string, number>>;
+  /** Bad requests no replica can be blamed for (e.g. refused by the balancer), by class. */
+  unattributed: Record<string, number>;
+  goodByReplica: Record<string, number>;
+  /** Bad requests before the first replica was signalled (not attributable to the rollout). */
+  badBeforeRollout: number;
+}
+
+/** The check round trip assumed when no check took the replica out (it never said 503, or checks are off). */
+const DEFAULT_CHECK_RTT_MS = 100;
+
+/** How far apart (ms) a transport failure and the balancer's record of the broken connection may be. */
+const ATTRIBUTION_SLACK_MS = 250;
+
+/** Every request classified: good (by replica), bad (by replica and class, or unattributed), dropped. */
+export function classifyRequests(requests: readonly RolloutRequest[], replicas: readonly ReplicaRecord[], rolloutStart: number | null): Classification {
+  const c: Classification = { total: requests.length, good: 0, dropped: 0, badByReplica: {}, unattributed: {}, goodByReplica: {}, badBeforeRollout: 0 };
+  const broken = replicas.flatMap((r) => r.balancer.brokenAt.map((t) => ({ t, name: r.name }))).sort((a, b) => a.t - b.t);
+  const used = new Set<number>();
+  const add = (m: Record<string, number>, k: string): void => {
+    m[k] = (m[k] ?? 0) + 1;
+  };
+  for (const q of requests) {
+    if (q.ok) {
+      c.good++;
+      add(c.goodByReplica, q.servedBy ?? 'unknown');
+      continue;
+    }
+    const cls = q.errorClass ?? 'error';
+    if (cls === 'drop') {
+      c.dropped++;
+      continue;
+    }
+    if (rolloutStart === null || q.done < rolloutStart) c.badBeforeRollout++;
+    let who = q.servedBy;
+    if (who === undefined) {
+      // A transport failure: the replica whose connection the balancer saw break closest in time.
+      let best = -1;
+      for (let i = 0; i < broken.length; i++) {
+        const b = broken[i] as { t: number; name: string };
+        if (used.has(i) || Math.abs(b.t - q.done) > ATTRIBUTION_SLACK_MS) continue;
+        if (best < 0 || Math.abs(b.t - q.done) < Math.abs((broken[best] as { t: number }).t - q.done)) best = i;
+      }
+      if (best >= 0) {
+        used.add(best);
+        who = (broken[best] as { name: string }).name;
+      }
+    }
+    if (who === undefined) add(c.unattributed, cls);
+    else add((c.badByReplica[who] ??= {}), cls);
+  }
+  return c;
+}
+
+/** The health gate over [from, to]: the ring's new replicas' error ratio and p99, and the overall error ratio. */
+export function judgeGate(ring: string, requests: readonly RolloutRequest[], newReplicas: readonly string[], from: number, to: number, o: { maxErrorRatio: number; p99Below: number }, classification?: (qs: RolloutRequest[]) => Classification): GateResult {
+  const inWindow = requests.filter((q) => q.done >= from && q.done <= to && q.errorClass !== 'drop');
+  const names = new Set(newReplicas);
+  const mine = inWindow.filter((q) => q.servedBy !== undefined && names.has(q.servedBy));
+  // Transport failures the balancer attributes to the ring's replicas count against them too.
+  let brokenMine = 0;
+  if (classification) {
+    const c = classification(inWindow.filter((q) => !q.ok && q.servedBy === undefined));
+    for (const n of newReplicas) brokenMine += Object.values(c.badByReplica[n] ?? {}).reduce((a, b) => a + b, 0);
+  }
+  const bad = mine.filter((q) => !q.ok).length + brokenMine;
+  const requestsMine = mine.length + brokenMine;
+  const errorRatio = requestsMine > 0 ? bad / requestsMine : null;
+  const p99Ms = percentile(
+    mine.filter((q) => q.ok).map((q) => q.latencyMs),
+    99,
+  );
+  const overallBad = inWindow.filter((q) => !q.ok).length;
+  const overall = { requests: inWindow.length, bad: overallBad, errorRatio: inWindow.length > 0 ? overallBad / inWindow.length : null };
+  const problems: string[] = [];
+  if (requestsMine === 0) problems.push('no request reached the ring’s new replicas');
+  if (errorRatio !== null && errorRatio > o.maxErrorRatio) problems.push(`new-release error ratio ${pct(errorRatio)} > ${pct(o.maxErrorRatio)}`);
+  if (p99Ms !== null && p99Ms > o.p99Below) problems.push(`new-release p99 ${p99Ms.toFixed(1)} ms > ${o.p99Below} ms`);
+  if (overall.errorRatio !== null && overall.errorRatio > o.maxErrorRatio) problems.push(`overall error ratio ${pct(overall.errorRatio)} > ${pct(o.maxErrorRatio)}`);
+  return {
+    ring,
+    passed: problems.length === 0,
+    windowMs: [from, to],
+    newReplicas: [...newReplicas],
+    requests: requestsMine,
+    bad,
+    errorRatio,
+    p99Ms,
+    overall,
+    reason: problems.length ? problems.join('; ') : `new release ${pct(errorRatio ?? 0)} errors over ${requestsMine} requests, p99 ${p99Ms === null ? '-' : `${p99Ms.toFixed(1)} ms`}; overall ${pct(overall.errorRatio ?? 0)}`,
+  };
+}
+
+const pct = (x: number): string => `${Number((x * 100).toFixed(3))} %`;
+const ms = (x: number | null): string => (x === null ? '-' : `${Math.round(x)} ms`);
+
+export interface JudgeOptions {
+  intervalMs: number;
+  healthCheck: boolean;
+  latencyP99Below: number;
+  drainTimeoutMs: number;
+  to: string;
+  totalReplicas: number;
+}
+
+/** Pure: the verdict rows of a rollout from its record. */
+export function judgeRollout(r: Omit<RolloutResult, 'verdicts' | 'status' | 'reason'>, o: JudgeOptions): Verdict[] {
+  const row = (id: string, title: string, passed: boolean, expected: string, observed: string): Verdict => ({ id: `${ROLLOUT_STEP}/${id}`, experiment: ROLLOUT_STEP, title, passed, expected, observed });
+  const out: Verdict[] = [];
+  const signalled = r.replicas.filter((x) => x.sigtermAt !== null);
+  const c = r.classification;
+  const badTotal = Object.values(c.badByReplica).reduce((a, m) => a + Object.values(m).reduce((x, y) => x + y, 0), 0) + Object.values(c.unattributed).reduce((a, b) => a + b, 0);
+  const byReplica = Object.entries(c.badByReplica)
+    .map(([name, m]) => `${name}: ${Object.entries(m).map(([k, v]) => `${v} ${k}`).join(', ')}`)
+    .concat(Object.keys(c.unattributed).length ? [`unattributed: ${Object.entries(c.unattributed).map(([k, v]) => `${v} ${k}`).join(', ')}`] : []);
+  const goodText = Object.entries(c.goodByReplica).map(([k, v]) => `${k} ${v}`).join(', ');
+  out.push(
+    row(
+      'no-failed-requests',
+      'zero failed requests attributable to the rollout (every request classified)',
+      badTotal - c.badBeforeRollout === 0 && c.dropped === 0,
+      '0 failed, 0 dropped',
+      `${c.total} requests: ${c.good} good (${goodText || 'none'}), ${badTotal} failed${byReplica.length ? ` (${byReplica.join('; ')})` : ''}${c.badBeforeRollout ? `, ${c.badBeforeRollout} of them before the rollout` : ''}, ${c.dropped} dropped`,
+    ),
+  );
+
+  // Liveness and readiness while draining, per signalled replica.
+  const healthz: string[] = [];
+  const readyz: string[] = [];
+  let healthOk = signalled.length > 0;
+  let readyOk = signalled.length > 0;
+  for (const x of signalled) {
+    const since = x.sigtermAt as number;
+    const gone = Math.min(x.listenerClosedAt ?? Infinity, x.exitedAt ?? Infinity);
+    const during = x.polls.filter((p) => p.t >= since && p.t < gone && p.status !== null);
+    const h = during.filter((p) => p.path === 'healthz');
+    const hBad = h.filter((p) => p.status !== 200);
+    const exitNote = x.exitedAt !== null ? `exited ${ms(x.exitedAt - since)} after SIGTERM` : 'did not exit';
+    if (h.length === 0 || hBad.length > 0) healthOk = false;
+    healthz.push(`${x.name}: ${h.length - hBad.length}/${h.length} polls 200${h.length === 0 ? ` (no drain: ${exitNote})` : ''}`);
+    const rz = during.filter((p) => p.path === 'readyz');
+    const first503 = rz.findIndex((p) => p.status === 503);
+    const after = first503 < 0 ? [] : rz.slice(first503);
+    const flipped = first503 >= 0 && after.every((p) => p.status === 503);
+    const lateMs = first503 >= 0 ? (rz[first503] as DrainPoll).t - since : null;
+    // The first 503 must come within one check interval of SIGTERM (the poll is faster than the balancer).
+    const timely = lateMs !== null && lateMs <= o.intervalMs;
+    if (!(flipped && timely)) readyOk = false;
+    readyz.push(
+      `${x.name}: ${rz.length === 0 ? `no poll answered (${exitNote})` : first503 < 0 ? `${rz.length} polls, none 503 (status ${[...new Set(rz.map((p) => p.status))].join('/')})` : `503 from ${ms(lateMs)} after SIGTERM on ${after.length} polls${after.length !== after.filter((p) => p.status === 503).length ? ', then not 503 again' : ''}`}`,
+    );
+  }
+  out.push(row('healthz-while-draining', '/healthz 200 on every poll of a draining replica until it stops listening', healthOk, 'every poll 200, at least one per replica', healthz.join('; ') || 'no replica was signalled'));
+  out.push(row('readyz-503-while-draining', '/readyz 503 while draining (from SIGTERM on, within one check interval)', readyOk, `503 within ${o.intervalMs} ms of SIGTERM and on every poll after`, readyz.join('; ') || 'no replica was signalled'));
+
+  // No new connection routed to a replica later than one check interval (plus the round trip of the
+  // check that saw it not ready) after it stopped being ready (SIGTERM: from then on it must say 503).
+  const late: string[] = [];
+  let routeOk = signalled.length > 0;
+  for (const x of signalled) {
+    const since = x.sigtermAt as number;
+    const last = x.balancer.lastRoutedAt;
+    const after = last !== null && last > since ? last - since : null;
+    const rtt = x.outOfRotationCheckMs ?? DEFAULT_CHECK_RTT_MS;
+    const bound = o.intervalMs + rtt;
+    const outText = x.outOfRotationAt !== null ? `out of rotation ${ms(x.outOfRotationAt - since)} after SIGTERM (check took ${ms(rtt)})` : 'never taken out of rotation before it stopped';
+    if (after !== null && after > bound) routeOk = false;
+    late.push(`${x.name}: ${after === null ? 'no new connection after SIGTERM' : `last new connection ${ms(after)} after SIGTERM`}${after !== null && after > bound ? ` (> ${ms(bound)})` : ''}, ${outText}`);
+  }
+  out.push(row('no-traffic-after-not-ready', `no new connection routed to a replica more than one check interval (${o.intervalMs} ms + the check's round trip) after it stopped being ready`, routeOk, `last new connection ≤ ${o.intervalMs} ms + check round trip after SIGTERM`, late.join('; ') || 'no replica was signalled'));
+
+  // Replacements got traffic only after their /readyz returned 200.
+  const started = r.replicas.filter((x) => x.role !== 'initial');
+  let admitOk = true;
+  const admit: string[] = [];
+  for (const x of started) {
+    const first = x.balancer.firstRoutedAt;
+    const early = first !== null && (x.readyAt === null || first < x.readyAt);
+    if (early) admitOk = false;
+    admit.push(`${x.name}: ready ${x.readyAt === null ? 'never' : `${ms(x.readyAt - x.startedAt)} after start`}, first connection ${first === null ? 'none' : `${ms(first - x.startedAt)} after start`}${early ? ' — BEFORE ready' : ''}`);
+  }
+  out.push(row('replacement-after-ready', 'each replacement received traffic only after its /readyz returned 200', admitOk, 'first connection after the first /readyz 200', admit.join('; ') || 'no replacement started'));
+
+  out.push(row('latency-slo', `latency SLO held (corrected p99 ≤ ${o.latencyP99Below} ms)`, r.load.p99Ms !== null && r.load.p99Ms <= o.latencyP99Below, `p99 ≤ ${o.latencyP99Below} ms`, `p99 ${r.load.p99Ms === null ? '-' : `${r.load.p99Ms} ms`} over ${r.load.completed} requests at ${r.load.rate} req/s${r.load.valid ? '' : ` (load invalid: ${r.load.invalidReasons.join('; ')})`}`));
+
+  for (const ring of r.rings) {
+    if (!ring.gate) continue;
+    const g = ring.gate;
+    out.push(row(`gate/${ring.name}`, `health gate after ring ${ring.name} (${g.newReplicas.join(', ')})`, g.passed, `new-release error ratio ≤ limit, p99 ≤ limit over ${formatDuration(g.windowMs[1] - g.windowMs[0])}`, `${g.passed ? '' : 'HALT: '}${g.reason}${ring.rolledBack ? '; ring rolled back' : ''}`));
+  }
+
+  const onNew = r.replicas.filter((x) => x.exitedAt === null && x.sigtermAt === null && x.version === o.to).length;
+  const complete = r.halted === null && onNew === o.totalReplicas;
+  const untouched = r.halted ? r.replicas.filter((x) => x.role === 'initial' && x.sigtermAt === null).map((x) => x.name) : [];
+  const notStarted = r.halted ? [...new Set(r.replicas.filter((x) => x.role === 'initial' && x.ring !== null && !r.rings.some((g) => g.name === x.ring)).map((x) => x.ring as string))] : [];
+  out.push(
+    row(
+      'complete',
+      `every replica runs ${o.to}`,
+      complete,
+      `${o.totalReplicas} of ${o.totalReplicas} on ${o.to}, no halt`,
+      r.halted
+        ? `halted at ring ${r.halted.ring} (${r.halted.reason}), rolled back; ${onNew} on ${o.to}; rings never started: ${notStarted.join(', ') || 'none'}; replicas never signalled: ${untouched.join(', ') || 'none'}`
+        : `${onNew} of ${o.totalReplicas} on ${o.to}`,
+    ),
+  );
+
+  const drains = signalled.map((x) => `${x.name} ${x.exitedAt === null ? 'did not exit' : `${ms(x.exitedAt - (x.sigtermAt as number))}${x.killed ? ' (SIGKILLed)' : ''}`}`);
+  const wall = r.rollout.startedAt !== null && r.rollout.endedAt !== null ? r.rollout.endedAt - r.rollout.startedAt : null;
+  out.push(
+    row(
+      'timing',
+      `rollout wall time and per-replica drain time (each drained within ${formatDuration(o.drainTimeoutMs)})`,
+      signalled.every((x) => x.exitedAt !== null && !x.killed),
+      `every signalled replica exits by itself within ${formatDuration(o.drainTimeoutMs)}`,
+      `rollout ${wall === null ? '-' : formatDuration(wall)}; drain: ${drains.join(', ') || 'none'}`,
+    ),
+  );
+  return out;
+}
