@@ -21,7 +21,7 @@ Usage:
   faultline load --url URL --rate N --duration D [--shape constant|soak|poisson|ramp|spike]
                  [--ramp-from N] [--spike-multiplier X --spike-at D --spike-duration D]
   faultline load --url URL --shape steps --steps RATE:D,RATE:D,… [options below]
-                 [--timeout 2s] [--max-in-flight 10000] [--connections N] [--insecure] [--warmup 0s] [--good-status 2xx,3xx]
+                 [--timeout 2s] [--max-in-flight 10000] [--connections N] [--insecure] [--warmup 0s] [--good-status LIST]
                  [--latency-threshold D] [--seed N] [--json FILE]
   faultline load --url URL --rate N --duration D [--shape …] --emit-k6 FILE
   faultline load --k6 SCRIPT [--json FILE]        (needs a k6 binary: K6_BIN or k6 on PATH)
@@ -29,13 +29,22 @@ Usage:
 Requests are sent at their scheduled times whatever the target does; latency is measured from the
 intended send time (corrected) and from the moment the request got on the wire (service). A run
 that sent fewer than 99 % of its scheduled requests, or queued client-side for more than 50 ms at
-p99, is marked invalid. The target must be a loopback address.`;
+p99, is marked invalid. The target must be a loopback address.
+
+Shapes: constant (default) and soak send --rate for --duration; poisson draws seeded exponential
+gaps at --rate; ramp goes linearly from --ramp-from (default 0) to --rate; spike sends --rate and,
+from --spike-at for --spike-duration, --rate × --spike-multiplier (all three are required); steps
+runs each RATE:DURATION in turn. --good-status lists the statuses that count as good (e.g. 2xx,3xx
+or 2xx,404); by default every status below 500 is good.`;
 
 function shapeFrom(values: Record<string, string | boolean | undefined>): ScheduleShape {
   const num = (k: string): number => {
     const v = values[k];
     const n = Number(v);
-    if (v === undefined || typeof v !== 'string' || !Number.isFinite(n)) throw new InputError('FAULTLINE_CLI_USAGE', `--${k} needs a number`, { field: k });
+    if (v === undefined || typeof v !== 'string' || !Number.isFinite(n)) {
+      const spike = k.startsWith('spike-') ? ' (--shape spike needs --spike-multiplier X, --spike-at D and --spike-duration D)' : '';
+      throw new InputError('FAULTLINE_CLI_USAGE', `--${k} needs a number${spike}`, { field: k });
+    }
     return n;
   };
   const shape = String(values.shape ?? 'constant');

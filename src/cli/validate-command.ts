@@ -52,8 +52,8 @@ export const validateCommand: Command = {
 Usage: faultline validate FILE
 
 Checks every kind of file faultline reads, by its kind: an Experiment scenario (prints the planned
-experiments), a FailoverDrill scenario, an SLO file, or a proxy config for 'faultline serve
---config' (a list of {name, listen, upstream, enabled}). Problems are printed with file, line and
+experiments), a FailoverDrill scenario, an SLO file, or the proxy list that 'faultline serve'
+reads as its config (a list of {name, listen, upstream, enabled}). Problems are printed with file, line and
 field (exit 2).`,
   async run(argv, io) {
     const [file] = argv;
