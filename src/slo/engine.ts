@@ -245,6 +245,11 @@ export class SloEngine {
     return this.history;
   }
 
+  /** The retained counter samples (what a scrape would have stored), oldest first, whole-ms times. */
+  retainedSamples(): CounterSample[] {
+    return this.samples.slice(this.head);
+  }
+
   counters(): { total: number; errors: number } {
     return { total: this.total, errors: this.errors };
   }

@@ -70,13 +70,20 @@ export interface Prometheus {
   stop(): Promise<void>;
 }
 
-/** A real Prometheus (Debian's /usr/bin/prometheus) scraping itself every second as job "self". */
-export async function startPrometheus(): Promise<Prometheus> {
+/**
+ * A real Prometheus (Debian's /usr/bin/prometheus) scraping itself every second as job "self"; or,
+ * with `tsdbPath`, serving an existing (e.g. backfilled) TSDB without scraping anything, with no
+ * time retention limit so old backfilled blocks stay queryable.
+ */
+export async function startPrometheus(opts: { tsdbPath?: string } = {}): Promise<Prometheus> {
   const dir = mkdtempSync(join(tmpdir(), 'faultline-prom-'));
   const port = await freePort();
   const config = join(dir, 'prometheus.yml');
-  writeFileSync(config, `global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\nscrape_configs:\n  - job_name: self\n    static_configs:\n      - targets: ['127.0.0.1:${port}']\n`);
-  const child = spawn('prometheus', [`--config.file=${config}`, `--storage.tsdb.path=${join(dir, 'data')}`, `--web.listen-address=127.0.0.1:${port}`, '--log.level=error'], { stdio: 'ignore' });
+  const scrape = `scrape_configs:\n  - job_name: self\n    static_configs:\n      - targets: ['127.0.0.1:${port}']\n`;
+  writeFileSync(config, `global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\n${opts.tsdbPath ? '' : scrape}`);
+  const args = [`--config.file=${config}`, `--storage.tsdb.path=${opts.tsdbPath ?? join(dir, 'data')}`, `--web.listen-address=127.0.0.1:${port}`, '--log.level=error'];
+  if (opts.tsdbPath) args.push('--storage.tsdb.retention.time=100y');
+  const child = spawn('prometheus', args, { stdio: 'ignore' });
   const url = `http://127.0.0.1:${port}`;
   await waitUntil('prometheus', async () => (await fetch(`${url}/-/ready`)).status === 200, 30_000);
   return { url, stop: () => stopChild(child, 'SIGTERM') };
