@@ -511,7 +511,7 @@ beforeAll(async () => {
     throw e;
   }
   prom = await startPrometheus({ tsdbPath: join(dir, 'tsdb') });
-});
+}, 180_000);
 
 afterAll(async () => {
   await prom?.stop();
@@ -544,5 +544,5 @@ describe('faultline agrees with a real Prometheus 2.42 bit for bit', () => {
         `(${tally.oldOrderSeries.join(', ')}), ${caught.length}/${tally.ties.length} tie decisions wrong; reversed sum order: ${tally.reversedSumDiffers} ratios differ\n` +
         tally.ties.map((t) => `  ${t.id} ${t.tier} ${t.ratio} ${t.mode}: prometheus ${t.prometheus} (${t.firing ? 'firing' : 'not firing'}), old order ${t.oldOrder}`).join('\n'),
     );
-  });
+  }, 180_000); // ~25 s on an idle machine; room for a contended one
 });

@@ -152,7 +152,7 @@ describe('faultline and promtool agree on every fire and clear time', () => {
     const r = await promtool([file]);
     expect(r.out).toContain('SUCCESS');
     expect(r.code).toBe(0);
-  });
+  }, 180_000); // the three-day case runs ~40 s of promtool alone; room for a contended machine
 
   it('catches a disagreement: shifting one predicted fire time by one step makes promtool fail', async () => {
     const { file } = writeCase(CASES[0] as Case, 100, true);
