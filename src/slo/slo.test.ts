@@ -68,7 +68,7 @@ describe('Prometheus 2.42 float64 arithmetic', () => {
   });
   it('compares with the threshold literal the generated rule contains', () => {
     const slo = parseSloText('apiVersion: faultline/v1\nkind: SLO\nname: api\nobjective: 99.9\n');
-    const alerts = prometheusRules(slo).groups[1]?.rules ?? [];
+    const alerts = prometheusRules(slo).groups.flatMap((g) => g.rules).filter((r) => 'alert' in r);
     slo.policy.forEach((tier, i) => {
       const literal = thresholdLiteral(tier.factor, slo.errorBudget);
       expect(String(alerts[i]?.expr)).toContain(`> ${literal}\n`);

@@ -419,13 +419,15 @@ async function compare(s: OracleSeries, p: Prometheus, tally: Tally): Promise<vo
 
   // Every window ratio, bit for bit, at every evaluation.
   const rules = prometheusRules(s.slo, { timeScale: s.timeScale });
-  const [recordings, alerts] = rules.groups as [(typeof rules.groups)[number], (typeof rules.groups)[number]];
+  const ruleList = rules.groups.flatMap((g) => g.rules);
+  const recordings = ruleList.filter((r) => 'record' in r);
+  const alerts = ruleList.filter((r) => 'alert' in r);
   const sel = `{slo="${s.slo.name}"}`;
   const realOf = new Map(s.slo.policy.flatMap((t, i) => [[policy[i]?.longWindowMs, t.longWindowMs], [policy[i]?.shortWindowMs, t.shortWindowMs]]));
   const windows = [...new Set(policy.flatMap((t) => [t.shortWindowMs, t.longWindowMs]))];
   const exprOf = new Map<string, string>();
   for (const w of windows) {
-    const rule = recordings.rules.find((r) => r.record === recordName(w)) as Record<string, unknown>;
+    const rule = recordings.find((r) => r.record === recordName(w)) as Record<string, unknown>;
     const expr = String(rule.expr);
     exprOf.set(`${recordName(w)}${sel}`, `(${expr})`);
     const got = await queryRange(p, expr, ei, steps);
@@ -453,7 +455,7 @@ async function compare(s: OracleSeries, p: Prometheus, tally: Tally): Promise<vo
   // Every tier expression (as the generated alert rule writes it) → fire and clear times.
   const theirs: Intervals = {};
   for (const [i, tier] of policy.entries()) {
-    let expr = String((alerts.rules[i] as Record<string, unknown>).expr);
+    let expr = String((alerts[i] as Record<string, unknown>).expr);
     for (const [name, sub] of exprOf) expr = expr.split(name).join(sub);
     const got = await queryRange(p, expr, ei, steps);
     const m = new AlertStateMachine(tier.forMs, tier.keepFiringForMs);
