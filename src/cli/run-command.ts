@@ -7,8 +7,8 @@ import type { CliIo, Command } from './io.ts';
 import { packageFile } from './package-files.ts';
 
 async function runFile(file: string, argv: string[], io: CliIo): Promise<number> {
-  const { values } = parseFlags(argv, { 'report-dir': { type: 'string' }, seed: { type: 'string' }, metrics: { type: 'string' } });
-  const model = loadScenario(file);
+  const { values } = parseFlags(argv, { 'report-dir': { type: 'string' }, seed: { type: 'string' }, metrics: { type: 'string' }, 'allow-network': { type: 'string', multiple: true } });
+  const model = loadScenario(file, { allowNetwork: values['allow-network'] ?? [] });
   const seed = values.seed ?? (model.spec.seed !== undefined ? String(model.spec.seed) : String(randomSeed()));
   const plan = planScenario(model, seed);
   const events = new RunEvents();
@@ -34,11 +34,13 @@ async function runFile(file: string, argv: string[], io: CliIo): Promise<number>
 export const runCommand: Command = {
   usage: `faultline run — run an experiment scenario
 
-Usage: faultline run FILE [--report-dir DIR] [--seed N] [--metrics 127.0.0.1:PORT]
+Usage: faultline run FILE [--report-dir DIR] [--seed N] [--metrics 127.0.0.1:PORT] [--allow-network CIDR]…
 
   --report-dir  where reports/<run-id>/ goes (default ./reports)
   --seed        seed for every random draw (default: the scenario's seed, else random; always reported)
   --metrics     serve live SLI counters, burn rates and alert states in Prometheus format (loopback)
+  --allow-network CIDR  (repeatable) addresses beyond loopback the run may reach (targets, upstreams,
+                probe hosts, the injector's listener), added to the scenario's network.allow
 
 Exit codes: 0 passed, 1 an expectation failed, 2 invalid input, 3 aborted (SIGINT/SIGTERM or an
 abort condition; faults are healed first), 4 harness error.`,
@@ -55,7 +57,7 @@ abort condition; faults are healed first), 4 harness error.`,
 export const selftestCommand: Command = {
   usage: `faultline selftest — the chaos self-test (no Docker, no external service)
 
-Usage: faultline selftest [--report-dir DIR] [--seed N] [--metrics 127.0.0.1:PORT]
+Usage: faultline selftest [--report-dir DIR] [--seed N] [--metrics 127.0.0.1:PORT] [--allow-network CIDR]…
 
 Runs scenarios/chaos-selftest.yaml against the built-in reference service through the in-process
 injector with open-loop load and time-compressed SLO windows: a healthy baseline must stay quiet

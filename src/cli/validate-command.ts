@@ -1,4 +1,5 @@
-import { ExitCode, InputError, lineOf, readYamlSource, validateSpec } from '../shared/index.ts';
+import { ExitCode, InputError, lineOf, networkPolicy, readYamlSource, specData, validateSpec } from '../shared/index.ts';
+import { parseFlags } from './args.ts';
 import { loadScenario, planScenario } from '../scenario/index.ts';
 import { loadSloFile } from '../slo/index.ts';
 import { readProxyConfigFile } from '../injector/index.ts';
@@ -7,8 +8,8 @@ import type { CliIo, Command } from './io.ts';
 
 /** Every kind of file faultline reads, by its `kind:` (a proxy config is a list, Toxiproxy's format). */
 const VALIDATORS = {
-  Experiment(file: string, io: CliIo): void {
-    const model = loadScenario(file);
+  Experiment(file: string, io: CliIo, allowNetwork: readonly string[]): void {
+    const model = loadScenario(file, { allowNetwork });
     const plan = planScenario(model, String(model.spec.seed ?? 'random'));
     io.stdout.write(`${file}: valid Experiment — ${plan.experiments.length} experiment(s), about ${(plan.totalMs / 1000).toFixed(0)} s, SLO ${model.slo.name} ${model.slo.objective}%\n`);
     for (const x of plan.experiments) io.stdout.write(`  ${x.name}: ${x.expectations.length} expectations, faults ${x.faults.map((f) => f.type).join(', ') || 'none (healthy baseline)'}\n`);
@@ -24,17 +25,17 @@ const VALIDATORS = {
     const slo = loadSloFile(file);
     io.stdout.write(`${file}: valid SLO — ${slo.name} ${slo.objective}%, ${slo.policy.length} alert tier(s): ${slo.policy.map((t) => t.name).join(', ')}\n`);
   },
-  ProxyConfig(file: string, io: CliIo): void {
-    const proxies = readProxyConfigFile(file);
+  ProxyConfig(file: string, io: CliIo, allowNetwork: readonly string[]): void {
+    const proxies = readProxyConfigFile(file, networkPolicy(allowNetwork, '--allow-network'));
     io.stdout.write(`${file}: valid proxy config — ${proxies.length} prox${proxies.length === 1 ? 'y' : 'ies'}: ${proxies.map((p) => `${p.name} → ${p.upstream}`).join(', ')}\n`);
   },
-} as const satisfies Record<string, (file: string, io: CliIo) => void>;
+} as const satisfies Record<string, (file: string, io: CliIo, allowNetwork: readonly string[]) => void>;
 
 type Kind = keyof typeof VALIDATORS;
 
 function kindOf(file: string): Kind {
   const src = readYamlSource(file);
-  const js: unknown = src.doc.toJS();
+  const js: unknown = specData(src);
   if (Array.isArray(js)) return 'ProxyConfig';
   const kinds = Object.keys(VALIDATORS).filter((k) => k !== 'ProxyConfig');
   const kind = js !== null && typeof js === 'object' ? (js as Record<string, unknown>).kind : undefined;
@@ -49,19 +50,21 @@ function kindOf(file: string): Kind {
 export const validateCommand: Command = {
   usage: `faultline validate — check a file without running it
 
-Usage: faultline validate FILE
+Usage: faultline validate FILE [--allow-network CIDR]…
 
 Checks every kind of file faultline reads, by its kind: an Experiment scenario (prints the planned
 experiments), a FailoverDrill scenario, an SLO file, or the proxy list that 'faultline serve'
 reads as its config (a list of {name, listen, upstream, enabled}). Problems are printed with file, line and
-field (exit 2).`,
+field (exit 2). Addresses outside loopback are refused unless the scenario's network.allow or
+--allow-network CIDR (repeatable) admits them.`,
   async run(argv, io) {
-    const [file] = argv;
-    if (!file) {
+    const [file, ...rest] = argv;
+    if (!file || file.startsWith('-')) {
       io.stderr.write('faultline validate: missing FILE\n');
       return ExitCode.invalidInput;
     }
-    VALIDATORS[kindOf(file)](file, io);
+    const { values } = parseFlags(rest, { 'allow-network': { type: 'string', multiple: true } });
+    VALIDATORS[kindOf(file)](file, io, values['allow-network'] ?? []);
     return ExitCode.passed;
   },
 };

@@ -5,7 +5,7 @@
  * A cap on requests in flight turns late starts into counted drops (like k6's dropped_iterations).
  */
 import * as hdr from 'hdr-histogram-js';
-import { realClock, redact, type Clock, type Seed } from '../shared/index.ts';
+import { realClock, redact, type Clock, type NetworkPolicy, type Seed } from '../shared/index.ts';
 import { arrivalOffsets, scheduleDurationMs, type ScheduleShape } from './schedule.ts';
 import { classifyError, createTarget, statusPredicate, type Target, type TargetSpec } from './targets.ts';
 
@@ -65,6 +65,8 @@ export interface LoadOptions {
   timeoutMs?: number;
   /** Cap on requests in flight; later starts are dropped. Default 10,000. */
   maxInFlight?: number;
+  /** Addresses outside loopback the target may be on (default: loopback only). */
+  network?: NetworkPolicy;
   /** Requests intended in the first warmupMs are left out of the latency histograms. */
   warmupMs?: number;
   sli?: SliDefinition;
@@ -187,7 +189,7 @@ export async function runLoad(opts: LoadOptions): Promise<LoadResult> {
   const goodStatus = statusPredicate(opts.sli?.goodStatus);
   const latencyThreshold = opts.sli?.latencyThresholdMs;
   const seed = String(opts.seed ?? 0);
-  const target: Target = createTarget(opts.target, { maxInFlight });
+  const target: Target = createTarget(opts.target, { maxInFlight, ...(opts.network ? { network: opts.network } : {}) });
   const totalMs = scheduleDurationMs(opts.schedule);
 
   const corrected = histogram();

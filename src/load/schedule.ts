@@ -5,9 +5,10 @@
  * exponential gaps from the seeded Rng.
  */
 import { z } from 'zod';
-import { Rng, type Seed, durationSchema } from '../shared/index.ts';
+import { Rng, type Seed, msOrDurationSchema } from '../shared/index.ts';
 
-const duration = durationSchema;
+// Schedules are built by code (the CLI parses its flags first): milliseconds or a string with a unit.
+const duration = msOrDurationSchema;
 const rate = z.number().nonnegative('rate is requests per second, >= 0');
 
 export const scheduleSchema = z.discriminatedUnion('type', [

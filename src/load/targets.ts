@@ -8,7 +8,7 @@ import net from 'node:net';
 import { Pool as UndiciPool, type Dispatcher } from 'undici';
 import pg from 'pg';
 import { z } from 'zod';
-import { assertLoopback, InputError, redact } from '../shared/index.ts';
+import { assertAllowed, InputError, redact, type NetworkPolicy } from '../shared/index.ts';
 
 export const targetSchema = z.discriminatedUnion('kind', [
   z
@@ -49,31 +49,27 @@ export interface Target {
   queued(): number;
 }
 
-function checkLoopbackUrl(url: URL): void {
-  assertLoopback(url.hostname, 'load target', 'url');
-}
-
-export function createTarget(spec: TargetSpec, opts: { maxInFlight: number }): Target {
+export function createTarget(spec: TargetSpec, opts: { maxInFlight: number; network?: NetworkPolicy }): Target {
   const parsed = targetSchema.parse(spec);
   switch (parsed.kind) {
     case 'http':
-      return httpTarget(parsed, opts.maxInFlight);
+      return httpTarget(parsed, opts.maxInFlight, opts.network);
     case 'tcp':
-      assertLoopback(parsed.host, 'load target', 'host');
+      assertAllowed(parsed.host, 'load target', 'host', opts.network);
       return tcpTarget(parsed.host, parsed.port);
     case 'pg':
       return pgTarget(parsed.connectionString, parsed.query, opts.maxInFlight);
   }
 }
 
-function httpTarget(spec: Extract<z.output<typeof targetSchema>, { kind: 'http' }>, maxInFlight: number): Target {
+function httpTarget(spec: Extract<z.output<typeof targetSchema>, { kind: 'http' }>, maxInFlight: number, network?: NetworkPolicy): Target {
   let url: URL;
   try {
     url = new URL(spec.url);
   } catch (e) {
     throw new InputError('FAULTLINE_LOAD_URL', `not a valid URL: ${spec.url}`, { field: 'url' }, { cause: e });
   }
-  checkLoopbackUrl(url);
+  assertAllowed(url.hostname, 'load target', 'url', network);
   const connections = spec.connections ?? Math.min(256, Math.max(16, maxInFlight));
   const tls = url.protocol === 'https:' ? { connect: { ...(spec.ca ? { ca: spec.ca } : {}), ...(spec.insecure ? { rejectUnauthorized: false } : {}) } } : {};
   const pool = new UndiciPool(url.origin, { connections, pipelining: 1, keepAliveTimeout: 10_000, ...tls });

@@ -3,15 +3,50 @@
  * → plan (a pure timeline of phases, faults and expectations per experiment).
  */
 import { dirname, resolve } from 'node:path';
-import { expectKind, InputError, InputErrors, lineOf, readYamlSource, parseYamlSource, validateSpec, type SpecSource } from '../shared/index.ts';
+import { assertAllowed, expectKind, InputError, InputErrors, lineOf, networkPolicy, parseCidr, parseHostPort, readYamlSource, parseYamlSource, validateSpec, type NetworkPolicy, type SpecSource } from '../shared/index.ts';
 import { normaliseFault, type FaultSpec } from '../injector/index.ts';
 import { loadSloFile, toSloDefinition, type SloDefinition } from '../slo/index.ts';
 import { scenarioSchema, type ExperimentSpec, type ProbeSpec, type ScenarioSpec } from './spec.ts';
+import { probeHosts } from './probes.ts';
 
 export interface ScenarioModel {
   file: string;
   spec: ScenarioSpec;
   slo: SloDefinition;
+  /** Loopback plus `network.allow` and `--allow-network`: every address the run may reach or listen on. */
+  network: NetworkPolicy;
+}
+
+export interface ValidateOptions {
+  /** CIDRs from the command line (`--allow-network`), added to the scenario's `network.allow`. */
+  allowNetwork?: readonly string[];
+}
+
+/**
+ * The scenario's network allowlist, and every address it names checked against it (targets, the
+ * injector's listener and upstream, probe hosts). Nothing is resolved or dialled.
+ */
+function checkNetwork(src: SpecSource, spec: ScenarioSpec, opts: ValidateOptions, problems: InputError[]): NetworkPolicy {
+  const cli = [...(opts.allowNetwork ?? [])];
+  cli.forEach((c) => parseCidr(c, '--allow-network'));
+  const fromFile: string[] = [];
+  spec.network.allow.forEach((c, i) =>
+    check(src, problems, ['network', 'allow', i], () => {
+      parseCidr(c, '');
+      fromFile.push(c);
+    }),
+  );
+  const policy = networkPolicy([...fromFile, ...cli]);
+  const at = (path: Array<string | number>, host: string, what: string): void => check(src, problems, path, () => assertAllowed(host, what, undefined, policy));
+  const t = spec.target;
+  if (t.url !== undefined) at(['target', 'url'], new URL(t.url).hostname, 'target URL host');
+  if (t.address !== undefined) at(['target', 'address'], parseHostPort(t.address).host, 'target address');
+  at(['injector', 'listen'], parseHostPort(spec.injector.listen).host, "injector's listen address");
+  if (spec.injector.upstream !== undefined) at(['injector', 'upstream'], parseHostPort(spec.injector.upstream).host, 'injector upstream');
+  spec.probes.forEach((p, i) => {
+    for (const h of probeHosts(p)) at(['probes', i, ...h.field.split('.')], h.host, h.what);
+  });
+  return policy;
 }
 
 export type PhaseName = 'baseline' | 'inject' | 'recover';
@@ -67,10 +102,11 @@ function check(src: SpecSource, problems: InputError[], path: Array<string | num
 }
 
 /** Validates a scenario source: schema, then fault types/attributes, SLO tiers and probe names. */
-export function validateScenario(src: SpecSource): ScenarioModel {
+export function validateScenario(src: SpecSource, opts: ValidateOptions = {}): ScenarioModel {
   expectKind(src, 'Experiment');
   const spec = validateSpec(src, scenarioSchema);
   const problems: InputError[] = [];
+  const network = checkNetwork(src, spec, opts, problems);
   let slo: SloDefinition | undefined;
   check(src, problems, ['slo'], () => {
     slo = 'file' in spec.slo ? loadSloFile(resolve(dirname(src.file), spec.slo.file)) : toSloDefinition(spec.slo);
@@ -143,15 +179,15 @@ export function validateScenario(src: SpecSource): ScenarioModel {
   });
   if (problems.length === 1) throw problems[0];
   if (problems.length > 1) throw new InputErrors('FAULTLINE_SCENARIO_INVALID', problems);
-  return { file: src.file, spec, slo: slo as SloDefinition };
+  return { file: src.file, spec, slo: slo as SloDefinition, network };
 }
 
-export function loadScenario(file: string): ScenarioModel {
-  return validateScenario(readYamlSource(file));
+export function loadScenario(file: string, opts: ValidateOptions = {}): ScenarioModel {
+  return validateScenario(readYamlSource(file), opts);
 }
 
-export function parseScenario(text: string, file = '<inline>'): ScenarioModel {
-  return validateScenario(parseYamlSource(text, file));
+export function parseScenario(text: string, file = '<inline>', opts: ValidateOptions = {}): ScenarioModel {
+  return validateScenario(parseYamlSource(text, file), opts);
 }
 
 export function toFaultSpec(f: ExperimentSpec['inject']['faults'][number], injectMs: number): FaultSpec {

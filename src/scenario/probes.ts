@@ -6,7 +6,7 @@
 import { execFile } from 'node:child_process';
 import net from 'node:net';
 import pg from 'pg';
-import { assertLoopback, errorMessage, parseHostPort, redact } from '../shared/index.ts';
+import { assertAllowed, errorMessage, LOOPBACK_ONLY, parseHostPort, redact, type NetworkPolicy } from '../shared/index.ts';
 import type { ProbeSpec } from './spec.ts';
 import { checkBundle, describeFinding } from './bundle-check.ts';
 
@@ -66,14 +66,43 @@ export function pgConfig(conn: string): pg.ClientConfig {
   return cfg;
 }
 
+/** The host a URL names, or undefined for a relative URL without a base (it resolves against the target). */
+function urlHost(url: string, baseUrl: string | undefined): string | undefined {
+  try {
+    return new URL(url, baseUrl).hostname;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Every host a probe sends to, with its field (relative to the probe) — for the network allowlist, at
+ * validation and again before each run. Pure: nothing is resolved or dialled. A Unix-socket SQL host
+ * (a path) is not a network address.
+ */
+export function probeHosts(p: ProbeSpec, baseUrl?: string): Array<{ host: string; what: string; field: string }> {
+  const one = (host: string | undefined, what: string, field: string): Array<{ host: string; what: string; field: string }> => (host === undefined ? [] : [{ host, what, field }]);
+  if ('http' in p) return one(urlHost(p.http.url, baseUrl), 'probe URL', 'http.url');
+  if ('tcp' in p) return one(parseHostPort(p.tcp.address, 'tcp.address').host, 'probe address', 'tcp.address');
+  if ('sql' in p) {
+    const cfg = pgConfig(p.sql.connectionString);
+    const raw = cfg.connectionString ? urlHost(cfg.connectionString, undefined) : (cfg.host ?? '127.0.0.1');
+    const host = (raw ?? '').replace(/^\[|\]$/g, '') || '127.0.0.1';
+    return host.startsWith('/') ? [] : host.split(',').flatMap((h) => one(h.trim(), 'SQL probe host', 'sql.connectionString'));
+  }
+  if ('bundle' in p) return one(urlHost(p.bundle.url, baseUrl), 'bundle probe URL', 'bundle.url');
+  if ('prometheus' in p) return one(urlHost(p.prometheus.url, undefined), 'Prometheus URL', 'prometheus.url');
+  return [];
+}
+
 /** Runs one probe once. `baseUrl` resolves relative HTTP probe URLs (e.g. `/readyz`) against the target. */
-export async function runProbe(p: ProbeSpec, baseUrl: string | undefined, env: ProbeEnv = {}): Promise<ProbeResult> {
+export async function runProbe(p: ProbeSpec, baseUrl: string | undefined, env: ProbeEnv = {}, network: NetworkPolicy = LOOPBACK_ONLY): Promise<ProbeResult> {
   const t0 = performance.now();
   const done = (ok: boolean, detail: string): ProbeResult => ({ probe: p.name, ok, detail: redact(detail), ms: Math.round((performance.now() - t0) * 10) / 10 });
   try {
+    for (const h of probeHosts(p, baseUrl)) assertAllowed(h.host, h.what, h.field, network);
     if ('http' in p) {
       const url = new URL(p.http.url, baseUrl);
-      assertLoopback(url.hostname, 'probe URL');
       const res = await fetch(url, { method: p.http.method, signal: AbortSignal.timeout(p.timeout) });
       const text = await res.text();
       if (res.status !== p.http.status) return done(false, `status ${res.status}, expected ${p.http.status}`);
@@ -94,7 +123,6 @@ export async function runProbe(p: ProbeSpec, baseUrl: string | undefined, env: P
     }
     if ('tcp' in p) {
       const { host, port } = parseHostPort(p.tcp.address);
-      assertLoopback(host, 'probe address');
       await new Promise<void>((resolve, reject) => {
         const s = net.connect({ host, port, timeout: p.timeout });
         s.once('connect', () => {
@@ -111,8 +139,6 @@ export async function runProbe(p: ProbeSpec, baseUrl: string | undefined, env: P
     }
     if ('sql' in p) {
       const cfg = pgConfig(p.sql.connectionString);
-      const host = cfg.connectionString ? new URL(cfg.connectionString).hostname : (cfg.host ?? '127.0.0.1');
-      if (!host.startsWith('/')) assertLoopback(host.replace(/^\[|\]$/g, '') || '127.0.0.1', 'SQL probe host');
       const client = new pg.Client({ ...cfg, connectionTimeoutMillis: p.timeout, query_timeout: p.timeout });
       client.on('error', () => {});
       try {
@@ -141,7 +167,6 @@ export async function runProbe(p: ProbeSpec, baseUrl: string | undefined, env: P
       return done(false, `${r.findings.length} finding(s): ${shown}${r.findings.length > 5 ? '; …' : ''}`);
     }
     const q = new URL('/api/v1/query', p.prometheus.url);
-    assertLoopback(q.hostname, 'Prometheus URL');
     q.searchParams.set('query', p.prometheus.query);
     const res = await fetch(q, { signal: AbortSignal.timeout(p.timeout) });
     const body = (await res.json()) as PromResponse;
@@ -179,6 +204,7 @@ export class ProbeRunner {
     private readonly phase: () => string,
     private readonly onSample: (s: ProbeSample) => void,
     private readonly env: ProbeEnv = {},
+    private readonly network: NetworkPolicy = LOOPBACK_ONLY,
   ) {}
 
   start(): void {
@@ -201,7 +227,7 @@ export class ProbeRunner {
   private sampleOne(p: ProbeSpec): Promise<ProbeSample> {
     const phase = this.phase();
     const t = this.now();
-    const run = runProbe(p, this.baseUrl, this.env).then((r) => {
+    const run = runProbe(p, this.baseUrl, this.env, this.network).then((r) => {
       const c = r.ok ? 0 : (this.consecutive.get(p.name) ?? 0) + 1;
       this.consecutive.set(p.name, c);
       const s: ProbeSample = { ...r, t, phase, consecutiveFailures: c, failing: c >= p.failAfter };

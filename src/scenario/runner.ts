@@ -69,7 +69,7 @@ async function setUp(model: ScenarioModel, plan: ScenarioPlan, userEnv: Record<s
   try {
     if (spec.target.builtin === 'reference') {
       backend = await startBackend();
-      proxy = await startProxy({ name: 'reference-backend', listen: spec.injector.listen, upstream: backend.address, seed: plan.seed });
+      proxy = await startProxy({ name: 'reference-backend', listen: spec.injector.listen, upstream: backend.address, seed: plan.seed, network: model.network });
       const secret = (): string => randomBytes(24).toString('base64url');
       const dbPassword = secret();
       const envelopeKey = randomBytes(32).toString('hex');
@@ -97,14 +97,14 @@ async function setUp(model: ScenarioModel, plan: ScenarioPlan, userEnv: Record<s
     if (spec.target.address !== undefined) {
       const upstream = spec.injector.upstream ?? spec.target.address;
       parseHostPort(upstream, 'injector.upstream');
-      proxy = await startProxy({ name: 'target', listen: spec.injector.listen, upstream, seed: plan.seed });
+      proxy = await startProxy({ name: 'target', listen: spec.injector.listen, upstream, seed: plan.seed, network: model.network });
       const p = proxy;
       return { proxy: p, loadTarget: { kind: 'tcp', host: p.listenHost, port: p.listenPort }, probeBase: undefined, probeEnv: userEnv, close: () => p.stop() };
     }
     const url = new URL(spec.target.url as string);
     const upstream = spec.injector.upstream ?? `${url.hostname}:${url.port || (url.protocol === 'https:' ? 443 : 80)}`;
     parseHostPort(upstream, 'injector.upstream');
-    proxy = await startProxy({ name: 'target', listen: spec.injector.listen, upstream, seed: plan.seed });
+    proxy = await startProxy({ name: 'target', listen: spec.injector.listen, upstream, seed: plan.seed, network: model.network });
     const p = proxy;
     const proxied = `${url.protocol}//${p.listen}`;
     return {
@@ -185,7 +185,7 @@ class ExperimentRun {
     const rule = ctx.model.spec.aborts.errorRate;
     this.phaseErrors = rule ? new SlidingRatio(rule.window) : undefined;
     this.engine = createSloEngine({ slo: ctx.model.slo, timeScale: ctx.plan.timeScale, clock: ctx.clock, startMs: this.start, keepHistory: true });
-    this.probes = new ProbeRunner(ctx.model.spec.probes, ctx.env.probeBase, () => this.rel(), () => this.phase, (s) => this.onProbe(s), ctx.env.probeEnv);
+    this.probes = new ProbeRunner(ctx.model.spec.probes, ctx.env.probeBase, () => this.rel(), () => this.phase, (s) => this.onProbe(s), ctx.env.probeEnv, ctx.model.network);
   }
 
   private rel(): number {
@@ -330,6 +330,7 @@ class ExperimentRun {
       schedule: { type: spec.load.schedule, rate: spec.load.rate, duration: this.x.totalMs },
       timeoutMs: spec.load.timeout,
       maxInFlight: spec.load.maxInFlight,
+      network: this.ctx.model.network,
       warmupMs: spec.load.warmup,
       sli: {
         ...(spec.load.sli.goodStatus ? { goodStatus: spec.load.sli.goodStatus } : {}),

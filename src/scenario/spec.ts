@@ -215,6 +215,11 @@ export const scenarioSchema = z
       })
       .strict()
       .default({}),
+    /**
+     * Addresses outside loopback this scenario may reach (targets, upstreams, probe hosts, the injector's
+     * listener): CIDRs such as 10.20.0.0/16. Default: none — loopback only. `--allow-network` adds more.
+     */
+    network: z.object({ allow: z.array(z.string()).default([]) }).strict().default({ allow: [] }),
     experiments: z.array(experimentSchema).min(1),
     /** One failover drill (src/failover) after the experiments; its readiness view is served on the reference service's /readyz. */
     failoverDrill: z

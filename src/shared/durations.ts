@@ -18,16 +18,25 @@ const UNIT_MS: Record<string, number> = {
 
 const PART = /(\d+(?:\.\d+)?)(us|µs|ms|s|m|h|d|w|y)/gy;
 
-/** Parses `1h30m`, `250ms`, `1.5s`; a bare number is milliseconds. Throws `FAULTLINE_INPUT_DURATION`. */
+/** The longest duration faultline accepts anywhere (a year): beyond it a value is a typo, not a plan. */
+export const MAX_DURATION_MS = 365 * 86_400_000;
+
+/**
+ * Parses `1h30m`, `250ms`, `1.5s` into milliseconds. A unit is required: a bare `"5"` (is it 5 ms or
+ * 5 s?) is refused, and so is anything past a year. Throws `FAULTLINE_INPUT_DURATION` naming the field.
+ * A number passed by code (not read from a user's file) is taken as milliseconds.
+ */
 export function parseDuration(input: string | number, field?: string): number {
   if (typeof input === 'number') {
-    if (!Number.isFinite(input) || input < 0) {
-      throw new InputError('FAULTLINE_INPUT_DURATION', `not a valid duration: ${input}`, { field });
+    if (!Number.isFinite(input) || input < 0 || input > MAX_DURATION_MS) {
+      throw new InputError('FAULTLINE_INPUT_DURATION', `not a valid duration: ${input} (0 to 365d)`, { field });
     }
     return input;
   }
   const s = input.trim();
-  if (/^\d+(\.\d+)?$/.test(s)) return Number(s);
+  if (/^[+-]?\d+(\.\d+)?(e[+-]?\d+)?$/i.test(s)) {
+    throw new InputError('FAULTLINE_INPUT_DURATION', `a duration needs a unit: '${input}' could be ms or s (write e.g. ${s}ms or ${s}s)`, { field });
+  }
   PART.lastIndex = 0;
   let total = 0;
   let matched = 0;
@@ -42,6 +51,9 @@ export function parseDuration(input: string | number, field?: string): number {
       `not a valid duration: '${input}' (use e.g. 250ms, 5s, 1m30s, 1h, 30d)`,
       { field },
     );
+  }
+  if (!Number.isFinite(total) || total > MAX_DURATION_MS) {
+    throw new InputError('FAULTLINE_INPUT_DURATION', `duration '${input}' is longer than the maximum of 365d`, { field });
   }
   return total;
 }
