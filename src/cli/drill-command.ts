@@ -1,4 +1,4 @@
-import { writeFileSync } from 'node:fs';
+import { readdirSync, rmdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { ExitCode, formatDuration, InputError, loadSpecFile, percentile, randomSeed, redactValue } from '../shared/index.ts';
 import {
@@ -138,7 +138,8 @@ function printCheck(io: CliIo, c: CheckResult, r?: DrillResult): void {
     const fence = (r.evidence.fault as { fence?: string } | undefined)?.fence;
     io.stdout.write(`controller: ${c.failover ? `failed over (${fence ?? 'logical'} fence)` : 'no failover (the writer stayed healthy to clients)'} · follow-up: ${r.followUp}${r.facts.rejoin ? ` (in recovery ${r.facts.rejoin.inRecovery}, streaming ${r.facts.rejoin.streaming}, timeline ${r.facts.rejoin.timeline ?? '-'})` : ''}\n`);
   }
-  io.stdout.write(`RTO: ${c.rto.ms === null ? 'n/a' : `${c.rto.ms} ms`} (detect ${c.rto.detectMs ?? '-'} ms, decide→promoted ${c.rto.decideToPromotedMs ?? '-'} ms, promoted→stamped ${c.rto.promotedToStampedMs ?? '-'} ms, client write gap ${c.rto.writeGapMs ?? '-'} ms)\n`);
+  const ms = (v: number | null): string => (v === null ? 'n/a' : `${v} ms`);
+  io.stdout.write(`RTO: ${ms(c.rto.ms)} (detect ${ms(c.rto.detectMs)}, decide→promoted ${ms(c.rto.decideToPromotedMs)}, promoted→stamped ${ms(c.rto.promotedToStampedMs)}, client write gap ${ms(c.rto.writeGapMs)})\n`);
   for (const v of c.violations) io.stdout.write(`  VIOLATION ${v.invariant}: ${v.message}\n`);
   io.stdout.write(`verdict: ${c.verdict.toUpperCase()} — ${c.reason}\n`);
 }
@@ -168,7 +169,8 @@ export async function runOneDrill(o: DrillRunOptions, io: CliIo): Promise<DrillR
   const dir = join(o.reportDir, id);
   const followUp = o.followUp ?? defaultFollowUp(o.fault);
   io.stdout.write(`drill: ${o.fault} (${o.mode}, ${o.writer} writer, follow-up ${followUp}, ${o.provider?.name ?? 'native'} provider, seed ${o.seed}) → ${dir}\n`);
-  return runFailoverDrill({
+  try {
+    return await runFailoverDrill({
     mode: o.mode,
     fault: o.fault,
     writer: o.writer,
@@ -182,7 +184,16 @@ export async function runOneDrill(o: DrillRunOptions, io: CliIo): Promise<DrillR
     ...(o.provider ? { provider: o.provider } : {}),
     ...(o.signal ? { signal: o.signal } : {}),
     ...(o.onReadiness ? { onReadiness: o.onReadiness } : {}),
-  });
+    });
+  } catch (e) {
+    // A drill that failed before writing any evidence leaves no empty report directory behind.
+    try {
+      if (readdirSync(dir).length === 0) rmdirSync(dir);
+    } catch {
+      // never created
+    }
+    throw e;
+  }
 }
 
 export const drillCommand: Command = {
@@ -233,8 +244,14 @@ ${rolloutUsage}`,
     process.on('SIGINT', onSignal);
     process.on('SIGTERM', onSignal);
     try {
+      const t0 = Date.now();
       for (let i = 0; i < runs && !controller.signal.aborted; i++) {
         const seed = runs === 1 ? baseSeed : `${baseSeed}-${i + 1}`;
+        if (runs > 1) {
+          const elapsed = Date.now() - t0;
+          const left = i === 0 ? '' : `, about ${formatDuration(Math.round(((runs - i) * elapsed) / i / 1000) * 1000)} left`;
+          io.stdout.write(`\nrun ${i + 1}/${runs} (${formatDuration(Math.round(elapsed / 1000) * 1000)} elapsed${left})\n`);
+        }
         const r = await runOneDrill(
           { mode, syncCommit: spec.synchronousCommit, fault, writer, seed, followUp, provider, signal: controller.signal, probeIntervalMs: spec.probeIntervalMs, telemetryBackupRpoMs: spec.telemetryBackupRpo, reportDir },
           io,

@@ -13,7 +13,7 @@ async function runFile(file: string, argv: string[], io: CliIo): Promise<number>
   const plan = planScenario(model, seed);
   const events = new RunEvents();
   const tty = io.stdout.isTTY === true && !io.env.CI;
-  events.on(progressReporter((s) => io.stdout.write(s), { tty }));
+  events.on(progressReporter((s) => io.stdout.write(s), { tty, columns: () => io.stdout.columns }));
   const controller = new AbortController();
   const onSignal = (sig: NodeJS.Signals): void => controller.abort(`received ${sig}`);
   process.on('SIGINT', onSignal);

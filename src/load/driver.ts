@@ -149,13 +149,17 @@ const usOf = (ms: number): number => Math.max(1, Math.round(ms * 1000));
 export function percentiles(h: hdr.Histogram): Percentiles {
   if (h.totalCount === 0) return { count: 0, p50: null, p90: null, p99: null, p999: null, max: null, mean: null };
   const ms = (us: number): number => Math.round(us) / 1000;
+  // A percentile is the highest value of its HDR bucket, which can lie above the largest value
+  // recorded: never report a percentile above the maximum.
+  const max = h.maxValue;
+  const at = (p: number): number => ms(Math.min(h.getValueAtPercentile(p), max));
   return {
     count: h.totalCount,
-    p50: ms(h.getValueAtPercentile(50)),
-    p90: ms(h.getValueAtPercentile(90)),
-    p99: ms(h.getValueAtPercentile(99)),
-    p999: ms(h.getValueAtPercentile(99.9)),
-    max: ms(h.maxValue),
+    p50: at(50),
+    p90: at(90),
+    p99: at(99),
+    p999: at(99.9),
+    max: ms(max),
     mean: ms(h.mean),
   };
 }
@@ -236,8 +240,11 @@ export async function runLoad(opts: LoadOptions): Promise<LoadResult> {
   const outcome = (offset: number, o: SliOutcome): void => {
     const b = bucket(offset);
     const ph = phaseOf(offset);
-    b.completed++;
-    completed++;
+    // A request dropped at the in-flight cap never went out: it is bad, but not completed.
+    if (o.errorClass !== 'drop') {
+      b.completed++;
+      completed++;
+    }
     if (o.good) {
       good++;
       b.good++;
@@ -328,7 +335,7 @@ export async function runLoad(opts: LoadOptions): Promise<LoadResult> {
   };
 
   // Progress reporting, about once a second.
-  let lastProgress = { at: start, sent: 0, completed: 0, bad: 0 };
+  let lastProgress = { at: start, sent: 0, completed: 0, outcomes: 0, bad: 0 };
   const progressTimer = opts.onProgress
     ? setInterval(() => {
         const now = clock.now();
@@ -341,11 +348,12 @@ export async function runLoad(opts: LoadOptions): Promise<LoadResult> {
           sentPerSec: (sent - lastProgress.sent) / dt,
           completedPerSec: (completed - lastProgress.completed) / dt,
           errorsPerSec: (bad - lastProgress.bad) / dt,
-          errorRate: completed - lastProgress.completed > 0 ? (bad - lastProgress.bad) / (completed - lastProgress.completed) : 0,
+          // Over every outcome of the second: completed requests and drops (a drop is bad).
+          errorRate: completed + dropped - lastProgress.outcomes > 0 ? (bad - lastProgress.bad) / (completed + dropped - lastProgress.outcomes) : 0,
           p99Ms: p.p99,
           inFlight,
         });
-        lastProgress = { at: now, sent, completed, bad };
+        lastProgress = { at: now, sent, completed, outcomes: completed + dropped, bad };
       }, 1000)
     : undefined;
 
@@ -432,7 +440,8 @@ export async function runLoad(opts: LoadOptions): Promise<LoadResult> {
       good: p.good,
       bad: p.bad,
       sentPerSec: p.sent / Math.max(1e-3, (p.phase.endMs - p.phase.startMs) / 1000),
-      completedPerSec: (p.good + p.bad) / Math.max(1e-3, (p.phase.endMs - p.phase.startMs) / 1000),
+      // Outcomes less drops (every scheduled request was either sent or dropped).
+      completedPerSec: (p.good + p.bad - (p.scheduled - p.sent)) / Math.max(1e-3, (p.phase.endMs - p.phase.startMs) / 1000),
       errors: p.errors,
       latencyMs: { corrected: percentiles(p.corrected), service: percentiles(p.service) },
     })),

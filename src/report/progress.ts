@@ -4,15 +4,25 @@ import type { RunEvent, RunListener, RunResult } from '../scenario/index.ts';
 import { allVerdicts, cleanupSummary, drillSummary } from './render.ts';
 import { rolloutSummary } from './rollout-report.ts';
 
-export function progressReporter(write: (s: string) => void, opts: { tty: boolean; everyMs?: number } = { tty: false }): RunListener {
+/** Cuts a live line to the terminal's width so the in-place redraw never wraps. */
+export function fitWidth(s: string, columns: number | undefined): string {
+  if (!columns || columns < 20) return s;
+  const chars = [...s];
+  return chars.length < columns ? s : `${chars.slice(0, columns - 2).join('')}…`;
+}
+
+export function progressReporter(write: (s: string) => void, opts: { tty: boolean; everyMs?: number; columns?: () => number | undefined } = { tty: false }): RunListener {
   let last = -Infinity;
   const every = opts.everyMs ?? (opts.tty ? 250 : 1000);
-  const line = (s: string): void => write(opts.tty ? `\r\x1b[2K${s}` : `${s}\n`);
+  const line = (s: string): void => write(opts.tty ? `\r\x1b[2K${fitWidth(s, opts.columns?.())}` : `${s}\n`);
   const event = (s: string): void => write(opts.tty ? `\r\x1b[2K${s}\n` : `${s}\n`);
   return (e: RunEvent) => {
     switch (e.type) {
       case 'run-start':
         event(`faultline: ${e.plan.name} — ${e.plan.experiments.length} experiment(s), seed ${e.plan.seed}, timeScale ${e.plan.timeScale}, about ${formatDuration(e.plan.totalMs)}`);
+        break;
+      case 'metrics-listening':
+        event(`metrics: ${e.url} (Prometheus format: SLI counters, burn rates, alert states)`);
         break;
       case 'experiment-start':
         event(`▶ ${e.experiment}: baseline ${formatDuration(e.plan.injectAtMs)} → inject ${formatDuration(e.plan.healAtMs - e.plan.injectAtMs)} → recover ${formatDuration(e.plan.totalMs - e.plan.healAtMs)}`);
@@ -103,7 +113,7 @@ export function verdictTable(r: RunResult): string {
       .join('; ');
     const causes = errorCauses(x.load.errors);
     if (causes) out.push(`${x.name}: errors ${causes}`);
-    out.push(`${x.name}: ${x.load.completed} requests, ${x.load.bad} bad, error budget spent ${c === null ? 'n/a' : `${(c * 100).toFixed(2)} %`} of ${formatDuration(x.slo.budget.periodMs)}; alerts (s from inject, ×${x.slo.timeScale} for real-equivalent): ${eps || 'none'}`);
+    out.push(`${x.name}: ${x.load.completed} requests completed${x.load.dropped ? ` (+${x.load.dropped} dropped at the in-flight cap)` : ''}, ${x.load.bad} bad, error budget spent ${c === null ? 'n/a' : `${(c * 100).toFixed(2)} %`} of ${formatDuration(x.slo.budget.periodMs)}; alerts (s from inject, ×${x.slo.timeScale} for real-equivalent): ${eps || 'none'}`);
   }
   if (r.drill) out.push(drillSummary(r.drill));
   if (r.rollout) out.push(rolloutSummary(r.rollout));

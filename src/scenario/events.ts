@@ -79,6 +79,7 @@ export interface RunResult {
 
 export type RunEvent =
   | { type: 'run-start'; plan: ScenarioPlan; file: string; startedAt: number }
+  | { type: 'metrics-listening'; url: string }
   | { type: 'experiment-start'; experiment: string; plan: ExperimentPlan }
   | { type: 'phase'; experiment: string; phase: PhaseName; t: number }
   | { type: 'fault-injected'; experiment: string; t: number; fault: FaultInfo }

@@ -419,7 +419,10 @@ export async function runScenario(model: ScenarioModel, plan: ScenarioPlan, opts
   let faultsLeft = 0;
   let drill: RunResult['drill'];
   try {
-    if (opts.metricsAddress) metrics = await startMetricsServer(opts.metricsAddress, model.slo.name);
+    if (opts.metricsAddress) {
+      metrics = await startMetricsServer(opts.metricsAddress, model.slo.name);
+      events.emit({ type: 'metrics-listening', url: metrics.url });
+    }
     env = await setUp(model, plan, opts.env ?? {});
     for (const x of plan.experiments) {
       if (abort.signal.aborted) break;

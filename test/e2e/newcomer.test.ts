@@ -80,3 +80,37 @@ describe('faultline validate', () => {
     expect(unknown.stderr).toMatch(/other\.yaml:2.*kind must be one of Experiment, FailoverDrill, SLO/);
   });
 });
+
+describe('a failover drill that fails before it starts', () => {
+  it('exits with the reason and leaves no empty report directory behind', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'faultline-drill-fail-'));
+    const file = join(dir, 'external.yaml');
+    // Nothing listens on these loopback ports: the external provider cannot reach its nodes.
+    writeFileSync(
+      file,
+      `apiVersion: faultline/v1
+kind: FailoverDrill
+metadata: { name: unreachable }
+fault: kill
+followUp: none
+provider:
+  type: external
+  primary: postgresql://drill:x@127.0.0.1:9/drill
+  replica: postgresql://drill:x@127.0.0.1:11/drill
+  commands: { stopPrimary: 'true' }
+`,
+    );
+    const reports = join(dir, 'reports');
+    const r = await faultline(['drill', 'failover', '--scenario', file, '--report-dir', reports]);
+    expect(r.code, r.stdout + r.stderr).not.toBe(0);
+    expect(r.stderr).toMatch(/FAULTLINE_/);
+    const left = (() => {
+      try {
+        return readdirSync(reports);
+      } catch {
+        return [];
+      }
+    })();
+    expect(left).toEqual([]);
+  });
+});

@@ -64,4 +64,20 @@ describe('progress display', () => {
     feed({ type: 'alert', experiment: 'full-partition', transition: { tier: 'page-fast', t: 1580, tReal: 1580 * 720, from: 'pending', to: 'firing' } });
     expect(out.at(-1)).toBe('\r\x1b[2K  1.58s alert page-fast FIRING (18m57s real-equivalent)\n');
   });
+
+  it('fits the redrawn line to the terminal width, so an 80-column terminal never wraps it', () => {
+    const out: string[] = [];
+    const feed = progressReporter((s) => out.push(s), { tty: true, columns: () => 80 });
+    feed(tick(7000, true));
+    const visible = out[0]!.replace('\r\x1b[2K', '');
+    expect([...visible].length).toBeLessThan(80);
+    expect(visible.endsWith('…')).toBe(true);
+    expect(visible.startsWith('  [full-partition] inject   7.0/18s (11.0s left)  rate 200/s')).toBe(true);
+  });
+
+  it('says where --metrics serves', () => {
+    const { out, feed } = collect(false);
+    feed({ type: 'metrics-listening', url: 'http://127.0.0.1:9464/metrics' });
+    expect(out).toEqual(['metrics: http://127.0.0.1:9464/metrics (Prometheus format: SLI counters, burn rates, alert states)\n']);
+  });
 });

@@ -194,6 +194,8 @@ describe('error classification against real sockets', () => {
     });
     expect(r.dropped).toBe(15);
     expect(r.errors.drop).toBe(15);
+    // A drop never went out: it is bad, but it is not a completed request.
+    expect(r).toMatchObject({ sent: 5, completed: 5, bad: 20 });
     expect(r.valid).toBe(false);
     expect(r.invalidReasons[0]).toMatch(/% of scheduled requests were sent/);
     await shut(silent);
