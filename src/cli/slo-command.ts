@@ -8,7 +8,7 @@ import type { Command } from './io.ts';
 const usage = `faultline slo — SLO burn-rate tools
 
 Usage:
-  faultline slo replay --slo FILE --series FILE.csv [--eval-interval 60s] [--time-scale N] [--json]
+  faultline slo replay --slo FILE --series FILE.csv [--eval-interval 60s] [--time-scale N] [--predict] [--json]
   faultline slo rules  --slo FILE [--time-scale N] [--alertmanager FILE [--receiver URL]]
 
 replay   evaluates the SLO's multi-window multi-burn-rate alerts over a recorded series with
@@ -20,6 +20,10 @@ replay   evaluates the SLO's multi-window multi-burn-rate alerts over a recorded
          compressed series); --eval-interval is given in real-equivalent time, like the windows.
          budget.perTier gives time-to-detect/clear on the series' timeline, perTierReal in
          real-equivalent seconds, both measured from when bad events began / were last seen.
+         --predict adds, per tier, the fire and clear times the burn-rate maths predicts from the
+         error ratio measured between the first and last bad events (long and short windows,
+         threshold, evaluation-interval rounding, for:), next to the observed ones, and the share
+         of the budget consumed before detection (JSON: a third key, "predictions").
 rules    prints Prometheus recording and alerting rules for the SLO's policy, built on the SLI's
          selectors (sli.prometheus: {total, errors} in the SLO file), as one rule group Prometheus
          and promtool load as it is. --time-scale N divides every window, for: and the rule
@@ -51,7 +55,25 @@ function humanReplay(r: ReplayResult): string {
     `error budget ${(b.errorBudgetRatio * 100).toPrecision(3)}% of ${formatDuration(b.periodMs)}: consumed ${b.consumedFraction === null ? 'n/a' : (b.consumedFraction * 100).toFixed(2) + '%'}` +
       (b.timeToExhaustionMs === null ? '' : `, exhausted in ${formatDuration(b.timeToExhaustionMs)} at the current burn`),
   );
+  if (r.predictions) lines.push('', ...predictionLines(r));
   return `${lines.join('\n')}\n`;
+}
+
+function predictionLines(r: ReplayResult): string[] {
+  const p = r.predictions as NonNullable<ReplayResult['predictions']>;
+  const scale = r.budget.timeScale;
+  const at = (v: number | null): string => (v === null ? '—' : scale === 1 ? `${v}s` : `${v}s (${formatDuration(v * scale * 1000)})`);
+  const pct = (v: number | null): string => (v === null ? '—' : `${(v * 100).toFixed(2)}%`);
+  const head = p.fault
+    ? `predictions: bad events from ${p.fault.from}s to ${p.fault.until}s at ${(p.fault.errorRatio * 100).toFixed(3)}% errors, ${p.fault.ratePerSec.toFixed(2)} events/s`
+    : 'predictions: no bad events in the series';
+  const rows = [head, 'tier          fire predicted / observed            clear predicted / observed           binding  budget at detection predicted / observed'];
+  for (const [tier, t] of Object.entries(p.tiers)) {
+    rows.push(
+      `${tier.padEnd(13)} ${`${at(t.predicted.fire)} / ${at(t.observed.fire)}`.padEnd(36)} ${`${at(t.predicted.clear)} / ${at(t.observed.clear)}`.padEnd(36)} ${(t.predicted.binding ?? '—').padEnd(8)} ${pct(t.predicted.budgetAtFire)} / ${pct(t.observed.budgetAtFire)}`,
+    );
+  }
+  return rows;
 }
 
 export const sloCommand: Command = {
@@ -64,12 +86,13 @@ export const sloCommand: Command = {
         series: { type: 'string' },
         'eval-interval': { type: 'string' },
         'time-scale': { type: 'string' },
+        predict: { type: 'boolean' },
         json: { type: 'boolean' },
       });
       const slo = loadSloFile(requireFlag(values.slo, 'slo'));
       const series = readSeriesCsv(requireFlag(values.series, 'series'));
       const evalMs = flagDuration(values['eval-interval'] ?? '60s', 'eval-interval');
-      const result = replaySeries(slo, series, { evalIntervalSec: evalMs / 1000, timeScale: parseScale(values['time-scale']) });
+      const result = replaySeries(slo, series, { evalIntervalSec: evalMs / 1000, timeScale: parseScale(values['time-scale']), predict: values.predict === true });
       io.stdout.write(values.json ? `${JSON.stringify(result)}\n` : humanReplay(result));
       return ExitCode.passed;
     }

@@ -78,8 +78,8 @@ export function counterIncrease(values: readonly number[]): number {
   return inc;
 }
 
-/** The last sample at or before t (samples sorted by t), or undefined. */
-function indexAtOrBefore(samples: readonly CounterSample[], t: number, from = 0): number {
+/** Index of the last sample at or before t (samples sorted by t), or from − 1 when none. */
+export function indexAtOrBefore(samples: readonly CounterSample[], t: number, from = 0): number {
   let lo = from;
   let hi = samples.length;
   while (lo < hi) {

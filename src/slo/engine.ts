@@ -9,11 +9,13 @@
  * interval and `for:` alike. The engine's timeline is compressed milliseconds since `startMs`;
  * reports give both compressed and real-equivalent times.
  */
-import { InputError, realClock, type Clock } from '../shared/index.ts';
+import { FaultlineError, InputError, realClock, type Clock } from '../shared/index.ts';
 import { PolicyEvaluator, type CounterSample, type EvaluationSnapshot } from './evaluator.ts';
 import type { AlertTier } from './policy.ts';
 import { isGood, type SloDefinition } from './slo-spec.ts';
 import { budgetConsumedBetween, budgetReport, tierTimings, type BudgetReport, type TierTiming } from './budget.ts';
+import { historyCounts, historySamples, historyStart, measuredRates, type AssumedHistory } from './history.ts';
+import { forecastFromSamples, type SloForecast } from './forecast.ts';
 
 export interface SloEngineOptions {
   slo: SloDefinition;
@@ -61,6 +63,12 @@ export interface AlertTransition {
 }
 
 
+/** A sample as evaluated (assumed history + recorded counts) with the recorded counts alone. */
+interface EngineSample extends CounterSample {
+  rawTotal: number;
+  rawErrors: number;
+}
+
 const fin = (v: number | undefined): number | null => (v === undefined || Number.isNaN(v) || !Number.isFinite(v) ? null : v);
 
 /**
@@ -101,9 +109,10 @@ export class SloEngine {
   private readonly clock: Clock;
   private readonly startMs: number;
   private readonly policy: AlertTier[];
-  private readonly evaluator: PolicyEvaluator;
+  private evaluator: PolicyEvaluator;
   private readonly retentionMs: number;
-  private samples: CounterSample[] = [];
+  private samples: EngineSample[] = [];
+  private assumed: AssumedHistory | null = null;
   private head = 0; // index of the oldest retained sample
   private total = 0;
   private errors = 0;
@@ -168,7 +177,7 @@ export class SloEngine {
     while (this.nextSampleT <= t || this.nextEvalT <= t) {
       if (this.nextSampleT <= this.nextEvalT) {
         if (this.nextSampleT > t) break;
-        this.samples.push({ t: this.nextSampleT, total: this.total, errors: this.errors });
+        this.samples.push(this.sampleOf(this.nextSampleT, this.total, this.errors));
         this.nextSampleT = this.nextSampleT + this.sampleIntervalMs;
         this.trim();
       } else {
@@ -177,6 +186,12 @@ export class SloEngine {
         this.nextEvalT = this.nextEvalT + this.evalIntervalMs;
       }
     }
+  }
+
+  private sampleOf(t: number, rawTotal: number, rawErrors: number): EngineSample {
+    if (!this.assumed) return { t, total: rawTotal, errors: rawErrors, rawTotal, rawErrors };
+    const h = historyCounts(this.assumed, t);
+    return { t, total: h.total + rawTotal, errors: h.errors + rawErrors, rawTotal, rawErrors };
   }
 
   private trim(): void {
@@ -284,6 +299,96 @@ export class SloEngine {
       };
     }
     return out;
+  }
+
+  /**
+   * Starts the windows from an assumed history instead of empty: synthetic samples before engine time
+   * 0 at `ratePerSec` (events per second on the engine's clock) and `errorRatio`, long enough to fill
+   * the longest window, ending at `untilAtMs` (a clock reading; default the engine's start) where
+   * recorded outcomes begin. May be called again (e.g. once the baseline is measured): samples are
+   * rebuilt from the recorded counts and every evaluation so far is redone, so alert intervals and
+   * transitions are as if the history had been there from the start. Evaluations also run over the
+   * end of the history (the longest for + keep_firing_for), so a history above a tier's threshold
+   * leaves that tier already firing at 0. Refused once recorded samples have left the retention.
+   */
+  assumeHistory(h: { ratePerSec: number; errorRatio: number; untilAtMs?: number; mode?: AssumedHistory['mode'] }): AssumedHistory {
+    if (!(h.ratePerSec > 0) || !(h.errorRatio >= 0 && h.errorRatio <= 1)) {
+      throw new InputError('FAULTLINE_SLO_HISTORY', `an assumed history needs a rate > 0 and an error ratio in 0..1 (got ${h.ratePerSec}/s, ${h.errorRatio})`, { field: 'history' });
+    }
+    const live = this.samples.slice(this.head).filter((s) => s.t >= 0);
+    if (live.length > 0 && (live[0] as EngineSample).t > 0) {
+      throw new FaultlineError('FAULTLINE_SLO_HISTORY_LATE', 'the history must be assumed before recorded samples leave the longest window');
+    }
+    const untilT = Math.max(0, this.engineTime(h.untilAtMs ?? this.startMs));
+    const lead = this.preRollMs();
+    const longest = Math.max(...this.policy.map((t) => t.longWindowMs));
+    this.assumed = { mode: h.mode ?? 'stated', ratePerSec: h.ratePerSec, errorRatio: h.errorRatio, fromT: historyStart(longest, lead, this.sampleIntervalMs), untilT };
+    const before = historySamples(this.assumed, this.sampleIntervalMs, 0).map((s) => ({ ...s, rawTotal: 0, rawErrors: 0 }));
+    this.samples = [...before, ...live.map((s) => this.sampleOf(s.t, s.rawTotal, s.rawErrors))];
+    this.head = 0;
+    // Redo every evaluation so far, starting over the end of the history.
+    const lastDone = this.nextEvalT - this.evalIntervalMs;
+    this.evaluator = new PolicyEvaluator(this.policy, this.slo.errorBudget);
+    this.history = [];
+    this.last = undefined;
+    this.nextEvalT = this.firstEvalT();
+    while (this.nextEvalT <= lastDone + 1e-9) {
+      this.evaluateAt(this.nextEvalT);
+      this.nextEvalT += this.evalIntervalMs;
+    }
+    return { ...this.assumed };
+  }
+
+  /**
+   * Assumes the history at the rate and error ratio recorded between `untilAtMs` (where recorded
+   * outcomes begin) and `atMs` (default now) — the baseline. Null (nothing assumed) without traffic.
+   */
+  assumeMeasuredHistory(untilAtMs: number, atMs = this.clock.now()): AssumedHistory | null {
+    const rates = measuredRates(this.total, this.errors, this.engineTime(atMs) - Math.max(0, this.engineTime(untilAtMs)));
+    return rates ? this.assumeHistory({ ...rates, untilAtMs, mode: 'baseline' }) : null;
+  }
+
+  /** The history the windows started from (null: none, as a freshly started Prometheus). */
+  assumedHistory(): AssumedHistory | null {
+    return this.assumed ? { ...this.assumed } : null;
+  }
+
+  private firstEvalT(): number {
+    return this.assumed ? -Math.ceil(this.preRollMs() / this.evalIntervalMs - 1e-9) * this.evalIntervalMs : 0;
+  }
+
+  /** Evaluations over the end of the history: the longest for + keep_firing_for, plus one interval. */
+  private preRollMs(): number {
+    return Math.max(...this.policy.map((t) => t.forMs + t.keepFiringForMs)) + this.evalIntervalMs;
+  }
+
+  /** The counter samples the windows see (assumed history included), for replay and promtool. */
+  counterSamples(): CounterSample[] {
+    return this.samples.slice(this.head).map((s) => ({ t: s.t, total: s.total, errors: s.errors }));
+  }
+
+  /**
+   * Predicted vs observed fire and clear times per tier for a fault from `faultAtMs` to `healAtMs`
+   * (clock readings), the run ending at `endAtMs` (default now); see forecast.ts.
+   */
+  forecast(faultAtMs: number, healAtMs: number, endAtMs = this.clock.now(), liveFromAtMs?: number): SloForecast {
+    this.advance(this.engineTime(endAtMs));
+    return forecastFromSamples({
+      policy: this.policy,
+      errorBudget: this.slo.errorBudget,
+      periodMs: this.slo.periodMs / this.timeScale,
+      timeScale: this.timeScale,
+      sampleIntervalMs: this.sampleIntervalMs,
+      evalIntervalMs: this.evalIntervalMs,
+      samples: this.samples.slice(this.head).filter((s) => s.t >= 0).map((s) => ({ t: s.t, total: s.rawTotal, errors: s.rawErrors })),
+      history: this.assumed,
+      liveFrom: this.assumed ? this.assumed.untilT : Math.max(0, this.engineTime(liveFromAtMs ?? this.startMs)),
+      faultAt: this.engineTime(faultAtMs),
+      healAt: this.engineTime(healAtMs),
+      endAt: this.engineTime(endAtMs),
+      evalFrom: this.firstEvalT(),
+      intervals: this.alertIntervals(),
+    });
   }
 
   /**

@@ -16,8 +16,14 @@ export type { SloEngineOptions, SloSnapshot, TierState, AlertTransition } from '
 export { budgetReport, budgetConsumedBetween, counterIncrease, errorSpan, tierTimings } from './budget.ts';
 export type { BudgetReport, ErrorSpan, TierTiming } from './budget.ts';
 export { replaySeries, parseSeriesCsv, readSeriesCsv } from './replay.ts';
-export type { SeriesPoint, ReplayOptions, ReplayResult, TierReplayTiming } from './replay.ts';
+export type { SeriesPoint, ReplayOptions, ReplayResult, TierReplayTiming, ReplayPredictions, ReplayTierPrediction } from './replay.ts';
 export { generatePrometheusRules, prometheusRules, promtoolTestDoc, alertName, recordName } from './rules.ts';
 export type { RulesOptions, PromtoolTimeline } from './rules.ts';
 export { alertmanagerRoute, generateAlertmanagerRoute, DEFAULT_RECEIVER_NAME } from './alertmanager-route.ts';
 export type { AlertmanagerRouteOptions, AlertmanagerConfigDoc } from './alertmanager-route.ts';
+export { historySchema, historyCounts, historySamples, historyStart, measuredRates, DEFAULT_HISTORY } from './history.ts';
+export type { AssumedHistory, HistorySpec, HistoryMode } from './history.ts';
+export { predictTiers, fluidBudgetBetween, FluidCounters } from './predict.ts';
+export type { RateSegment, TierPrediction, PredictionOptions } from './predict.ts';
+export { forecastFromSamples } from './forecast.ts';
+export type { SloForecast, TierForecast, ObservedTier, ForecastInput } from './forecast.ts';

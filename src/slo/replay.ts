@@ -8,6 +8,7 @@ import { PolicyEvaluator, type CounterSample } from './evaluator.ts';
 import { compressMs, compressPolicy } from './engine.ts';
 import { budgetConsumedBetween, budgetReport, counterIncrease, errorSpan, tierTimings, type BudgetReport } from './budget.ts';
 import type { SloDefinition } from './slo-spec.ts';
+import { forecastFromSamples, type SloForecast } from './forecast.ts';
 
 export interface SeriesPoint {
   /** Seconds from the start. */
@@ -21,6 +22,27 @@ export interface ReplayOptions {
   evalIntervalSec?: number;
   /** Divides windows, period, the evaluation interval and for: (the series times are compressed seconds). */
   timeScale?: number;
+  /** Also predict each tier's fire and clear times from the burn-rate maths (`predictions`). */
+  predict?: boolean;
+}
+
+/** A predicted or observed time in series seconds (null: none). */
+export interface ReplayTierPrediction {
+  predicted: {
+    fire: number | null;
+    clear: number | null;
+    longCross: number | null;
+    shortCross: number | null;
+    binding: 'long' | 'short' | null;
+    budgetAtFire: number | null;
+  };
+  observed: { fire: number | null; clear: number | null; budgetAtFire: number | null };
+}
+
+export interface ReplayPredictions {
+  /** The bad events as the series shows them, at the error ratio and rate measured between them. */
+  fault: { from: number; until: number; errorRatio: number; ratePerSec: number } | null;
+  tiers: Record<string, ReplayTierPrediction>;
 }
 
 export interface TierReplayTiming {
@@ -37,6 +59,8 @@ export interface TierReplayTiming {
 export interface ReplayResult {
   /** Per tier: [fire, clear | null] in seconds on the series' timeline. */
   alerts: Record<string, Array<[number, number | null]>>;
+  /** With `predict`: per tier, predicted (burn-rate maths on the measured error ratio) vs observed. */
+  predictions?: ReplayPredictions;
   budget: BudgetReport & {
     /** When bad events began (last clean sample) and were last seen, in series seconds; null without errors. */
     errorSpanSec: { start: number; end: number } | null;
@@ -133,6 +157,26 @@ export function replaySeries(slo: SloDefinition, series: readonly SeriesPoint[],
   }
   const first = samples[0] as CounterSample;
   const lastS = samples[samples.length - 1] as CounterSample;
+  const predictions = opts.predict
+    ? replayPredictions(
+        forecastFromSamples({
+          policy,
+          errorBudget: slo.errorBudget,
+          periodMs: slo.periodMs / scale,
+          timeScale: scale,
+          sampleIntervalMs: samples.length > 1 ? (samples[1] as CounterSample).t - first.t : ei,
+          evalIntervalMs: ei,
+          evalFrom: 0,
+          samples,
+          history: null,
+          liveFrom: first.t,
+          faultAt: span ? span.start : end,
+          healAt: span ? span.end : end,
+          endAt: end,
+          intervals,
+        }),
+      )
+    : undefined;
   const base = budgetReport(
     slo,
     scale,
@@ -150,5 +194,26 @@ export function replaySeries(slo: SloDefinition, series: readonly SeriesPoint[],
       perTier,
       perTierReal,
     },
+    ...(predictions ? { predictions } : {}),
   };
+}
+
+function replayPredictions(f: SloForecast): ReplayPredictions {
+  const sec = (ms: number | null): number | null => (ms === null ? null : ms / 1000);
+  const tiers: Record<string, ReplayTierPrediction> = {};
+  for (const t of f.tiers) {
+    tiers[t.tier] = {
+      predicted: {
+        fire: sec(t.predicted.fireAt),
+        clear: sec(t.predicted.clearAt),
+        longCross: sec(t.predicted.longCrossAt),
+        shortCross: sec(t.predicted.shortCrossAt),
+        binding: t.predicted.binding,
+        budgetAtFire: t.predicted.budgetAtFire,
+      },
+      observed: { fire: sec(t.observed.fireAt), clear: sec(t.observed.clearAt), budgetAtFire: t.observed.budgetAtFire },
+    };
+  }
+  const fault = f.badFrom !== null && f.badUntil !== null && f.fault ? { from: f.badFrom / 1000, until: f.badUntil / 1000, ...f.fault } : null;
+  return { fault, tiers };
 }

@@ -10,7 +10,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { stringify } from 'yaml';
-import { generatePrometheusRules, parseSloText, promtoolTestDoc, replaySeries, type SloDefinition } from '../../src/slo/index.ts';
+import { VirtualClock } from '../../src/shared/index.ts';
+import { createSloEngine, generatePrometheusRules, historySamples, parseSloText, promtoolTestDoc, replaySeries, type SloDefinition } from '../../src/slo/index.ts';
 
 const exec = promisify(execFile);
 
@@ -67,16 +68,14 @@ interface Case {
 const ok = (minutes: number, req = 1000): Segment => ({ minutes, reqPerStep: req, errPerStep: 0 });
 const bad = (minutes: number, ratio: number, req = 1000): Segment => ({ minutes, reqPerStep: req, errPerStep: Math.round(req * ratio) });
 
-const withFor = parseSloText(`apiVersion: faultline/v1
-kind: SLO
-name: api
-objective: 99.9
-alerting:
-  runbook: https://runbooks.example.internal/api
-  tiers:
-    - { name: page-fast, severity: page, factor: 14.4, longWindow: 1h, shortWindow: 5m, for: 2m }
-    - { name: page-slow, severity: page, factor: 6, longWindow: 6h, shortWindow: 30m, keepFiringFor: 10m }
+/** The api SLO with only the two page tiers; `fastExtra`/`slowExtra` add for/keep_firing_for. */
+const pageTiers = (fastExtra = '', slowExtra = ''): SloDefinition =>
+  parseSloText(`${SLO_TEXT}  tiers:
+    - { name: page-fast, severity: page, factor: 14.4, longWindow: 1h, shortWindow: 5m${fastExtra} }
+    - { name: page-slow, severity: page, factor: 6, longWindow: 6h, shortWindow: 30m${slowExtra} }
 `);
+const withFor = pageTiers(', for: 2m', ', keepFiringFor: 10m');
+const pagesOnly = pageTiers();
 
 const CASES: Case[] = [
   { name: 'full outage for 10 minutes', segments: [ok(60), bad(10, 1), ok(60)], expectFired: ['page-fast', 'page-slow'], expectQuiet: [] },
@@ -142,6 +141,104 @@ function writeCase(c: Case, index: number, shiftFirstFire = false): { file: stri
   return { file, alerts: result.alerts };
 }
 
+/**
+ * A fault after a long assumed history: the live engine starts from the history faultline synthesises
+ * (3 days of samples before engine time 0), the fault is fed as recorded counts, and promtool
+ * evaluates the whole series, history included. Alert times must agree exactly; the burn-rate
+ * prediction (steady segments, so it is exact here) must agree too.
+ */
+interface HistoryCase {
+  name: string;
+  slo?: SloDefinition;
+  timeScale?: number;
+  /** Assumed history: requests per step and error ratio. */
+  history: { reqPerStep: number; errorRatio: number };
+  /** After engine time 0. */
+  segments: Segment[];
+  expectFired: string[];
+  expectQuiet: string[];
+  /** Fault start and end (steps after 0), for the prediction. */
+  fault: [number, number];
+}
+
+const HISTORY_CASES: HistoryCase[] = [
+  {
+    // 99.9 %: an 8× slow burn after 3 healthy days (0.05 % errors). page-slow needs
+    // 360 × (0.006 − 0.0005)/(0.008 − 0.0005) = 264 min, ticket-slow 4320 × 0.0005/0.0075 = 288 min;
+    // without the history both would fire within minutes.
+    name: 'slow burn after three days of healthy history',
+    history: { reqPerStep: 1000, errorRatio: 0.0005 },
+    segments: [ok(30), bad(300, 0.008), ok(120)],
+    expectFired: ['page-slow', 'ticket-slow'],
+    expectQuiet: ['page-fast', 'ticket-fast'],
+    fault: [30, 330],
+  },
+  {
+    // Page tiers only (the longest window is 6h): a 10-minute outage fires both and both clear.
+    name: 'full outage after a long history at a fractional request rate',
+    slo: pagesOnly,
+    history: { reqPerStep: 1234.5, errorRatio: 0 },
+    segments: [ok(20, 1234), bad(10, 1, 1234), ok(60, 1234)],
+    expectFired: ['page-fast', 'page-slow'],
+    expectQuiet: [],
+    fault: [20, 30],
+  },
+  {
+    name: 'compressed timeline (timeScale 60) with for and keep_firing_for after a history with errors',
+    slo: withFor,
+    timeScale: 60,
+    history: { reqPerStep: 500, errorRatio: 0.0004 },
+    segments: [ok(15, 500), bad(12, 1, 500), ok(60, 500)],
+    expectFired: ['page-fast', 'page-slow'],
+    expectQuiet: [],
+    fault: [15, 27],
+  },
+];
+
+function writeHistoryCase(c: HistoryCase, index: number): { file: string; alerts: Record<string, Array<[number, number | null]>>; predicted: Record<string, [number | null, number | null]> } {
+  const slo = c.slo ?? parseSloText(SLO_TEXT);
+  const scale = c.timeScale ?? 1;
+  const stepMs = 60_000 / scale;
+  const engine = createSloEngine({ slo, timeScale: scale, clock: new VirtualClock() });
+  const h = engine.assumeHistory({ ratePerSec: (c.history.reqPerStep * 1000) / stepMs, errorRatio: c.history.errorRatio });
+  // The history as the engine synthesises it, then the recorded counts on top of its total at 0.
+  const hist = historySamples(h, stepMs, 0);
+  const live = timeline(c.segments);
+  const atZero = { total: (h.ratePerSec * (0 - h.fromT)) / 1000, errors: ((h.ratePerSec * (0 - h.fromT)) / 1000) * h.errorRatio };
+  const total = [...hist.map((s) => s.total), ...live.total.map((v) => atZero.total + v)];
+  const errors = [...hist.map((s) => s.errors), ...live.errors.map((v) => atZero.errors + v)];
+  for (let i = 1; i < live.total.length; i++) {
+    engine.recordCounts((live.total[i] as number) - (live.total[i - 1] as number), (live.errors[i] as number) - (live.errors[i - 1] as number), (i - 0.5) * stepMs);
+  }
+  const endMs = (live.total.length - 1) * stepMs;
+  engine.evaluate(endMs);
+  // The engine's retained samples are exactly the tail of that series.
+  const retained = engine.counterSamples();
+  const offset = hist.length - Math.round(-h.fromT / stepMs);
+  const firstIndex = Math.round((retained[0]?.t as number) / stepMs) + hist.length - offset;
+  expect(retained.map((s) => [s.total, s.errors])).toEqual(retained.map((_, i) => [total[firstIndex + i], errors[firstIndex + i]]));
+  // Prometheus' view: the whole series from the first history sample, evaluated from there on.
+  const shift = -h.fromT;
+  const series = total.map((v, i) => ({ t: (i * stepMs) / 1000, total: v, errors: errors[i] as number }));
+  const replay = replaySeries(slo, series, { evalIntervalSec: 60, timeScale: scale });
+  const alertsMs: Record<string, Array<[number, number | null]>> = {};
+  for (const [tier, iv] of Object.entries(replay.alerts)) alertsMs[tier] = iv.map(([a, b]) => [a * 1000, b === null ? null : b * 1000]);
+  const engineShifted = Object.fromEntries(Object.entries(engine.alertIntervals()).map(([k, iv]) => [k, iv.map(([a, b]) => [a + shift, b === null ? null : b + shift])]));
+  expect(engineShifted).toEqual(alertsMs);
+  const forecast = engine.forecast(c.fault[0] * stepMs, c.fault[1] * stepMs, endMs);
+  const predicted = Object.fromEntries(forecast.tiers.map((t) => [t.tier, [t.predicted.fireAt, t.predicted.clearAt] as [number | null, number | null]]));
+  for (const t of forecast.tiers) {
+    expect(t.observed.fireAt, `${t.tier} observed vs predicted fire`).toBe(t.predicted.fireAt);
+    if (t.observed.clearAt !== null) expect(t.observed.clearAt, `${t.tier} observed vs predicted clear`).toBe(t.predicted.clearAt);
+  }
+  const rulesFile = `rules-h${index}.yml`;
+  writeFileSync(join(dir, rulesFile), generatePrometheusRules(slo, { timeScale: scale }));
+  const doc = promtoolTestDoc(slo, { intervalMs: stepMs, total, errors }, alertsMs, rulesFile, { timeScale: scale, name: c.name });
+  const file = `test-h${index}.yml`;
+  writeFileSync(join(dir, file), stringify(doc, { lineWidth: 0 }));
+  return { file, alerts: engine.alertIntervals(), predicted };
+}
+
 describe('faultline and promtool agree on every fire and clear time', () => {
   it.each(CASES.map((c, i) => [c.name, i] as const))('%s', async (_name, i) => {
     const c = CASES[i] as Case;
@@ -153,6 +250,17 @@ describe('faultline and promtool agree on every fire and clear time', () => {
     expect(r.out).toContain('SUCCESS');
     expect(r.code).toBe(0);
   }, 180_000); // the three-day case runs ~40 s of promtool alone; room for a contended machine
+
+  it.each(HISTORY_CASES.map((c, i) => [c.name, i] as const))('with a long history before the fault: %s', async (_name, i) => {
+    const c = HISTORY_CASES[i] as HistoryCase;
+    const { file, alerts, predicted } = writeHistoryCase(c, i);
+    for (const tier of c.expectFired) expect(predicted[tier]?.[0], `${tier} should fire`).not.toBeNull();
+    for (const tier of c.expectFired) expect(alerts[tier]?.length, `${tier} should fire`).toBeGreaterThan(0);
+    for (const tier of c.expectQuiet) expect(alerts[tier], `${tier} should not fire`).toEqual([]);
+    const r = await promtool([file]);
+    expect(r.out).toContain('SUCCESS');
+    expect(r.code).toBe(0);
+  }, 240_000);
 
   it('catches a disagreement: shifting one predicted fire time by one step makes promtool fail', async () => {
     const { file } = writeCase(CASES[0] as Case, 100, true);

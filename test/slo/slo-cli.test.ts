@@ -61,6 +61,25 @@ describe('faultline slo replay', () => {
     expect(out.budget.perTier['page-fast']?.timeToDetectSec).toBe(60);
   });
 
+  it('--predict prints predicted vs observed fire and clear times per tier (JSON: a third key)', async () => {
+    // 10-minute full outage from 60 min (99.9 %, page-fast 14.4× over 1h/5m, evaluated every minute):
+    // the maths and the series agree — fire at 61 min, clear at 75 min.
+    const { stdout } = await run(process.execPath, [bin, 'slo', 'replay', '--slo', slo, '--series', csv, '--predict', '--json']);
+    const out = JSON.parse(stdout) as {
+      predictions: { fault: { from: number; until: number; errorRatio: number }; tiers: Record<string, { predicted: { fire: number; clear: number; binding: string; budgetAtFire: number }; observed: { fire: number; clear: number } }> };
+    };
+    expect(Object.keys(out)).toEqual(['alerts', 'budget', 'predictions']);
+    expect(out.predictions.fault).toMatchObject({ from: 3600, until: 4200, errorRatio: 1 });
+    const fast = out.predictions.tiers['page-fast'];
+    expect(fast?.predicted).toMatchObject({ fire: 3660, clear: 4500, binding: 'long' });
+    expect(fast?.observed).toMatchObject({ fire: 3660, clear: 4500 });
+    // One minute of a 1000× burn over 30 days: 1000 / 43200 of the budget before detection.
+    expect(fast?.predicted.budgetAtFire).toBeCloseTo(1000 / 43200, 10);
+    const human = await run(process.execPath, [bin, 'slo', 'replay', '--slo', slo, '--series', csv, '--predict']);
+    expect(human.stdout).toContain('predictions: bad events from 3600s to 4200s at 100.000% errors');
+    expect(human.stdout).toMatch(/page-fast +3660s \/ 3660s +4500s \/ 4500s +long +2\.31% \/ 2\.31%/);
+  });
+
   it('--eval-interval needs a unit', async () => {
     const err = (await run(process.execPath, [bin, 'slo', 'replay', '--slo', slo, '--series', csv, '--eval-interval', '60']).catch((e) => e)) as { code: number; stderr: string };
     expect(err.code).toBe(2);
