@@ -163,12 +163,12 @@ interface HistoryCase {
 
 const HISTORY_CASES: HistoryCase[] = [
   {
-    // 99.9 %: an 8× slow burn after 3 healthy days (0.05 % errors). page-slow needs
-    // 360 × (0.006 − 0.0005)/(0.008 − 0.0005) = 264 min, ticket-slow 4320 × 0.0005/0.0075 = 288 min;
-    // without the history both would fire within minutes.
+    // 99.9 %: a 9× slow burn after 3 healthy days (0.05 % errors). page-slow needs
+    // 360 × (0.006 − 0.0005)/(0.009 − 0.0005) = 232.9 min, ticket-slow 4320 × 0.0005/0.0085 = 254.1 min;
+    // ticket-fast would need 423.5 min of it; without the history all of them fire within minutes.
     name: 'slow burn after three days of healthy history',
     history: { reqPerStep: 1000, errorRatio: 0.0005 },
-    segments: [ok(30), bad(300, 0.008), ok(120)],
+    segments: [ok(30), bad(300, 0.009), ok(120)],
     expectFired: ['page-slow', 'ticket-slow'],
     expectQuiet: ['page-fast', 'ticket-fast'],
     fault: [30, 330],
