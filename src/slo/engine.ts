@@ -260,9 +260,12 @@ export class SloEngine {
     return this.history;
   }
 
-  /** The retained counter samples (what a scrape would have stored), oldest first, whole-ms times. */
+  /**
+   * The retained counter samples (what a scrape would have stored; an assumed history included),
+   * oldest first, whole-ms times.
+   */
   retainedSamples(): CounterSample[] {
-    return this.samples.slice(this.head);
+    return this.samples.slice(this.head).map((s) => ({ t: s.t, total: s.total, errors: s.errors }));
   }
 
   counters(): { total: number; errors: number } {
@@ -360,11 +363,6 @@ export class SloEngine {
   /** Evaluations over the end of the history: the longest for + keep_firing_for, plus one interval. */
   private preRollMs(): number {
     return Math.max(...this.policy.map((t) => t.forMs + t.keepFiringForMs)) + this.evalIntervalMs;
-  }
-
-  /** The counter samples the windows see (assumed history included), for replay and promtool. */
-  counterSamples(): CounterSample[] {
-    return this.samples.slice(this.head).map((s) => ({ t: s.t, total: s.total, errors: s.errors }));
   }
 
   /**

@@ -51,7 +51,7 @@ describe('assumed history in the live engine', () => {
     engine.assumeHistory({ ratePerSec: 10, errorRatio: 0.001 });
     feed(engine, 0, 420, 600, (m) => (m >= 30 && m < 300 ? 0.1 : 0.001));
     engine.evaluate(420 * MIN);
-    const samples = engine.counterSamples();
+    const samples = engine.retainedSamples();
     const shift = -(samples[0]?.t ?? 0);
     const replay = replaySeries(slo, samples.map((s) => ({ t: (s.t + shift) / 1000, total: s.total, errors: s.errors })));
     const back = Object.fromEntries(Object.entries(replay.alerts).map(([k, iv]) => [k, iv.map(([a, b]) => [a * 1000 - shift, b === null ? null : b * 1000 - shift])]));

@@ -213,7 +213,7 @@ function writeHistoryCase(c: HistoryCase, index: number): { file: string; alerts
   const endMs = (live.total.length - 1) * stepMs;
   engine.evaluate(endMs);
   // The engine's retained samples are exactly the tail of that series.
-  const retained = engine.counterSamples();
+  const retained = engine.retainedSamples();
   const offset = hist.length - Math.round(-h.fromT / stepMs);
   const firstIndex = Math.round((retained[0]?.t as number) / stepMs) + hist.length - offset;
   expect(retained.map((s) => [s.total, s.errors])).toEqual(retained.map((_, i) => [total[firstIndex + i], errors[firstIndex + i]]));
