@@ -117,17 +117,34 @@ describe('every fenced example in README.md and docs/', () => {
   }
 });
 
+describe("README's CLI reference agrees with each command's --help", () => {
+  const rows = readFileSync(join(root, 'README.md'), 'utf8')
+    .split('\n')
+    .filter((l) => l.startsWith('| `faultline '))
+    .map((l) => /^\| `faultline ([^`]*)`/.exec(l)![1]!);
+  it(`finds the command rows (${rows.length})`, () => expect(rows.length).toBeGreaterThanOrEqual(8));
+  for (const row of rows) {
+    it(`faultline ${row.slice(0, 60)}${row.length > 60 ? '…' : ''}`, async () => {
+      const name = row.split(/\s+/)[0]!;
+      expect(isCommandName(name), `README documents an unknown command '${name}'`).toBe(true);
+      const usage = await usageOf(name);
+      for (const flag of new Set([...row.matchAll(/(?<![\w-])(--[a-z][a-z0-9-]*)/g)].map((m) => m[1]!))) {
+        expect(usage, `README shows ${flag} for '${name}', which its --help does not`).toMatch(new RegExp(`${flag}(?![\\w-])`));
+      }
+    });
+  }
+});
+
 describe("every command's --help agrees with its parser", () => {
-  const sources: Record<string, string> = { selftest: 'run', run: 'run', validate: 'validate', serve: 'serve', load: 'load', slo: 'slo', drill: 'drill', check: 'check' };
+  // The files whose parsers a command's usage covers (selftest and run share run-command.ts; drill has failover and rollout).
+  const sources: Record<string, string[]> = { selftest: ['run'], drill: ['drill', 'rollout'] };
   for (const name of Object.keys(commands)) {
     it(`faultline ${name}`, async () => {
-      const file = join(root, 'src/cli', `${sources[name] ?? name}-command.ts`);
-      const src = readFileSync(file, 'utf8');
+      const src = (sources[name] ?? [name]).map((f) => readFileSync(join(root, 'src/cli', `${f}-command.ts`), 'utf8')).join('\n');
       const parsed = new Set([...src.matchAll(/'?([a-z][a-z0-9-]*)'?: \{ type: '(?:string|boolean)'/g)].map((m) => `--${m[1]}`));
       const usage = await usageOf(name);
       const documented = new Set([...usage.matchAll(/(?<![\w-])(--[a-z][a-z0-9-]*)/g)].map((m) => m[1]!));
       documented.delete('--help');
-      // selftest and run share run-command.ts and its flags.
       for (const f of documented) expect(parsed, `${name} --help shows ${f}, which its parser does not accept`).toContain(f);
       for (const f of parsed) expect(documented, `${name}'s parser accepts ${f}, which its --help does not show`).toContain(f);
     });

@@ -57,7 +57,7 @@ describe('faultline validate', () => {
     for (const f of files) {
       const r = await faultline(['validate', join(repo, f)]);
       expect(r.code, `${f}: ${r.stderr}`).toBe(0);
-      expect(r.stdout).toMatch(/: valid (Experiment|FailoverDrill|SLO|proxy config) — /);
+      expect(r.stdout).toMatch(/: valid (Experiment|FailoverDrill|RolloutDrill|SLO|proxy config) — /);
     }
   });
 
