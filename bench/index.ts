@@ -15,13 +15,25 @@ const suites: Record<string, () => Promise<{ default: Suite }>> = {
 mkdirSync('reports/bench', { recursive: true });
 const wanted = process.argv.slice(2).filter((a) => !a.startsWith('-'));
 const names = wanted.length > 0 ? wanted : Object.keys(suites);
-for (const name of names) {
-  const load = suites[name];
-  if (!load) {
-    console.error(`bench: unknown suite '${name}' (have: ${Object.keys(suites).join(', ')})`);
-    process.exit(2);
-  }
-  console.log(`\n== bench: ${name} ==`);
-  const mod = await load();
-  await mod.default();
+const unknown = names.filter((n) => !suites[n]);
+if (unknown.length > 0) {
+  console.error(`bench: unknown suite '${unknown[0]}' (have: ${Object.keys(suites).join(', ')})`);
+  process.exit(2);
 }
+const t0 = Date.now();
+const secs = (ms: number): string => `${Math.round(ms / 1000)}s`;
+for (const [i, name] of names.entries()) {
+  const elapsed = Date.now() - t0;
+  const left = i === 0 ? '' : `, about ${secs((elapsed / i) * (names.length - i))} left`;
+  console.log(`\n== bench ${i + 1}/${names.length}: ${name} (${secs(elapsed)} elapsed${left}) ==`);
+  // A suite can measure for a minute or more without printing: say that it is still running.
+  const started = Date.now();
+  const heartbeat = setInterval(() => console.log(`   … ${name} still measuring (${secs(Date.now() - started)})`), 15_000);
+  try {
+    const mod = await suites[name]!();
+    await mod.default();
+  } finally {
+    clearInterval(heartbeat);
+  }
+}
+console.log(`\nbench: ${names.length} suite(s) in ${secs(Date.now() - t0)}`);
