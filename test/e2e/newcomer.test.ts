@@ -68,6 +68,11 @@ describe('faultline validate', () => {
     const ok = await faultline(['validate', proxies]);
     expect(ok.code).toBe(0);
     expect(ok.stdout).toContain('valid proxy config — 1 proxy: db → 127.0.0.1:5432');
+    const misspelt = join(dir, 'proxies.yaml');
+    writeFileSync(misspelt, '- name: db\n  listen: 127.0.0.1:0\n  upstrem: 127.0.0.1:5432\n');
+    const typo = await faultline(['validate', misspelt]);
+    expect(typo.code).toBe(2);
+    expect(typo.stderr).toMatch(/proxies\.yaml:3 field '\[0\]\.upstrem': unknown field/);
     const drill = join(dir, 'drill.yaml');
     writeFileSync(drill, 'apiVersion: faultline/v1\nkind: FailoverDrill\nmetadata: { name: d }\nfault: meteor\n');
     const bad = await faultline(['validate', drill]);
