@@ -82,7 +82,7 @@ describe('faultline validate', () => {
     writeFileSync(other, 'apiVersion: faultline/v1\nkind: Deployment\n');
     const unknown = await faultline(['validate', other]);
     expect(unknown.code).toBe(2);
-    expect(unknown.stderr).toMatch(/other\.yaml:2.*kind must be one of Experiment, FailoverDrill, SLO/);
+    expect(unknown.stderr).toMatch(/other\.yaml:2.*kind must be one of Experiment, FailoverDrill, RolloutDrill, SLO/);
   });
 });
 
