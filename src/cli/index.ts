@@ -29,7 +29,7 @@ function helpText(): string {
     ...lines,
     '',
     "Run 'faultline <command> --help' for a command's options.",
-    'Exit codes: 0 passed, 1 an expectation failed, 2 invalid input, 3 aborted, 4 harness error.',
+    'Exit codes: 0 passed, 1 an expectation failed, 2 invalid input, 3 aborted, 4 harness error, 5 a part was skipped (--allow-skip).',
     '',
   ].join('\n');
 }

@@ -12,5 +12,5 @@ export { nativeProvider, externalProvider, externalCapabilities, parsePgUrl, run
 export type { Capability, ClusterNode, ClusterProvider, ExternalCommands, ExternalProviderConfig, LinkProxy, LinkProxyFactory, NativeProviderOptions, ProvidedCluster, ProviderContext } from './provider.ts';
 export { checkHistory, parseHistory, readHistory } from './checker.ts';
 export type { CheckResult, DrillFacts, FinalState, HistoryOp, ReadinessSample, TimelineMarks, Violation } from './checker.ts';
-export { findPgBinaries, ensureGoldenPair } from './postgres.ts';
+export { findPgBinaries, ensureGoldenPair, NO_POSTGRES_MESSAGE } from './postgres.ts';
 export type { PgBinaries, PgTarget } from './postgres.ts';

@@ -21,6 +21,10 @@ export interface PgBinaries {
 
 const bin = (b: PgBinaries, name: string): string => join(b.bindir, name);
 
+/** What faultline says when no PostgreSQL server is installed: where it looked and how to install one. */
+export const NO_POSTGRES_MESSAGE =
+  'PostgreSQL server binaries not found (looked on PATH, pg_config --bindir and /usr/lib/postgresql/*/bin). Install them, e.g. `apt-get install postgresql-15` on Debian/Ubuntu, `dnf install postgresql-server` on Fedora, `brew install postgresql@15` on macOS (.ci/run does this).';
+
 /** Finds server binaries via PATH, `pg_config --bindir`, or /usr/lib/postgresql/<v>/bin. */
 export function findPgBinaries(env: Record<string, string | undefined> = process.env): PgBinaries {
   const candidates: string[] = [];
@@ -32,10 +36,7 @@ export function findPgBinaries(env: Record<string, string | undefined> = process
   }
   const bindir = candidates.find((d) => existsSync(join(d, 'postgres')) && existsSync(join(d, 'initdb')) && existsSync(join(d, 'pg_basebackup')));
   if (!bindir) {
-    throw new FaultlineError(
-      'FAULTLINE_FAILOVER_NO_POSTGRES',
-      'PostgreSQL server binaries not found (looked on PATH, pg_config --bindir and /usr/lib/postgresql/*/bin). Install them, e.g. `apt-get install postgresql-15` (.ci/run does this).',
-    );
+    throw new FaultlineError('FAULTLINE_FAILOVER_NO_POSTGRES', NO_POSTGRES_MESSAGE);
   }
   const version = execFileSync(join(bindir, 'postgres'), ['--version'], { encoding: 'utf8' }).trim();
   let uid = process.getuid?.() ?? 1000;

@@ -118,6 +118,7 @@ export function verdictTable(r: RunResult): string {
   if (r.drill) out.push(drillSummary(r.drill));
   if (r.rollout) out.push(rolloutSummary(r.rollout));
   out.push(cleanupSummary(r));
+  for (const s of r.skipped ?? []) out.push(`skipped: ${s}${r.status === 'skipped' ? ' — the run is not a pass (exit 5); --allow-skip accepts a skipped part' : ' (allowed by --allow-skip)'}`);
   out.push(`\nresult: ${r.status.toUpperCase()} (exit ${r.exitCode}) · seed ${r.seed} · wall time ${formatDuration(r.wallMs)}${r.abort ? ` · aborted: ${r.abort.cause}` : ''}${r.error ? ` · error: ${r.error}` : ''}`);
   return `${out.join('\n')}\n`;
 }

@@ -255,7 +255,7 @@ ${experimentCharts(x)}</section>`;
 <html lang="en"><head><meta charset="utf-8"><title>faultline — ${esc(r.scenario)}</title>
 <style>
 body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:24px;color:#222;max-width:1100px}
-h1{margin-bottom:4px} .status-passed{color:#2e7d32} .status-failed,.status-error{color:#c62828} .status-aborted{color:#ef6c00}
+h1{margin-bottom:4px} .status-passed{color:#2e7d32} .status-failed,.status-error{color:#c62828} .status-aborted,.status-skipped{color:#ef6c00}
 table{border-collapse:collapse;width:100%;font-size:13px} td,th{border:1px solid #ddd;padding:4px 6px;text-align:left;vertical-align:top}
 tr.pass td:last-child{color:#2e7d32;font-weight:600} tr.fail td:last-child{color:#c62828;font-weight:700} tr.fail{background:#fff5f5}
 figure{margin:12px 0} figcaption{font-weight:600;font-size:13px;margin-bottom:2px} small{color:#666;font-weight:400}

@@ -52,7 +52,8 @@ export interface ExperimentResult {
   passed: boolean;
 }
 
-export type RunStatus = 'passed' | 'failed' | 'aborted' | 'error';
+/** `skipped`: nothing failed, but a part did not run (its own verdict and exit code 5 unless skips are allowed). */
+export type RunStatus = 'passed' | 'failed' | 'aborted' | 'error' | 'skipped';
 
 export interface RunResult {
   scenario: string;
@@ -67,6 +68,8 @@ export interface RunResult {
   abort?: { cause: string; experiment?: string; t?: number };
   error?: string;
   experiments: ExperimentResult[];
+  /** Parts that did not run, each with the reason (a run with any ends SKIPPED, exit 5, unless skips were allowed). */
+  skipped?: string[];
   /** The scenario as given (secrets redacted). */
   spec: unknown;
   /** After the run: faults still present on the injector once everything was healed (must be 0). */

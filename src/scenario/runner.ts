@@ -18,7 +18,7 @@ import { ProbeRunner, type ProbeSample } from './probes.ts';
 import { RunEvents, type ExperimentResult, type LoadTick, type RunResult, type Verdict } from './events.ts';
 import { judgeAll } from './verdict.ts';
 import { startMetricsServer, type MetricsServer } from './metrics.ts';
-import { runFailoverStep } from './failover-step.ts';
+import { runFailoverStep, type FailoverStepOptions } from './failover-step.ts';
 import { runRollout } from './rollout-step.ts';
 import { SlidingRatio } from './sliding-ratio.ts';
 import { errorRateAbort, probeFailureAbort } from './abort-rules.ts';
@@ -38,6 +38,10 @@ export interface RunOptions {
   onTick?: (experiment: string, phase: PhaseName, t: number) => void;
   /** Environment variables probes may read (bundle header values, secret references). The CLI passes its env. */
   env?: Record<string, string | undefined>;
+  /** A skipped part (e.g. the failover drill without PostgreSQL) still lets the run pass (`--allow-skip`). Default: the run ends SKIPPED, exit 5. */
+  allowSkip?: boolean;
+  /** Test seam: how the failover step finds PostgreSQL (default: on PATH, pg_config, /usr/lib/postgresql). */
+  locatePostgres?: FailoverStepOptions['locatePostgres'];
 }
 
 interface Environment {
@@ -445,7 +449,7 @@ export async function runScenario(model: ScenarioModel, plan: ScenarioPlan, opts
   if (drillSpec && !abort.signal.aborted && error === undefined) {
     current = 'failover-drill';
     const dir = opts.evidenceDir ? join(opts.evidenceDir, 'failover-drill') : mkdtempSync(join(tmpdir(), 'faultline-drill-'));
-    drill = await runFailoverStep({ spec: drillSpec, seed: `${plan.seed}-failover`, dir, events, signal: abort.signal });
+    drill = await runFailoverStep({ spec: drillSpec, seed: `${plan.seed}-failover`, dir, events, signal: abort.signal, ...(opts.locatePostgres ? { locatePostgres: opts.locatePostgres } : {}) });
     // Aborted mid-drill (SIGINT/SIGTERM, maximum duration): the run is aborted, not a harness error.
     if (drill.status === 'error' && !abort.signal.aborted) error = `failover drill: ${drill.reason}`;
   }
@@ -460,10 +464,21 @@ export async function runScenario(model: ScenarioModel, plan: ScenarioPlan, opts
   opts.signal?.removeEventListener('abort', onSignal);
   await metrics?.close().catch(() => {});
   const drillOk = drill === undefined || drill.status === 'passed' || drill.status === 'skipped';
-  const status: RunResult['status'] =
+  const passedOrNot: RunResult['status'] =
     error !== undefined ? 'error' : abort.signal.aborted ? 'aborted' : experiments.every((x) => x.passed) && drillOk && (rollout === undefined || rollout.status === 'passed') && faultsLeft === 0 ? 'passed' : 'failed';
+  // A skipped part is never a silent pass: the run gets its own verdict unless the user allowed skips.
+  const skipped = drill?.status === 'skipped' ? [`failover drill: ${drill.reason}`] : [];
+  const status: RunResult['status'] = passedOrNot === 'passed' && skipped.length > 0 && !opts.allowSkip ? 'skipped' : passedOrNot;
   const exitCode =
-    status === 'passed' ? ExitCode.passed : status === 'failed' ? ExitCode.expectationFailed : status === 'aborted' ? ExitCode.aborted : ExitCode.harnessError;
+    status === 'passed'
+      ? ExitCode.passed
+      : status === 'skipped'
+        ? ExitCode.skipped
+        : status === 'failed'
+          ? ExitCode.expectationFailed
+          : status === 'aborted'
+            ? ExitCode.aborted
+            : ExitCode.harnessError;
   const result: RunResult = {
     scenario: plan.name,
     file: model.file,
@@ -478,6 +493,7 @@ export async function runScenario(model: ScenarioModel, plan: ScenarioPlan, opts
     spec: redactValue(model.spec),
     cleanup: { faultsLeft, verified: faultsLeft === 0 },
   };
+  if (skipped.length > 0) result.skipped = skipped;
   if (drill) result.drill = drill;
   if (rollout) result.rollout = rollout;
   if (abortCause) result.abort = abortCause;

@@ -10,6 +10,8 @@ export const ExitCode = {
   invalidInput: 2,
   aborted: 3,
   harnessError: 4,
+  /** Everything that ran passed, but a part was skipped (e.g. no PostgreSQL for the failover drill); `--allow-skip` makes it 0. */
+  skipped: 5,
 } as const;
 export type ExitCode = (typeof ExitCode)[keyof typeof ExitCode];
 
