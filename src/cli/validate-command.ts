@@ -1,6 +1,6 @@
 import { ExitCode, InputError, lineOf, networkPolicy, readYamlSource, specData, validateSpec } from '../shared/index.ts';
 import { parseFlags } from './args.ts';
-import { loadScenario, planScenario, rolloutFileSchema } from '../scenario/index.ts';
+import { loadScenario, parseRings, planScenario, rolloutFileSchema } from '../scenario/index.ts';
 import { loadSloFile } from '../slo/index.ts';
 import { readProxyConfigFile } from '../injector/index.ts';
 import { drillSpec } from './drill-command.ts';
@@ -22,9 +22,9 @@ const VALIDATORS = {
     io.stdout.write(`${file}: valid FailoverDrill — fault ${spec.fault}, mode ${spec.mode}, writer ${spec.writer}, follow-up ${spec.followUp}, ${spec.runs} run(s), provider ${provider}\n`);
   },
   RolloutDrill(file: string, io: CliIo): void {
-    const spec = validateSpec(readYamlSource(file), rolloutFileSchema, 'FAULTLINE_ROLLOUT_INVALID');
-    const r = spec.rollout as { replicas?: number; rings?: unknown };
-    io.stdout.write(`${file}: valid RolloutDrill — ${spec.metadata.name}${r.replicas !== undefined ? `, ${r.replicas} replica(s)` : ''}\n`);
+    const { rollout: r } = validateSpec(readYamlSource(file), rolloutFileSchema, 'FAULTLINE_ROLLOUT_INVALID');
+    const rings = parseRings(r.rings, r.replicas).map((g) => `${g.name}:${g.slots.length}`).join(', ');
+    io.stdout.write(`${file}: valid RolloutDrill — ${r.replicas} replicas ${r.from.version} → ${r.to.version} (${r.commands ? 'your commands' : 'reference service'}), rings ${rings}, ${r.load.rate} req/s, check ${r.balancer.healthCheck ? `${r.balancer.interval} ms` : 'off'}\n`);
   },
   SLO(file: string, io: CliIo): void {
     const slo = loadSloFile(file);
@@ -58,7 +58,7 @@ export const validateCommand: Command = {
 Usage: faultline validate FILE [--allow-network CIDR]…
 
 Checks every kind of file faultline reads, by its kind: an Experiment scenario (prints the planned
-experiments), a FailoverDrill or RolloutDrill scenario, an SLO file, or the proxy list that 'faultline serve'
+experiments), a FailoverDrill scenario, a RolloutDrill, an SLO file, or the proxy list that 'faultline serve'
 reads as its config (a list of {name, listen, upstream, enabled}). Problems are printed with file, line and
 field (exit 2). Addresses outside loopback are refused unless the scenario's network.allow or
 --allow-network CIDR (repeatable) admits them.`,

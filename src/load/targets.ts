@@ -23,6 +23,8 @@ export const targetSchema = z.discriminatedUnion('kind', [
       ca: z.string().optional(),
       /** HTTPS: accept any certificate (self-signed test services). */
       insecure: z.boolean().optional(),
+      /** Close a keep-alive connection after this many requests (new connections let a load balancer spread them again). */
+      maxRequestsPerConnection: z.number().int().positive().optional(),
       /** Response header naming who served the request (e.g. a replica behind a balancer); reported per outcome as `servedBy`. */
       servedByHeader: z.string().min(1).optional(),
     })
@@ -72,7 +74,7 @@ function httpTarget(spec: Extract<z.output<typeof targetSchema>, { kind: 'http' 
   assertAllowed(url.hostname, 'load target', 'url', network);
   const connections = spec.connections ?? Math.min(256, Math.max(16, maxInFlight));
   const tls = url.protocol === 'https:' ? { connect: { ...(spec.ca ? { ca: spec.ca } : {}), ...(spec.insecure ? { rejectUnauthorized: false } : {}) } } : {};
-  const pool = new UndiciPool(url.origin, { connections, pipelining: 1, keepAliveTimeout: 10_000, ...tls });
+  const pool = new UndiciPool(url.origin, { connections, pipelining: 1, keepAliveTimeout: 10_000, ...(spec.maxRequestsPerConnection ? { maxRequestsPerClient: spec.maxRequestsPerConnection } : {}), ...tls });
   const path = url.pathname + url.search;
   const headers = spec.headers ?? {};
   const servedByHeader = spec.servedByHeader?.toLowerCase();

@@ -78,12 +78,12 @@ describe('request classification', () => {
   it('counts good per replica, bad by the replica that answered, transport failures by the connection the balancer saw break, and drops', () => {
     const reps = [replica({ name: 'a' }), replica({ name: 'b', balancer: { firstRoutedAt: 0, lastRoutedAt: 0, connections: 1, brokenInFlight: 1, connectFailures: 0, brokenAt: [2000] } })];
     const reqs: RolloutRequest[] = [
-      { t: 1, done: 1500, ok: true, latencyMs: 1, servedBy: 'a' },
-      { t: 1, done: 1600, ok: false, latencyMs: 1, status: 500, errorClass: 'http_500', servedBy: 'a' },
-      { t: 1, done: 2010, ok: false, latencyMs: 1, errorClass: 'socket_closed' },
-      { t: 1, done: 3000, ok: false, latencyMs: 1, errorClass: 'reset' },
-      { t: 1, done: 3000, ok: false, latencyMs: 1, errorClass: 'drop' },
-      { t: 1, done: 500, ok: false, latencyMs: 1, errorClass: 'timeout' },
+      { t: 1000, done: 1500, ok: true, latencyMs: 1, servedBy: 'a' },
+      { t: 1500, done: 1600, ok: false, latencyMs: 1, status: 500, errorClass: 'http_500', servedBy: 'a' },
+      { t: 2000, done: 2010, ok: false, latencyMs: 1, errorClass: 'socket_closed' },
+      { t: 2990, done: 3000, ok: false, latencyMs: 1, errorClass: 'reset' },
+      { t: 2990, done: 3000, ok: false, latencyMs: 1, errorClass: 'drop' },
+      { t: 500, done: 2500, ok: false, latencyMs: 2000, errorClass: 'timeout' },
     ];
     const c = classifyRequests(reqs, reps, 1000);
     expect(c).toEqual({

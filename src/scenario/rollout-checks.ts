@@ -47,6 +47,8 @@ export interface ReplicaRecord {
   outOfRotationAt: number | null;
   /** How long the check that took it out of rotation took (ms). */
   outOfRotationCheckMs?: number;
+  /** 'check': a failed readiness check took it out; 'removed': it stayed in rotation until the drill removed it after it stopped. */
+  outOfRotationBy?: 'check' | 'removed';
   /** First refused poll after SIGTERM (listener closed). */
   listenerClosedAt: number | null;
   exitedAt: number | null;
@@ -110,7 +112,7 @@ export interface Classification {
   /** Bad requests no replica can be blamed for (e.g. refused by the balancer), by class. */
   unattributed: Record<string, number>;
   goodByReplica: Record<string, number>;
-  /** Bad requests before the first replica was signalled (not attributable to the rollout). */
+  /** Bad requests sent before the first replica was signalled (not attributable to the rollout). */
   badBeforeRollout: number;
 }
 
@@ -139,7 +141,8 @@ export function classifyRequests(requests: readonly RolloutRequest[], replicas: 
       c.dropped++;
       continue;
     }
-    if (rolloutStart === null || q.done < rolloutStart) c.badBeforeRollout++;
+    // Sent before the first replica was signalled: not the rollout's doing (a cold start, a slow baseline).
+    if (rolloutStart === null || q.t < rolloutStart) c.badBeforeRollout++;
     let who = q.servedBy;
     if (who === undefined) {
       // A transport failure: the replica whose connection the balancer saw break closest in time.
@@ -271,7 +274,12 @@ export function judgeRollout(r: Omit<RolloutResult, 'verdicts' | 'status' | 'rea
     const after = last !== null && last > since ? last - since : null;
     const rtt = x.outOfRotationCheckMs ?? DEFAULT_CHECK_RTT_MS;
     const bound = o.intervalMs + rtt;
-    const outText = x.outOfRotationAt !== null ? `out of rotation ${ms(x.outOfRotationAt - since)} after SIGTERM (check took ${ms(rtt)})` : 'never taken out of rotation before it stopped';
+    const outText =
+      x.outOfRotationAt === null
+        ? 'never taken out of rotation'
+        : x.outOfRotationBy === 'removed'
+          ? `never failed a readiness check: in rotation until removed ${ms(x.outOfRotationAt - since)} after SIGTERM`
+          : `out of rotation ${ms(x.outOfRotationAt - since)} after SIGTERM (check took ${ms(rtt)})`;
     if (after !== null && after > bound) routeOk = false;
     late.push(`${x.name}: ${after === null ? 'no new connection after SIGTERM' : `last new connection ${ms(after)} after SIGTERM`}${after !== null && after > bound ? ` (> ${ms(bound)})` : ''}, ${outText}`);
   }

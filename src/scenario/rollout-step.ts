@@ -15,8 +15,13 @@ import { runLoad, type LoadResult } from '../load/index.ts';
 import { classifyRequests, judgeGate, judgeRollout, type DrainPoll, type ReplicaRecord, type RingRecord, type RolloutRequest, type RolloutResult } from './rollout-checks.ts';
 import { parseRings, type ReleaseSpec, type RolloutSpec } from './rollout-spec.ts';
 
-const RUN_TS = fileURLToPath(new URL('../../bin/run-ts.mjs', import.meta.url));
-const REFERENCE_MAIN = fileURLToPath(new URL('../../fixtures/reference-service/main.ts', import.meta.url));
+/**
+ * How to start a built-in replica: the compiled reference service next to the compiled CLI (dist/),
+ * or its TypeScript source through bin/run-ts.mjs when faultline runs from source (tests).
+ */
+const REFERENCE_ARGV: readonly string[] = import.meta.url.endsWith('.js')
+  ? [process.execPath, fileURLToPath(new URL('../../fixtures/reference-service/main.js', import.meta.url))]
+  : [process.execPath, fileURLToPath(new URL('../../bin/run-ts.mjs', import.meta.url)), fileURLToPath(new URL('../../fixtures/reference-service/main.ts', import.meta.url))];
 /** The reference service names the replica that answered in this header. */
 export const REPLICA_HEADER = 'x-faultline-replica';
 
@@ -108,6 +113,7 @@ export async function runRollout(o: RolloutOptions): Promise<RolloutResult> {
     const out = u.transitions.find((t) => rec.sigtermAt !== null && (t.to === 'down' || t.to === 'removed') && (rel(t.t) as number) >= (rec.sigtermAt as number));
     if (out) {
       rec.outOfRotationAt = rel(out.t);
+      rec.outOfRotationBy = out.to === 'removed' ? 'removed' : 'check';
       if (out.checkMs !== undefined) rec.outOfRotationCheckMs = out.checkMs;
     }
   };
@@ -121,7 +127,7 @@ export async function runRollout(o: RolloutOptions): Promise<RolloutResult> {
       const tmpl = role === 'replacement' && spec.commands.startNew ? spec.commands.startNew : spec.commands.start;
       argv = tmpl.map((a) => fill(a, vars));
     } else {
-      argv = [process.execPath, RUN_TS, REFERENCE_MAIN, '--port', String(port), '--replica', name, '--version', release.version, '--warmup', String(spec.warmup), '--drain-grace', String(spec.drainGrace)];
+      argv = [...REFERENCE_ARGV, '--port', String(port), '--replica', name, '--version', release.version, '--warmup', String(spec.warmup), '--drain-grace', String(spec.drainGrace)];
       if (release.errorRatio !== undefined) argv.push('--error-ratio', String(release.errorRatio));
       const latency = spec.serviceTime + (release.extraLatency ?? 0);
       if (latency > 0) argv.push('--extra-latency', String(latency));
@@ -300,7 +306,7 @@ export async function runRollout(o: RolloutOptions): Promise<RolloutResult> {
 
     // 2. Open-loop load throughout.
     load = runLoad({
-      target: { kind: 'http', url: `http://${proxy.listen}${spec.load.path}`, connections: spec.load.connections, servedByHeader: REPLICA_HEADER },
+      target: { kind: 'http', url: `http://${proxy.listen}${spec.load.path}`, connections: spec.load.connections, maxRequestsPerConnection: spec.load.requestsPerConnection, servedByHeader: REPLICA_HEADER },
       schedule: { type: 'constant', rate: spec.load.rate, duration: 24 * 3_600_000 },
       timeoutMs: spec.load.timeout,
       seed: o.seed,

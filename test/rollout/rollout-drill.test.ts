@@ -1,0 +1,123 @@
+/**
+ * The rollout drill end to end (real processes, real sockets, loopback only): a good rollout of three
+ * reference replicas at 500 req/s passes with zero failed requests, and each honesty control fails
+ * (exit 1) with the row that caught it. Every replica process is stopped by pid by the drill itself;
+ * the test checks none is left running.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { drillCommand } from '../../src/cli/drill-command.ts';
+import type { CliIo } from '../../src/cli/io.ts';
+import { parseScenario, type RolloutResult } from '../../src/scenario/index.ts';
+
+let dir: string;
+beforeAll(() => {
+  dir = mkdtempSync(join(tmpdir(), 'faultline-rollout-'));
+});
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+/** Runs `faultline drill rollout …` in-process; returns the exit code, the record and the output. */
+async function drill(name: string, args: string[]): Promise<{ code: number; r: RolloutResult; out: string }> {
+  let out = '';
+  const io: CliIo = { stdout: { write: (s: string) => (out += s) }, stderr: { write: (s: string) => (out += s) }, env: {}, cwd: dir };
+  const json = join(dir, `${name}.json`);
+  const code = await drillCommand.run(['rollout', '--seed', name, '--report-dir', join(dir, 'reports'), '--json', json, ...args], io);
+  const r = JSON.parse(readFileSync(json, 'utf8')) as RolloutResult;
+  // Every process the drill started has exited (stopped by pid).
+  for (const x of r.replicas) {
+    expect(x.exitedAt, `${x.name} still running`).not.toBeNull();
+    if (x.pid !== null) expect(() => process.kill(x.pid as number, 0)).toThrow();
+  }
+  return { code, r, out };
+}
+const row = (r: RolloutResult, id: string) => r.verdicts.find((v) => v.id === `rollout/${id}`);
+/** The rows as text, for failure messages. */
+const rows = (r: RolloutResult): string => r.verdicts.map((v) => `${v.passed ? 'pass' : 'FAIL'} ${v.id}: ${v.observed}`).join('\n');
+const failed = (r: RolloutResult): string[] => r.verdicts.filter((v) => !v.passed).map((v) => v.id);
+// Short windows for the controls: they need the mistake to happen, not a long soak.
+const quick = ['--gate-window', '1500ms', '--rate', '200'];
+
+describe('rollout drill (real replicas, balancer and load)', () => {
+  it('a good rollout of 3 replicas at 500 req/s passes with 0 failed requests, ring by ring, with reports', async () => {
+    const { code, r, out } = await drill('good', ['--replicas', '3', '--rate', '500']);
+    expect(failed(r), out).toEqual([]);
+    expect(code).toBe(0);
+    expect(r.classification.total).toBeGreaterThan(500 * 10);
+    expect(r.classification.good).toBe(r.classification.total);
+    expect(r.rings.map((g) => [g.name, g.gate?.passed])).toEqual([
+      ['canary', true],
+      ['early', true],
+      ['main', true],
+    ]);
+    // Every old replica drained and every replacement served traffic after it was ready.
+    const replacements = r.replicas.filter((x) => x.role === 'replacement');
+    expect(replacements.map((x) => x.version)).toEqual(['2.0.0', '2.0.0', '2.0.0']);
+    for (const x of replacements) expect(r.classification.goodByReplica[x.name]).toBeGreaterThan(0);
+    const run = readdirSync(join(dir, 'reports')).find((d) => d.startsWith('rollout-') && d.endsWith('-good'));
+    const reportDir = join(dir, 'reports', run as string);
+    const html = readFileSync(join(reportDir, 'report.html'), 'utf8');
+    expect(html).toContain('class="chart rollout-timeline"');
+    expect(html.match(/class="lane lane-draining"/g)?.length).toBe(3);
+    expect(readFileSync(join(reportDir, 'report.md'), 'utf8')).toContain('| rollout | zero failed requests attributable to the rollout');
+    expect(readFileSync(join(reportDir, 'junit.xml'), 'utf8')).toMatch(/<testsuite name="rollout\/rollout" tests="\d+" failures="0"/);
+    expect(existsSync(join(reportDir, 'journal.json'))).toBe(true);
+  }, 180_000);
+
+  it('control: replicas that exit at once on SIGTERM fail requests — caught by no-failed-requests (and no drain on /healthz)', async () => {
+    const { code, r } = await drill('no-drain', ['--replicas', '2', '--rings', 'canary:1,main:rest', '--bad-release', 'no-drain', ...quick]);
+    expect(code).toBe(1);
+    expect(row(r, 'no-failed-requests'), rows(r)).toMatchObject({ passed: false, observed: expect.stringMatching(/r1-v1\.0\.0: \d+ /) });
+    expect(row(r, 'healthz-while-draining'), rows(r)).toMatchObject({ passed: false, observed: expect.stringContaining('no drain') });
+  }, 180_000);
+
+  it('control: /readyz that never flips keeps traffic on a draining replica — caught by no-traffic-after-not-ready', async () => {
+    const { code, r } = await drill('readyz-never-flips', ['--replicas', '2', '--rings', 'canary:1,main:rest', '--bad-release', 'readyz-never-flips', ...quick]);
+    expect(code).toBe(1);
+    expect(row(r, 'no-traffic-after-not-ready'), rows(r)).toMatchObject({ passed: false, observed: expect.stringMatching(/r1-v1\.0\.0: last new connection \d+ ms after SIGTERM \(> \d+ ms\), never failed a readiness check/) });
+    expect(row(r, 'readyz-503-while-draining')?.passed, rows(r)).toBe(false);
+  }, 180_000);
+
+  it('control: with the balancer check off a replacement gets traffic before it is ready — caught by replacement-after-ready', async () => {
+    const { code, r } = await drill('no-check', ['--replicas', '2', '--rings', 'canary:1,main:rest', '--no-health-check', ...quick]);
+    expect(code).toBe(1);
+    expect(row(r, 'replacement-after-ready'), rows(r)).toMatchObject({ passed: false, observed: expect.stringContaining('BEFORE ready') });
+  }, 180_000);
+
+  it('control: a bad release (5 % errors) halts at the canary ring and rolls it back; the main ring is untouched', async () => {
+    const { code, r } = await drill('bad-release', ['--replicas', '3', '--bad-release', 'errors:0.05', '--gate-window', '2s', '--rate', '300']);
+    expect(code).toBe(1);
+    expect(row(r, 'gate/canary'), rows(r)).toMatchObject({ passed: false, observed: expect.stringMatching(/HALT: new-release error ratio [\d.]+ % > 1 %.*ring rolled back/) });
+    expect(r.halted?.ring).toBe('canary');
+    expect(r.rings.map((g) => g.name)).toEqual(['canary']);
+    expect(row(r, 'complete'), rows(r)).toMatchObject({ passed: false, observed: expect.stringContaining('rings never started: early, main') });
+    // Main (and early) ring replicas were never signalled; the canary slot runs the old release again.
+    for (const x of r.replicas.filter((y) => y.ring !== 'canary')) expect(x.sigtermAt).toBeNull();
+    const canary = r.replicas.filter((x) => x.slot === 0);
+    expect(canary.map((x) => [x.role, x.version])).toEqual([
+      ['initial', '1.0.0'],
+      ['replacement', '2.0.0'],
+      ['rollback', '1.0.0'],
+    ]);
+    expect(canary[2]?.exitedAt).not.toBeNull(); // stopped by the drill at the end, by pid
+  }, 180_000);
+});
+
+describe('scenario step rollout:', () => {
+  it('a scenario may carry a rollout step; bad rings are an input error naming the field', () => {
+    const yaml = (rings: string): string => `apiVersion: faultline/v1
+kind: Experiment
+metadata: { name: with-rollout }
+target: { builtin: reference, path: /v1/editions }
+load: { rate: 20 }
+slo: { name: api, objective: 99, period: 30d, sli: { type: both, latencyThreshold: 250ms } }
+experiments:
+  - { name: healthy, baseline: 1s, inject: { duration: 1s, faults: [] }, recover: 1s }
+rollout: { replicas: 3, rings: "${rings}", to: { version: "2.1.0" } }
+`;
+    const m = parseScenario(yaml('canary:1,main:rest'));
+    expect(m.spec.rollout).toMatchObject({ replicas: 3, rings: 'canary:1,main:rest', to: { version: '2.1.0' }, balancer: { healthCheck: true, interval: 100 } });
+    expect(() => parseScenario(yaml('canary:5'))).toThrow(/rollout\.rings|rings ask for 5 replicas/);
+  });
+});
