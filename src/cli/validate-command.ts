@@ -12,7 +12,15 @@ const VALIDATORS = {
     const model = loadScenario(file, { allowNetwork });
     const plan = planScenario(model, String(model.spec.seed ?? 'random'));
     io.stdout.write(`${file}: valid Experiment — ${plan.experiments.length} experiment(s), about ${(plan.totalMs / 1000).toFixed(0)} s, SLO ${model.slo.name} ${model.slo.objective}%\n`);
-    for (const x of plan.experiments) io.stdout.write(`  ${x.name}: ${x.expectations.length} expectations, faults ${x.faults.map((f) => f.type).join(', ') || 'none (healthy baseline)'}\n`);
+    plan.experiments.forEach((x, i) => {
+      const observed = model.spec.experiments[i]?.expect.observed.length ?? 0;
+      io.stdout.write(`  ${x.name}: ${x.expectations.length} expectations${observed ? ` + ${observed} observed in real monitoring` : ''}, faults ${x.faults.map((f) => f.type).join(', ') || 'none (healthy baseline)'}\n`);
+    });
+    const mon = model.spec.monitoring;
+    if (mon) {
+      const parts = [mon.prometheus ? `Prometheus ${mon.prometheus.url}` : '', mon.alertmanager?.url ? `Alertmanager API ${mon.alertmanager.url}` : '', mon.alertmanager?.receiver ? `webhook receiver on ${mon.alertmanager.receiver.listen}` : ''];
+      io.stdout.write(`  monitoring: ${parts.filter(Boolean).join(', ')}\n`);
+    }
     const d = model.spec.failoverDrill;
     if (d) io.stdout.write(`  then a failover drill: ${d.fault} (${d.mode}) on a real PostgreSQL pair${d.ifNoPostgres === 'skip' ? ', skipped when no PostgreSQL server binaries exist' : ''}\n`);
   },

@@ -3,6 +3,7 @@ import { formatDuration } from '../shared/index.ts';
 import type { RunEvent, RunListener, RunResult } from '../scenario/index.ts';
 import { allVerdicts, cleanupSummary, drillSummary } from './render.ts';
 import { rolloutSummary } from './rollout-report.ts';
+import { observationText } from './observed-timeline.ts';
 
 /** Cuts a live line to the terminal's width so the in-place redraw never wraps. */
 export function fitWidth(s: string, columns: number | undefined): string {
@@ -38,6 +39,11 @@ export function progressReporter(write: (s: string) => void, opts: { tty: boolea
           event(`  ${(e.transition.t / 1000).toFixed(2)}s alert ${e.transition.tier} ${e.transition.to === 'firing' ? 'FIRING' : 'cleared'} (${formatDuration(e.transition.tReal)} real-equivalent)`);
         }
         break;
+      case 'observation': {
+        const text = observationText(e.observation);
+        if (text) event(`  ${text}`);
+        break;
+      }
       case 'abort':
         event(`✖ aborted: ${e.cause} — healing`);
         break;

@@ -5,6 +5,7 @@
 import { formatDuration, redact, redactValue } from '../shared/index.ts';
 import type { DrillStepResult, ExperimentResult, RunResult, Verdict } from '../scenario/index.ts';
 import { rolloutHtml, rolloutJunitSuite, rolloutMarkdown } from './rollout-report.ts';
+import { observedHtml, observedMarkdown } from './observed-timeline.ts';
 
 const esc = (s: string): string => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
 
@@ -91,6 +92,7 @@ export function renderMarkdown(r: RunResult): string {
       return `| ${x.name} | ${x.load.completed} | ${x.load.bad} | ${budgetText(x)} | ${eps || 'none'} |`;
     }),
     '',
+    ...r.experiments.flatMap((x) => observedMarkdown(x)),
     ...(r.drill ? [drillSummary(r.drill), ''] : []),
     ...(r.rollout ? rolloutMarkdown(r.rollout) : []),
     cleanupSummary(r),
@@ -248,7 +250,7 @@ export function renderHtml(r: RunResult): string {
       return `<section class="experiment"><h2>${esc(x.name)} — ${x.passed ? 'passed' : x.aborted ? 'aborted' : 'FAILED'}</h2>
 <p>${x.description ? esc(x.description) + '<br>' : ''}Faults: ${esc(faults || 'none')}<br>Injector achieved: ${achieved || 'n/a'}<br>
 Requests ${x.load.completed}, bad ${x.load.bad}, error budget spent ${budgetText(x)}, corrected p99 ${x.load.latencyMs.corrected.p99 ?? '-'} ms, load valid: ${x.load.valid ? 'yes' : `no (${esc(x.load.invalidReasons.join('; '))})`}</p>
-${experimentCharts(x)}</section>`;
+${observedHtml(x)}${experimentCharts(x)}</section>`;
     })
     .join('\n');
   const html = `<!doctype html>
@@ -260,6 +262,7 @@ table{border-collapse:collapse;width:100%;font-size:13px} td,th{border:1px solid
 tr.pass td:last-child{color:#2e7d32;font-weight:600} tr.fail td:last-child{color:#c62828;font-weight:700} tr.fail{background:#fff5f5}
 figure{margin:12px 0} figcaption{font-weight:600;font-size:13px;margin-bottom:2px} small{color:#666;font-weight:400}
 section.experiment{border-top:2px solid #eee;margin-top:24px}
+li.disagreement{color:#c62828}
 </style></head><body>
 <h1>faultline: ${esc(r.scenario)} — <span class="status-${r.status}">${r.status.toUpperCase()}</span></h1>
 <p>Seed <code>${esc(r.seed)}</code> · timeScale ${r.timeScale} (SLO windows compressed ×${r.timeScale}) · wall time ${formatDuration(r.wallMs)} · started ${new Date(r.startedAt).toISOString()}${r.abort ? ` · <b>aborted</b>: ${esc(r.abort.cause)}` : ''}${r.error ? ` · <b>error</b>: ${esc(r.error)}` : ''}</p>

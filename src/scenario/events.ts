@@ -6,6 +6,8 @@ import type { ExperimentPlan, PhaseName, ScenarioPlan } from './model.ts';
 import type { ProbeSample } from './probes.ts';
 import type { DrillStepResult } from './failover-step.ts';
 import type { RolloutResult } from './rollout-checks.ts';
+import type { ObservedReport } from './monitoring.ts';
+import type { Observation } from './observed-alerts.ts';
 
 export interface Verdict {
   id: string;
@@ -50,6 +52,8 @@ export interface ExperimentResult {
   probes: ProbeSample[];
   verdicts: Verdict[];
   passed: boolean;
+  /** Alerts observed in real monitoring (scenario `monitoring:` + `expect.observed`). */
+  observed?: ObservedReport;
 }
 
 /** `skipped`: nothing failed, but a part did not run (its own verdict and exit code 5 unless skips are allowed). */
@@ -90,6 +94,7 @@ export type RunEvent =
   | { type: 'probe'; experiment: string; sample: ProbeSample }
   | { type: 'tick'; experiment: string; t: number; phase: PhaseName; totalMs: number; load: LoadTick; slo: SloSnapshot }
   | { type: 'alert'; experiment: string; transition: AlertTransition }
+  | { type: 'observation'; experiment: string; observation: Observation }
   | { type: 'abort'; experiment?: string; cause: string; t?: number }
   | { type: 'experiment-end'; result: ExperimentResult }
   | { type: 'drill-start'; fault: string; mode: string; seed: string; readyzUrl: string }

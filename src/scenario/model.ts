@@ -163,6 +163,30 @@ export function validateScenario(src: SpecSource, opts: ValidateOptions = {}): S
         );
       }
     }
+    x.expect.observed.forEach((o, j) => {
+      const at = (...rest: Array<string | number>): { file: string; line: number | undefined; field: string } => ({
+        file: src.file,
+        line: lineOf(src, ['experiments', i, 'expect', 'observed', j, ...rest]),
+        field: `experiments[${i}].expect.observed[${j}]${rest.map((r) => `.${r}`).join('')}`,
+      });
+      if (o.source === 'prometheus' && !spec.monitoring?.prometheus) {
+        problems.push(new InputError('FAULTLINE_SCENARIO_MONITORING', 'source: prometheus needs monitoring.prometheus.url', at('source')));
+      }
+      if (o.source === 'alertmanager' && !spec.monitoring?.alertmanager?.receiver) {
+        problems.push(new InputError('FAULTLINE_SCENARIO_MONITORING', "source: alertmanager needs monitoring.alertmanager.receiver (faultline's webhook receiver)", at('source')));
+      }
+      if (o.tier !== undefined && slo && !tiers.has(o.tier)) {
+        problems.push(new InputError('FAULTLINE_SCENARIO_TIER', `unknown alert tier '${o.tier}' (the SLO has: ${[...tiers].join(', ')})`, at('tier')));
+      }
+      for (const [label, value] of Object.entries(o.alert)) {
+        if (!/^(=~|!~)/.test(value)) continue;
+        try {
+          new RegExp(value.slice(2));
+        } catch (e) {
+          problems.push(new InputError('FAULTLINE_SCENARIO_MONITORING', `invalid regular expression: ${(e as Error).message}`, at('alert', label)));
+        }
+      }
+    });
     for (const key of ['probesFailDuringInject', 'probesPass'] as const) {
       (x.expect[key] ?? []).forEach((name, j) => {
         if (!probeNames.has(name)) {
@@ -177,6 +201,14 @@ export function validateScenario(src: SpecSource, opts: ValidateOptions = {}): S
       });
     }
   });
+  // Monitoring a game day reads (and faultline's receiver, the reference service's listener): loopback
+  // unless the scenario's network allowlist admits them, like targets and probe hosts.
+  const mon = spec.monitoring;
+  const allowed = (path: Array<string | number>, host: string, what: string): void => check(src, problems, path, () => assertAllowed(host, what, undefined, network));
+  if (mon?.prometheus) allowed(['monitoring', 'prometheus', 'url'], new URL(mon.prometheus.url).hostname, 'Prometheus URL host');
+  if (mon?.alertmanager?.url) allowed(['monitoring', 'alertmanager', 'url'], new URL(mon.alertmanager.url).hostname, 'Alertmanager URL host');
+  if (mon?.alertmanager?.receiver) allowed(['monitoring', 'alertmanager', 'receiver', 'listen'], parseHostPort(mon.alertmanager.receiver.listen).host, "faultline's alert receiver listen address");
+  if (spec.target.listen !== undefined) allowed(['target', 'listen'], parseHostPort(spec.target.listen).host, "the reference service's listen address");
   if (problems.length === 1) throw problems[0];
   if (problems.length > 1) throw new InputErrors('FAULTLINE_SCENARIO_INVALID', problems);
   return { file: src.file, spec, slo: slo as SloDefinition, network };

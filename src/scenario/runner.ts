@@ -20,6 +20,7 @@ import { judgeAll } from './verdict.ts';
 import { startMetricsServer, type MetricsServer } from './metrics.ts';
 import { runFailoverStep, type FailoverStepOptions } from './failover-step.ts';
 import { runRollout } from './rollout-step.ts';
+import { startMonitoring, type MonitoringSession } from './monitoring.ts';
 import { SlidingRatio } from './sliding-ratio.ts';
 import { errorRateAbort, probeFailureAbort } from './abort-rules.ts';
 
@@ -78,9 +79,11 @@ async function setUp(model: ScenarioModel, plan: ScenarioPlan, userEnv: Record<s
       const dbPassword = secret();
       const envelopeKey = randomBytes(32).toString('hex');
       const adminToken = secret();
+      const at = spec.target.listen !== undefined ? parseHostPort(spec.target.listen, 'target.listen') : undefined;
       service = await startReferenceService({
         backend: proxy.listen,
         backendTimeoutMs: 1000,
+        ...(at ? { host: at.host, port: at.port } : {}),
         diagnostics: { databaseUrl: `postgres://reference:${dbPassword}@127.0.0.1:5432/reference`, envelopeKey, adminToken },
       });
       const s = service;
@@ -420,6 +423,7 @@ export async function runScenario(model: ScenarioModel, plan: ScenarioPlan, opts
   const experiments: ExperimentResult[] = [];
   let env: Environment | undefined;
   let metrics: MetricsServer | undefined;
+  let monitoring: MonitoringSession | undefined;
   let faultsLeft = 0;
   let drill: RunResult['drill'];
   try {
@@ -427,16 +431,21 @@ export async function runScenario(model: ScenarioModel, plan: ScenarioPlan, opts
       metrics = await startMetricsServer(opts.metricsAddress, model.slo.name);
       events.emit({ type: 'metrics-listening', url: metrics.url });
     }
+    monitoring = await startMonitoring(model, events);
     env = await setUp(model, plan, opts.env ?? {});
-    for (const x of plan.experiments) {
+    for (const [i, x] of plan.experiments.entries()) {
       if (abort.signal.aborted) break;
       current = x.name;
       const ctx: ExperimentContext = { model, plan, experiment: x, env, events, clock, runSignal: abort.signal, metrics, onAbort: doAbort, onFatal, onTick: opts.onTick };
-      experiments.push(await new ExperimentRun(ctx).run());
+      // Real monitoring (scenario `monitoring:`): watched from the experiment's start until its observed expectations settle.
+      const watch = monitoring?.watch(x, model.spec.experiments[i]?.expect.observed ?? []);
+      const result = await new ExperimentRun(ctx).run();
+      experiments.push(watch ? await watch.finish(result, abort.signal) : result);
     }
   } catch (e) {
     error ??= errorMessage(e);
   } finally {
+    await monitoring?.close().catch(() => {});
     try {
       env?.proxy.heal();
       // Post-run verification: nothing is left injected.

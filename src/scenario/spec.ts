@@ -11,6 +11,7 @@ import { loadSpecFile, loadSpecText, durationSchema, positiveDurationSchema } fr
 import { sloSchema } from '../slo/index.ts';
 import { FOLLOW_UPS, type FollowUp } from '../failover/index.ts';
 import { rolloutSchema } from './rollout-spec.ts';
+import { monitoringSchema, observedExpectationSchema } from './monitoring-spec.ts';
 
 const duration = durationSchema;
 const positiveDuration = positiveDurationSchema;
@@ -137,9 +138,11 @@ export const experimentSchema = z
         probesFailDuringInject: z.array(z.string()).optional(),
         /** Probes that must pass at every sample of the experiment (at least one sample), e.g. a secret-free support bundle. */
         probesPass: z.array(z.string()).optional(),
+        /** Alerts observed in real monitoring (Prometheus, Alertmanager): see `monitoring`. */
+        observed: z.array(observedExpectationSchema).default([]),
       })
       .strict()
-      .default({ alerts: {} }),
+      .default({ alerts: {}, observed: [] }),
   })
   .strict();
 
@@ -161,9 +164,12 @@ export const scenarioSchema = z
         address: hostPort.optional(),
         /** Path the load requests (HTTP targets). */
         path: z.string().default('/'),
+        /** builtin only: where the reference service listens (default 127.0.0.1:0); fix it so a Prometheus can scrape its /metrics. */
+        listen: hostPort.optional(),
       })
       .strict()
-      .refine((t) => [t.builtin, t.url, t.address].filter((v) => v !== undefined).length === 1, { message: 'target needs exactly one of builtin: reference, url or address' }),
+      .refine((t) => [t.builtin, t.url, t.address].filter((v) => v !== undefined).length === 1, { message: 'target needs exactly one of builtin: reference, url or address' })
+      .refine((t) => t.listen === undefined || t.builtin !== undefined, { message: 'listen is for the built-in reference service (builtin: reference)', path: ['listen'] }),
     injector: z
       .object({
         listen: hostPort.default('127.0.0.1:0'),
@@ -220,6 +226,8 @@ export const scenarioSchema = z
      * listener): CIDRs such as 10.20.0.0/16. Default: none — loopback only. `--allow-network` adds more.
      */
     network: z.object({ allow: z.array(z.string()).default([]) }).strict().default({ allow: [] }),
+    /** Real monitoring to observe at a game day: Prometheus (alerts API) and Alertmanager (faultline's webhook receiver, API v2). */
+    monitoring: monitoringSchema.optional(),
     experiments: z.array(experimentSchema).min(1),
     /** One failover drill (src/failover) after the experiments; its readiness view is served on the reference service's /readyz. */
     failoverDrill: z
