@@ -54,6 +54,11 @@ describe('game-day scenario validation', () => {
     const r2 = await validate(write('remote-receiver.yaml', text.replace('listen: 127.0.0.1:9095', 'listen: 0.0.0.0:9095')));
     expect(r2.code).toBe(2);
     expect(r2.stderr).toMatch(/field 'monitoring\.alertmanager\.receiver\.listen'/);
+    // A staging Prometheus is reachable through the scenario's network allowlist, like targets.
+    const allowed = text.replace('url: http://127.0.0.1:9090', 'url: http://10.1.2.3:9090').replace(/^experiments:/m, 'network:\n  allow: [10.1.2.0/24]\nexperiments:');
+    const r3 = await validate(write('allowed.yaml', allowed));
+    expect(r3.stderr).toBe('');
+    expect(r3.stdout).toContain('monitoring: Prometheus http://10.1.2.3:9090');
   });
 
   it('refuses an unknown tier, a bad regex matcher and target.listen on a non-builtin target (exit 2)', async () => {
