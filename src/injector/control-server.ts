@@ -6,12 +6,13 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Counter, Gauge, Registry } from 'prom-client';
-import { assertAllowed, assertLoopback, checkResourceName, didYouMean, errorMessage, FaultlineError, InputError, isFaultlineError, LOOPBACK_ONLY, parseHostPort, seedToString, silentLogger, type Logger, type NetworkPolicy, type Seed } from '../shared/index.ts';
-import { describeValue, FAULT_TYPE_NAMES, isFaultType, type FaultSpec } from './faults.ts';
-import { TcpProxy, type FaultInfo } from './proxy.ts';
-import { balancerConfig, balancerJson, routeUpstreams } from './balancer-api.ts';
+import { assertLoopback, checkResourceName, errorMessage, FaultlineError, LOOPBACK_ONLY, seedToString, silentLogger, type Logger, type NetworkPolicy, type Seed } from '../shared/index.ts';
+import { describeValue } from './faults.ts';
+import { TcpProxy } from './proxy.ts';
+import { balancerConfig } from './balancer-api.ts';
+import { ApiError, dispatch, lowerKeys, optionalString, readBody, sameListen, statusOf, type ControlPlane } from './control-routes.ts';
 
-export const TOXIPROXY_COMPAT_VERSION = '2.12.0';
+export { TOXIPROXY_COMPAT_VERSION } from './control-routes.ts';
 
 export interface ControlServerOptions {
   host?: string;
@@ -20,23 +21,6 @@ export interface ControlServerOptions {
   logger?: Logger;
   /** Addresses outside loopback that proxies created through the API may listen on or dial (default: none). The control plane itself stays on loopback. */
   network?: NetworkPolicy;
-}
-
-/** Keys a toxic body may carry (as Toxiproxy's); anything else is refused, never ignored. */
-const TOXIC_KEYS = ['name', 'type', 'stream', 'toxicity', 'attributes', 'ttl', 'upstream'] as const;
-
-function refuseUnknownKeys(body: Record<string, unknown>): void {
-  for (const k of Object.keys(body)) {
-    if (!(TOXIC_KEYS as readonly string[]).includes(k)) throw new ApiError(400, `unknown field '${k}'${didYouMean(k, TOXIC_KEYS)} (known: ${TOXIC_KEYS.join(', ')})`);
-  }
-}
-
-/** A field that must be a string when present (never coerced). */
-function optionalString(body: Record<string, unknown>, key: string): string | undefined {
-  const v = body[key];
-  if (v === undefined || v === '') return undefined;
-  if (typeof v !== 'string') throw new ApiError(400, `field '${key}' must be a string, got ${describeValue(v)}`);
-  return v;
 }
 
 export interface ProxyConfig {
@@ -56,77 +40,6 @@ export interface ControlServer extends AsyncDisposable {
   /** Removes every fault from every proxy and re-enables them (POST /reset). */
   healAll(): Promise<void>;
   stop(): Promise<void>;
-}
-
-class ApiError extends Error {
-  constructor(
-    readonly status: number,
-    message: string,
-  ) {
-    super(message);
-  }
-}
-
-function toxicJson(f: FaultInfo): Record<string, unknown> {
-  const out: Record<string, unknown> = { attributes: f.attributes, name: f.name, type: f.type, stream: f.stream, toxicity: f.toxicity };
-  if (f.ttlMs !== undefined) out.ttl = f.ttlMs;
-  if (f.upstream !== undefined) out.upstream = f.upstream;
-  return out;
-}
-
-function proxyJson(p: TcpProxy): Record<string, unknown> {
-  const faults = p.faults();
-  const order = (s: string): number => (s === 'upstream' ? 0 : s === 'both' ? 1 : 2);
-  faults.sort((a, b) => order(a.stream) - order(b.stream));
-  return { name: p.name, listen: p.listen, upstream: p.upstream, enabled: p.enabled, toxics: faults.map(toxicJson), ...balancerJson(p) };
-}
-
-/** Go's encoding/json matches keys case-insensitively; so do we (top level and attributes). */
-function lowerKeys(v: unknown): Record<string, unknown> {
-  if (v === null || typeof v !== 'object' || Array.isArray(v)) throw new ApiError(400, 'bad request body: expected a JSON object');
-  const out: Record<string, unknown> = {};
-  for (const [k, inner] of Object.entries(v as Record<string, unknown>)) {
-    const key = k.toLowerCase();
-    out[key] = key === 'attributes' && inner && typeof inner === 'object' && !Array.isArray(inner) ? Object.fromEntries(Object.entries(inner).map(([a, b]) => [a.toLowerCase(), b])) : inner;
-  }
-  return out;
-}
-
-/** Whether a requested listen address is the one a proxy already listens on (`localhost` = 127.0.0.1, as Toxiproxy 2.12). */
-function sameListen(requested: string, current: string): boolean {
-  return requested === current || requested.replace(/^localhost:/, '127.0.0.1:') === current;
-}
-
-function readBody(req: http.IncomingMessage): Promise<unknown> {
-  return new Promise((resolve, reject) => {
-    const parts: Buffer[] = [];
-    let size = 0;
-    req.on('data', (d: Buffer) => {
-      size += d.length;
-      if (size > 1 << 20) reject(new ApiError(413, 'request body too large'));
-      else parts.push(d);
-    });
-    req.on('end', () => {
-      const text = Buffer.concat(parts).toString('utf8').trim();
-      if (text === '') return resolve(undefined);
-      try {
-        resolve(JSON.parse(text));
-      } catch (e) {
-        reject(new ApiError(400, `bad request body: ${errorMessage(e)}`));
-      }
-    });
-    req.on('error', reject);
-  });
-}
-
-function statusOf(e: unknown): number {
-  if (e instanceof ApiError) return e.status;
-  if (isFaultlineError(e)) {
-    const s = e.details?.status;
-    if (typeof s === 'number') return s;
-    if (e instanceof InputError) return 400;
-  }
-  return 500;
 }
 
 export async function startControlServer(opts: ControlServerOptions = {}): Promise<ControlServer> {
@@ -209,12 +122,6 @@ export async function startControlServer(opts: ControlServerOptions = {}): Promi
     return p;
   };
 
-  const getProxy = (name: string): TcpProxy => {
-    const p = proxies.get(name);
-    if (!p) throw new ApiError(404, 'proxy not found');
-    return p;
-  };
-
   const populate = async (list: unknown, where = true): Promise<TcpProxy[]> => {
     if (!Array.isArray(list)) throw new ApiError(400, 'bad request body: expected a JSON array of proxies');
     const items = list.map((x) => lowerKeys(x));
@@ -248,6 +155,7 @@ export async function startControlServer(opts: ControlServerOptions = {}): Promi
     return out;
   };
 
+  const plane: ControlPlane = { seed, network, proxies, metrics: registry, createProxy: (cfg) => createProxy(cfg), populate: (list) => populate(list), healAll: () => healAll() };
   const route = async (req: http.IncomingMessage, res: http.ServerResponse): Promise<void> => {
     const url = new URL(req.url ?? '/', 'http://control');
     let parts: string[];
@@ -256,126 +164,10 @@ export async function startControlServer(opts: ControlServerOptions = {}): Promi
     } catch {
       throw new ApiError(400, 'malformed percent-encoding in the request path');
     }
-    const method = req.method ?? 'GET';
-    const send = (status: number, body?: unknown): void => {
-      if (body === undefined) {
-        res.writeHead(status).end();
-        return;
-      }
-      const text = JSON.stringify(body);
-      res.writeHead(status, { 'content-type': 'application/json; charset=utf-8' }).end(`${text}\n`);
-    };
-    const isUpdate = method === 'POST' || method === 'PATCH';
-
-    if (parts.length === 1 && parts[0] === 'version' && method === 'GET') return send(200, { version: TOXIPROXY_COMPAT_VERSION, faultline: '0.1.0', seed });
-    if (parts.length === 1 && parts[0] === 'metrics' && method === 'GET') {
-      const text = await registry.metrics();
-      res.writeHead(200, { 'content-type': registry.contentType }).end(text);
-      return;
-    }
-    if (parts.length === 1 && parts[0] === 'reset' && method === 'POST') {
-      await healAll();
-      return send(204);
-    }
-    if (parts.length === 1 && parts[0] === 'populate' && method === 'POST') {
-      const body = await readBody(req);
-      try {
-        const created = await populate(body ?? []);
-        return send(201, { proxies: created.map(proxyJson) });
-      } catch (e) {
-        const created = (e as { created?: TcpProxy[] }).created;
-        return send(statusOf(e), { error: errorMessage(e), status: statusOf(e), proxies: created ? created.map(proxyJson) : null });
-      }
-    }
-    if (parts[0] !== 'proxies') throw new ApiError(404, 'not found');
-    if (parts.length === 1) {
-      if (method === 'GET') return send(200, Object.fromEntries([...proxies.values()].map((p) => [p.name, proxyJson(p)])));
-      if (method === 'POST') {
-        const body = lowerKeys(await readBody(req));
-        if (typeof body.name === 'string' && proxies.has(body.name)) throw new ApiError(409, 'proxy already exists');
-        const p = await createProxy(body);
-        proxies.set(p.name, p);
-        return send(201, proxyJson(p));
-      }
-      throw new ApiError(405, 'method not allowed');
-    }
-    const proxy = getProxy(parts[1] as string);
-    if (parts.length === 2) {
-      if (method === 'GET') return send(200, proxyJson(proxy));
-      if (method === 'DELETE') {
-        await proxy.stop();
-        proxies.delete(proxy.name);
-        return send(204);
-      }
-      if (isUpdate) {
-        const body = lowerKeys((await readBody(req)) ?? {});
-        let target = proxy;
-        const newListen = optionalString(body, 'listen') ?? proxy.listen;
-        const newUpstream = optionalString(body, 'upstream') ?? proxy.upstream;
-        if (body.enabled !== undefined && typeof body.enabled !== 'boolean') throw new ApiError(400, `field 'enabled' must be true or false, got ${describeValue(body.enabled)}`);
-        if (!sameListen(newListen, proxy.listen) || newUpstream !== proxy.upstream) {
-          // Checked before the running proxy is stopped: a refused address leaves it as it was.
-          assertAllowed(parseHostPort(newUpstream, 'upstream').host, 'proxy upstream', 'upstream', network);
-          assertAllowed(parseHostPort(newListen, 'listen').host, 'proxy listen address', 'listen', network);
-          const faults = proxy.faults();
-          const wasEnabled = proxy.enabled;
-          await proxy.stop();
-          target = await createProxy({ name: proxy.name, listen: newListen, upstream: newUpstream, enabled: wasEnabled });
-          for (const f of faults) target.addFault(f);
-          proxies.set(target.name, target);
-        }
-        if (typeof body.enabled === 'boolean') await target.setEnabled(body.enabled);
-        return send(200, proxyJson(target));
-      }
-      throw new ApiError(405, 'method not allowed');
-    }
-    if (parts[2] === 'upstreams' && parts.length <= 4) {
-      const [status, out] = await routeUpstreams(proxy, method, parts[3], () => readBody(req).then((b) => (b === undefined ? undefined : lowerKeys(b))));
-      return send(status, out);
-    }
-    if (parts[2] !== 'toxics' || parts.length > 4) throw new ApiError(404, 'not found');
-    if (parts.length === 3) {
-      if (method === 'GET') return send(200, proxyJson(proxy).toxics);
-      if (method === 'POST') {
-        const body = lowerKeys(await readBody(req));
-        refuseUnknownKeys(body);
-        if (typeof body.type !== 'string' || !isFaultType(body.type)) {
-          throw new ApiError(400, `invalid toxic type${typeof body.type === 'string' ? ` '${body.type}'${didYouMean(body.type, FAULT_TYPE_NAMES)}` : ''}`);
-        }
-        if (body.stream !== undefined && typeof body.stream !== 'string') throw new ApiError(400, `stream was invalid, can be either upstream or downstream (got ${describeValue(body.stream)})`);
-        const stream = body.stream === undefined ? 'downstream' : body.stream.toLowerCase();
-        if (!['upstream', 'downstream', 'both'].includes(stream)) throw new ApiError(400, 'stream was invalid, can be either upstream or downstream');
-        const spec: FaultSpec = { type: body.type, stream: stream as FaultSpec['stream'] };
-        // Values pass through as sent: validation refuses null and wrong types instead of coercing them.
-        if (body.name !== undefined && body.name !== '') spec.name = body.name as string;
-        if (body.toxicity !== undefined) spec.toxicity = body.toxicity as number;
-        if (body.attributes !== undefined) spec.attributes = body.attributes as Record<string, unknown>;
-        if (body.ttl !== undefined) spec.ttlMs = body.ttl as number;
-        if (body.upstream !== undefined && body.upstream !== '') spec.upstream = body.upstream as string;
-        const name = spec.name ?? `${spec.type}_${stream}`;
-        if (proxy.getFault(name)) throw new ApiError(409, 'toxic already exists');
-        return send(200, toxicJson(proxy.addFault(spec)));
-      }
-      throw new ApiError(405, 'method not allowed');
-    }
-    const toxicName = parts[3] as string;
-    const fault = proxy.getFault(toxicName);
-    if (!fault) throw new ApiError(404, 'toxic not found');
-    if (method === 'GET') return send(200, toxicJson(fault));
-    if (method === 'DELETE') {
-      proxy.removeFault(toxicName);
-      return send(204);
-    }
-    if (isUpdate) {
-      const body = lowerKeys((await readBody(req)) ?? {});
-      refuseUnknownKeys(body);
-      const patch: Partial<FaultSpec> = {};
-      if (body.attributes !== undefined) patch.attributes = body.attributes as Record<string, unknown>;
-      if (body.toxicity !== undefined) patch.toxicity = body.toxicity as number;
-      if (body.ttl !== undefined) patch.ttlMs = body.ttl as number;
-      return send(200, toxicJson(proxy.updateFault(toxicName, patch)));
-    }
-    throw new ApiError(405, 'method not allowed');
+    const reply = await dispatch(plane, req.method ?? 'GET', parts, () => readBody(req));
+    if ('text' in reply) res.writeHead(reply.status, { 'content-type': reply.contentType }).end(reply.text);
+    else if (reply.json === undefined) res.writeHead(reply.status).end();
+    else res.writeHead(reply.status, { 'content-type': 'application/json; charset=utf-8' }).end(`${JSON.stringify(reply.json)}\n`);
   };
 
   const server = http.createServer((req, res) => {

@@ -25,6 +25,20 @@ export interface FaultSpec {
   upstream?: string;
 }
 
+/** A fault as the proxy holds it: the spec normalised (defaults applied, validated). */
+export interface FaultInfo {
+  name: string;
+  type: string;
+  stream: Stream;
+  toxicity: number;
+  attributes: Record<string, unknown>;
+  ttlMs?: number;
+  /** Balancer proxies: the fault applies only to connections routed to this upstream (name or address). */
+  upstream?: string;
+  /** Epoch ms when the lease expires, if it has a TTL. */
+  expiresAt?: number;
+}
+
 /** A data chunk as read from a socket: one read(), with the monotonic time it was read. */
 export interface Chunk {
   data: Buffer;
@@ -80,6 +94,38 @@ export interface StageContext {
   shared: Map<string, unknown>;
 }
 
+/** What a new client connection meets while a fault is active: RST at once, accepted with its upstream dial held until the fault goes, or accepted. */
+export type AcceptDecision = 'refuse' | 'hold-dial' | 'accept';
+
+/** What a fault's connection hooks may do to the proxy. */
+export interface ProxyControl {
+  /** RSTs every open connection; returns how many. */
+  resetConnections(reason: string): number;
+  /** Closes the listener: new connections are refused by the OS. */
+  closeListener(): void;
+  /** Re-opens the listener, unless the proxy is disabled or stopped or another active fault keeps it closed. */
+  reopenListener(): void;
+  /** Dials the connections whose dial was held, unless another active fault still holds them. */
+  releaseHeldDials(): void;
+}
+
+/**
+ * Connection-level behaviour, for faults that act on connections and the listener rather than
+ * (only) on the chunks of a link. The proxy calls these hooks; it knows no fault type by name.
+ */
+export interface ConnectionHooks {
+  /** Which connections the fault's stages attach to: open when it is added, accepted later, or both (default both). */
+  scope?(f: FaultInfo): 'existing' | 'new' | 'both';
+  /** A client connects while the fault is active (default accept). */
+  onAccept?(f: FaultInfo): AcceptDecision;
+  /** Whether the listener stays closed while the fault is active (checked at start and before a re-open). */
+  holdsListenerClosed?(f: FaultInfo): boolean;
+  /** The fault was added: its effect on open connections and the listener. */
+  onAdd?(f: FaultInfo, proxy: ProxyControl, rec: FaultRecorder): void;
+  /** The fault was removed: undo what it did to the listener and held dials. */
+  onRemove?(f: FaultInfo, proxy: ProxyControl): void;
+}
+
 /** One attribute's documented range: a number in [min, max] (in `unit`) or one of `values`. */
 export type AttributeRange =
   | { kind: 'number'; min: number; max: number; unit: string; integer?: boolean }
@@ -96,6 +142,8 @@ export interface FaultType {
   validate?(attrs: Record<string, unknown>): void;
   /** Creates the stage for one link. Undefined for faults that act on connections, not chunks. */
   stage?(ctx: StageContext): Stage;
+  /** Connection-level behaviour (partition). */
+  connections?: ConnectionHooks;
   summary: string;
 }
 
@@ -213,6 +261,39 @@ async function pace(ctx: StageContext, pacer: Pacer, chunk: Chunk, bytesPerMs: n
 
 // ---------- attribute ranges ----------
 
+/**
+ * A partition's effect on connections. scope `existing` hits the connections open when it is added,
+ * `new` the ones accepted later, `both` both. On a new connection: refuse and reset answer RST at
+ * once; a blackhole towards the upstream (stream upstream or both) holds the dial — the SYN would not
+ * get through — until the heal. When added: refuse and reset RST the open connections (unless scope
+ * is new); refuse closes the listener (unless scope is existing) and re-opens it on removal.
+ */
+function partitionHooks(): Required<ConnectionHooks> {
+  const mode = (f: FaultInfo): unknown => f.attributes.mode;
+  const scope = (f: FaultInfo): 'existing' | 'new' | 'both' => f.attributes.scope as 'existing' | 'new' | 'both';
+  const closesListener = (f: FaultInfo): boolean => mode(f) === 'refuse' && scope(f) !== 'existing';
+  return {
+    scope,
+    onAccept: (f) => {
+      if (scope(f) === 'existing') return 'accept';
+      if (mode(f) === 'blackhole') return f.stream === 'downstream' ? 'accept' : 'hold-dial';
+      return 'refuse';
+    },
+    holdsListenerClosed: closesListener,
+    onAdd: (f, proxy, rec) => {
+      if ((mode(f) === 'reset' || mode(f) === 'refuse') && scope(f) !== 'new') {
+        const n = proxy.resetConnections(`partition ${String(mode(f))}`);
+        for (let i = 0; i < n; i++) rec.reset();
+      }
+      if (closesListener(f)) proxy.closeListener();
+    },
+    onRemove: (f, proxy) => {
+      if (closesListener(f)) proxy.reopenListener();
+      proxy.releaseHeldDials();
+    },
+  };
+}
+
 /** Longest delay/timeout attribute: one hour (a fault that holds data longer is a partition). */
 export const MAX_FAULT_DELAY_MS = 3_600_000;
 const ms = (min = 0, max = MAX_FAULT_DELAY_MS): AttributeRange => ({ kind: 'number', min, max, unit: 'ms' });
@@ -314,8 +395,9 @@ export const FAULT_TYPES = {
     toxiproxy: false,
     defaults: { mode: 'blackhole', scope: 'both' },
     attributes: { mode: oneOf(['refuse', 'blackhole', 'reset']), scope: oneOf(['existing', 'new', 'both']) },
-    // refuse/reset act on connections (see proxy.ts); blackhole holds chunks on the link.
+    // blackhole holds chunks on the link; refuse and reset act on connections and the listener.
     stage: (ctx) => (ctx.attrs.mode === 'blackhole' ? holdUntilDetached(ctx.rec) : passthrough()),
+    connections: partitionHooks(),
   },
 
   timeout: {
@@ -541,4 +623,25 @@ export function validateFaultFields(spec: { stream?: unknown; toxicity?: unknown
   if (spec.attributes !== undefined && (spec.attributes === null || typeof spec.attributes !== 'object' || Array.isArray(spec.attributes))) {
     throw new InputError('FAULTLINE_INJECTOR_ATTRIBUTE', `attributes must be an object, got ${describeValue(spec.attributes)}`, { field: 'attributes' });
   }
+}
+
+/** Normalises a spec (defaults, validation) into FaultInfo; `existing` is the fault being updated. Throws InputError naming the field. */
+export function normaliseFault(spec: FaultSpec, existing?: FaultInfo): FaultInfo {
+  const type = existing?.type ?? spec.type;
+  const ft = faultType(type);
+  validateFaultFields(spec);
+  const stream = (existing?.stream ?? spec.stream ?? 'downstream').toLowerCase() as Stream;
+  const toxicity = spec.toxicity ?? existing?.toxicity ?? 1;
+  const attributes: Record<string, unknown> = { ...ft.defaults, ...(existing?.attributes ?? {}), ...(spec.attributes ?? {}) };
+  validateAttributes(type, attributes);
+  const name = existing?.name ?? spec.name ?? `${type}_${stream}`;
+  const info: FaultInfo = { name, type, stream, toxicity, attributes };
+  const upstream = spec.upstream ?? existing?.upstream;
+  if (upstream !== undefined) {
+    if (typeof upstream !== 'string' || upstream === '') throw new InputError('FAULTLINE_INJECTOR_UPSTREAM', 'upstream must be a non-empty upstream name or address', { field: 'upstream' });
+    info.upstream = upstream;
+  }
+  const ttl = spec.ttlMs ?? existing?.ttlMs;
+  if (ttl !== undefined) info.ttlMs = ttl;
+  return info;
 }

@@ -6,12 +6,13 @@
  *   proxy.addFault({ type: 'latency', stream: 'downstream', attributes: { latency: 50, jitter: 5 }, ttlMs: 30_000 });
  *   proxy.heal();
  */
-export { startProxy, TcpProxy, normaliseFault, summariseHistogramUs } from './proxy.ts';
+export { startProxy, TcpProxy } from './proxy.ts';
 export { ProxyBuilder, UdpProxyBuilder } from './builder.ts';
-export type { Proxy, ProxyOptions, FaultInfo, FaultStats, ProxyStats, LatencySummary, DelayHistogram } from './proxy.ts';
-export { DELAY_BUCKETS_MS } from './proxy.ts';
-export { FAULT_TYPES, FAULT_TYPE_NAMES, JITTER_DISTRIBUTIONS, drawLatency, drawLossStall, isFaultType } from './faults.ts';
-export type { FaultSpec, Stream, Direction, FaultTypeName, JitterDistribution, LossParams } from './faults.ts';
+export type { Proxy, ProxyOptions, ProxyStats } from './proxy.ts';
+export { DELAY_BUCKETS_MS, summariseHistogramUs } from './fault-statistics.ts';
+export type { FaultStats, LatencySummary, DelayHistogram } from './fault-statistics.ts';
+export { FAULT_TYPES, FAULT_TYPE_NAMES, JITTER_DISTRIBUTIONS, drawLatency, drawLossStall, isFaultType, normaliseFault } from './faults.ts';
+export type { FaultInfo, FaultSpec, Stream, Direction, FaultTypeName, JitterDistribution, LossParams } from './faults.ts';
 export { startUdpProxy } from './udp-proxy.ts';
 export type { UdpProxy, UdpProxyOptions, UdpFaults, UdpDirectionStats } from './udp-proxy.ts';
 export { startControlServer, TOXIPROXY_COMPAT_VERSION } from './control-server.ts';

@@ -4,8 +4,7 @@
  * does) with plain recordValue; service time is recorded from the moment the request got on the wire.
  * A cap on requests in flight turns late starts into counted drops (like k6's dropped_iterations).
  */
-import * as hdr from 'hdr-histogram-js';
-import { realClock, redact, type Clock, type NetworkPolicy, type Seed } from '../shared/index.ts';
+import { latencyHistogramUs, realClock, redact, summariseLatencyUs, type Clock, type LatencyHistogram, type NetworkPolicy, type Seed } from '../shared/index.ts';
 import { arrivalOffsets, scheduleDurationMs, type ScheduleShape } from './schedule.ts';
 import { classifyError, createTarget, statusPredicate, type Target, type TargetSpec } from './targets.ts';
 
@@ -140,28 +139,13 @@ export interface LoadResult {
   phases: PhaseSummary[];
 }
 
-function histogram(): hdr.Histogram {
-  return hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: 3_600_000_000, numberOfSignificantValueDigits: 3 });
-}
+const histogram = latencyHistogramUs;
 
 const usOf = (ms: number): number => Math.max(1, Math.round(ms * 1000));
 
-export function percentiles(h: hdr.Histogram): Percentiles {
+export function percentiles(h: LatencyHistogram): Percentiles {
   if (h.totalCount === 0) return { count: 0, p50: null, p90: null, p99: null, p999: null, max: null, mean: null };
-  const ms = (us: number): number => Math.round(us) / 1000;
-  // A percentile is the highest value of its HDR bucket, which can lie above the largest value
-  // recorded: never report a percentile above the maximum.
-  const max = h.maxValue;
-  const at = (p: number): number => ms(Math.min(h.getValueAtPercentile(p), max));
-  return {
-    count: h.totalCount,
-    p50: at(50),
-    p90: at(90),
-    p99: at(99),
-    p999: at(99.9),
-    max: ms(max),
-    mean: ms(h.mean),
-  };
+  return summariseLatencyUs(h);
 }
 
 interface Bucket {
@@ -171,7 +155,7 @@ interface Bucket {
   bad: number;
   dropped: number;
   errors: Record<string, number>;
-  hist: hdr.Histogram;
+  hist: LatencyHistogram;
 }
 
 interface PhaseAcc {
@@ -181,8 +165,8 @@ interface PhaseAcc {
   good: number;
   bad: number;
   errors: Record<string, number>;
-  corrected: hdr.Histogram;
-  service: hdr.Histogram;
+  corrected: LatencyHistogram;
+  service: LatencyHistogram;
 }
 
 export async function runLoad(opts: LoadOptions): Promise<LoadResult> {

@@ -11,3 +11,4 @@ export * from './stats.ts';
 export * from './timers.ts';
 export * from './suggest.ts';
 export * from './names.ts';
+export * from './latency-histogram.ts';

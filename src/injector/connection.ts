@@ -1,0 +1,166 @@
+/**
+ * A proxied TCP connection: the accepted client socket, the upstream socket it dials, and its two
+ * links (`up`: client → server, `down`: server → client). Resets propagate as resets, other errors
+ * as closes; a balancer may redispatch a connection whose dial failed.
+ */
+import net from 'node:net';
+import { parseHostPort, type NetworkPolicy, type Rng } from '../shared/index.ts';
+import type { Direction } from './faults.ts';
+import type { Balancer, RoutedConnection } from './balancer.ts';
+import { Link, type LinkHost } from './link.ts';
+
+/** What a connection needs from the proxy that accepted it. */
+export interface ConnectionOwner {
+  readonly network: NetworkPolicy;
+  readonly balancer: Balancer | undefined;
+  readonly counters: {
+    upstreamErrors: number;
+    reset: number;
+    bytes: Record<Direction, number>;
+    chunks: Record<Direction, number>;
+  };
+  warnNotLoopback(upstream: string): void;
+  /** Re-attaches upstream-targeted faults after the connection moved to another upstream. */
+  retarget(conn: Connection): void;
+  /** The connection is finished: drop it. */
+  forget(conn: Connection): void;
+}
+
+export class Connection implements LinkHost, RoutedConnection {
+  readonly id: number;
+  readonly proxy: ConnectionOwner;
+  readonly client: net.Socket;
+  upstream: net.Socket | undefined;
+  upstreamReady = false;
+  closed = false;
+  /** Balancer proxies: the upstream this connection was routed to (its name). */
+  routedTo: string | undefined;
+  /** The client sent bytes the upstream has not answered yet (a request in flight). */
+  awaiting = false;
+  /** Faults that applied to this connection at least once (for the per-fault connection count). */
+  readonly faultsSeen = new WeakSet<object>();
+  private readonly closing = new AbortController();
+  readonly closedSignal = this.closing.signal;
+  readonly up: Link;
+  readonly down: Link;
+  private resolveUpstream!: () => void;
+  readonly upstreamConnected: Promise<void>;
+
+  constructor(proxy: ConnectionOwner, id: number, client: net.Socket, rng: Rng) {
+    this.proxy = proxy;
+    this.id = id;
+    this.client = client;
+    this.upstreamConnected = new Promise<void>((r) => (this.resolveUpstream = r));
+    this.up = new Link(this, 'upstream', rng.fork('upstream'));
+    this.down = new Link(this, 'downstream', rng.fork('downstream'));
+    client.setNoDelay(true);
+    client.on('data', (d: Buffer) => {
+      this.awaiting = true;
+      this.up.onData(d);
+    });
+    client.on('end', () => this.up.onEnd());
+    client.on('error', (e: NodeJS.ErrnoException) => this.onSocketError('client', e));
+    client.on('close', () => this.onSocketClose());
+  }
+
+  countRead(direction: Direction, bytes: number): void {
+    this.proxy.counters.bytes[direction] += bytes;
+    this.proxy.counters.chunks[direction]++;
+  }
+
+  dial(upstream: string): void {
+    if (this.closed || this.upstream) return;
+    const { host, port } = parseHostPort(upstream);
+    if (!this.proxy.network.allows(host)) {
+      // faultline sends only to loopback (or the user's allowlist): a non-loopback upstream is treated as a failed dial (the
+      // client sees accept then close, as with Toxiproxy when the upstream is unreachable).
+      this.proxy.counters.upstreamErrors++;
+      this.proxy.warnNotLoopback(upstream);
+      this.close('upstream not loopback');
+      return;
+    }
+    const sock = net.connect({ host, port, allowHalfOpen: true, noDelay: true });
+    this.upstream = sock;
+    sock.on('connect', () => {
+      this.upstreamReady = true;
+      this.resolveUpstream();
+      this.up.kick();
+    });
+    sock.on('data', (d: Buffer) => {
+      this.awaiting = false;
+      this.down.onData(d);
+    });
+    sock.on('end', () => {
+      this.proxy.balancer?.upstreamEnded(this);
+      this.down.onEnd();
+    });
+    sock.on('error', (e: NodeJS.ErrnoException) => {
+      if (!this.upstreamReady) {
+        this.proxy.counters.upstreamErrors++;
+        // A balancer sends a connection whose dial failed to another upstream in rotation.
+        if (this.proxy.balancer?.redispatch(this)) return;
+      } else this.proxy.balancer?.upstreamEnded(this);
+      this.onSocketError('upstream', e);
+    });
+    sock.on('close', () => {
+      if (this.upstream === sock) this.onSocketClose();
+    });
+  }
+
+  /** Balancer: the dial failed; dial `address` instead (the failed socket is dropped). */
+  redial(address: string): void {
+    const failed = this.upstream;
+    failed?.removeAllListeners();
+    failed?.on('error', () => {});
+    failed?.destroy();
+    this.upstream = undefined;
+    this.proxy.retarget(this);
+    this.dial(address);
+  }
+
+  private onSocketError(side: 'client' | 'upstream', e: NodeJS.ErrnoException): void {
+    // Propagate a reset as a reset, anything else as a close.
+    if (e.code === 'ECONNRESET' || e.code === 'EPIPE') this.reset(`${side} reset`);
+    else this.close(`${side} error ${e.code ?? e.message}`);
+  }
+
+  private onSocketClose(): void {
+    const bothGone = this.client.destroyed && (!this.upstream || this.upstream.destroyed);
+    if (bothGone) this.finish();
+    else if (this.client.destroyed || this.upstream?.destroyed) {
+      // One side is fully gone: give pending writes a moment, then close the other side.
+      setImmediate(() => this.close('peer closed'));
+    }
+  }
+
+  reset(_reason: string): void {
+    if (this.closed) return;
+    this.proxy.counters.reset++;
+    for (const s of [this.client, this.upstream]) {
+      if (!s || s.destroyed) continue;
+      if (s.connecting || s.readyState === 'opening') s.destroy();
+      else s.resetAndDestroy();
+    }
+    this.finish();
+  }
+
+  close(_reason: string): void {
+    if (this.closed) return;
+    for (const s of [this.client, this.upstream]) if (s && !s.destroyed) s.destroy();
+    this.finish();
+  }
+
+  private finish(): void {
+    if (this.closed) {
+      this.proxy.forget(this);
+      return;
+    }
+    this.closed = true;
+    this.closing.abort();
+    this.up.detachAll();
+    this.down.detachAll();
+    this.resolveUpstream();
+    this.proxy.forget(this);
+  }
+}
+
