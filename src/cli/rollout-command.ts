@@ -6,7 +6,8 @@
 import { writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { ExitCode, InputError, loadSpecFile, parseDuration, randomSeed, redactValue } from '../shared/index.ts';
-import { rolloutFileSchema, rolloutSchema, runRollout, type RolloutInput, type RunResult } from '../scenario/index.ts';
+import { parseRings, rolloutFileSchema, rolloutSchema, runRollout, type RolloutSpec, type RunResult } from '../scenario/index.ts';
+import { BALANCE_POLICIES, type BalancePolicy } from '../injector/index.ts';
 import { runId, verdictTable, writeReports } from '../report/index.ts';
 import { parseFlags } from './args.ts';
 import type { CliIo } from './io.ts';
@@ -73,48 +74,43 @@ export async function runRolloutCommand(argv: string[], io: CliIo): Promise<numb
     json: { type: 'string' },
   });
   const file = values.scenario ? loadSpecFile(values.scenario, 'RolloutDrill', rolloutFileSchema) : undefined;
-  const base = (file?.rollout ?? rolloutSchema.parse({})) as RolloutInput & ReturnType<typeof rolloutSchema.parse>;
-  const input: Record<string, unknown> = { ...base };
-  const num = (v: string | undefined, flag: string): number | undefined => {
-    if (v === undefined) return undefined;
+  // Flags override the (already validated) file or the defaults; each flag is checked on its own.
+  const spec: RolloutSpec = structuredClone(file?.rollout ?? rolloutSchema.parse({}));
+  const num = (v: string, flag: string, ok: (n: number) => boolean, what: string): number => {
     const n = Number(v);
-    if (!Number.isFinite(n)) throw new InputError('FAULTLINE_CLI_USAGE', `--${flag} must be a number (got '${v}')`, { field: flag });
+    if (!Number.isFinite(n) || !ok(n)) throw new InputError('FAULTLINE_CLI_USAGE', `--${flag} must be ${what} (got '${v}')`, { field: flag });
     return n;
   };
-  if (values.replicas !== undefined) input.replicas = num(values.replicas, 'replicas');
-  if (values.rings !== undefined) input.rings = values.rings;
-  if (values.from !== undefined) input.from = { ...base.from, version: values.from };
-  if (values.to !== undefined) input.to = { ...base.to, version: values.to };
+  if (values.replicas !== undefined) spec.replicas = num(values.replicas, 'replicas', (n) => Number.isInteger(n) && n >= 1 && n <= 32, 'an integer from 1 to 32');
+  if (values.rings !== undefined) spec.rings = values.rings;
+  if (values.from !== undefined) spec.from = { ...spec.from, version: values.from };
+  if (values.to !== undefined) spec.to = { ...spec.to, version: values.to };
   if (values['bad-release'] !== undefined) {
     // Errors and latency make the new release bad; no-drain and readyz-never-flips make the replicas being replaced (the old release) stop badly.
     const bad = badRelease(values['bad-release']);
-    if ('noDrain' in bad || 'readyzNeverFlips' in bad) input.from = { ...((input.from as object | undefined) ?? base.from), ...bad };
-    else input.to = { ...((input.to as object | undefined) ?? base.to), ...bad };
+    if ('noDrain' in bad || 'readyzNeverFlips' in bad) spec.from = { ...spec.from, ...bad };
+    else spec.to = { ...spec.to, ...bad };
   }
-  if (values.rate !== undefined || values.path !== undefined) input.load = { ...base.load, ...(values.rate !== undefined ? { rate: num(values.rate, 'rate') } : {}), ...(values.path !== undefined ? { path: values.path } : {}) };
-  if (values['no-health-check'] || values.interval !== undefined || values.policy !== undefined) {
-    input.balancer = {
-      ...base.balancer,
-      ...(values['no-health-check'] ? { healthCheck: false } : {}),
-      ...(values.interval !== undefined ? { interval: parseDuration(values.interval, 'interval') } : {}),
-      ...(values.policy !== undefined ? { policy: values.policy } : {}),
-    };
+  if (values.rate !== undefined) spec.load.rate = num(values.rate, 'rate', (n) => n > 0, 'a positive number');
+  if (values.path !== undefined) {
+    if (!values.path.startsWith('/')) throw new InputError('FAULTLINE_CLI_USAGE', `--path must start with / (got '${values.path}')`, { field: 'path' });
+    spec.load.path = values.path;
   }
-  if (values['gate-window'] !== undefined || values['gate-max-error-ratio'] !== undefined || values['gate-p99'] !== undefined) {
-    input.gate = {
-      ...base.gate,
-      ...(values['gate-window'] !== undefined ? { window: parseDuration(values['gate-window'], 'gate-window') } : {}),
-      ...(values['gate-max-error-ratio'] !== undefined ? { maxErrorRatio: num(values['gate-max-error-ratio'], 'gate-max-error-ratio') } : {}),
-      ...(values['gate-p99'] !== undefined ? { p99Below: parseDuration(values['gate-p99'], 'gate-p99') } : {}),
-    };
+  if (values['no-health-check']) spec.balancer.healthCheck = false;
+  if (values.interval !== undefined) spec.balancer.interval = parseDuration(values.interval, 'interval');
+  if (values.policy !== undefined) {
+    if (!BALANCE_POLICIES.includes(values.policy as BalancePolicy)) throw new InputError('FAULTLINE_CLI_USAGE', `--policy must be one of ${BALANCE_POLICIES.join(', ')} (got '${values.policy}')`, { field: 'policy' });
+    spec.balancer.policy = values.policy as BalancePolicy;
   }
-  if (values['latency-slo'] !== undefined) input.latencySlo = { p99Below: parseDuration(values['latency-slo'], 'latency-slo') };
-  const parsed = rolloutSchema.safeParse(input);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    throw new InputError('FAULTLINE_CLI_USAGE', `${issue?.path.join('.') || 'rollout'}: ${issue?.message ?? 'invalid'}`, { field: issue?.path.join('.') ?? '' });
+  if (values['gate-window'] !== undefined) spec.gate.window = parseDuration(values['gate-window'], 'gate-window');
+  if (values['gate-max-error-ratio'] !== undefined) spec.gate.maxErrorRatio = num(values['gate-max-error-ratio'], 'gate-max-error-ratio', (n) => n >= 0 && n <= 1, 'a ratio from 0 to 1');
+  if (values['gate-p99'] !== undefined) spec.gate.p99Below = parseDuration(values['gate-p99'], 'gate-p99');
+  if (values['latency-slo'] !== undefined) spec.latencySlo.p99Below = parseDuration(values['latency-slo'], 'latency-slo');
+  try {
+    parseRings(spec.rings, spec.replicas);
+  } catch (e) {
+    throw new InputError('FAULTLINE_CLI_USAGE', `--rings: ${(e as Error).message}`, { field: 'rings' }, { cause: e });
   }
-  const spec = parsed.data;
   const seed = values.seed ?? (file?.seed !== undefined ? String(file.seed) : String(randomSeed()));
   const name = file?.metadata.name ?? 'rollout';
   const controller = new AbortController();
