@@ -1,6 +1,6 @@
 import { join, relative } from 'node:path';
 import { ExitCode, randomSeed } from '../shared/index.ts';
-import { loadScenario, planScenario, RunEvents, runScenario } from '../scenario/index.ts';
+import { loadScenario, parseMetricsAddress, planScenario, RunEvents, runScenario } from '../scenario/index.ts';
 import { progressReporter, runId, verdictTable, writeReports } from '../report/index.ts';
 import { parseFlags } from './args.ts';
 import type { CliIo, Command } from './io.ts';
@@ -8,6 +8,8 @@ import { packageFile } from './package-files.ts';
 
 async function runFile(file: string, argv: string[], io: CliIo): Promise<number> {
   const { values } = parseFlags(argv, { 'report-dir': { type: 'string' }, seed: { type: 'string' }, metrics: { type: 'string' }, 'allow-network': { type: 'string', multiple: true }, 'allow-skip': { type: 'boolean' } });
+  // Invalid input before anything starts (exit 2), not a harness error once the run is under way.
+  if (values.metrics !== undefined) parseMetricsAddress(values.metrics);
   const model = loadScenario(file, { allowNetwork: values['allow-network'] ?? [] });
   const seed = values.seed ?? (model.spec.seed !== undefined ? String(model.spec.seed) : String(randomSeed()));
   const plan = planScenario(model, seed);

@@ -111,3 +111,12 @@ describe('arrival schedules', () => {
     expect(() => scheduleSchema.parse({ type: 'constant', rate: -1, duration: '1s' })).toThrow();
   });
 });
+
+describe('arrival schedule known answers', () => {
+  it('a seeded Poisson schedule replays the same offsets across versions (pinned)', () => {
+    expect(collect({ type: 'poisson', rate: 100, duration: 100 }, 7)).toEqual([
+      3.1052110333494674, 25.791813949214816, 29.802064191678383, 29.855839162964347, 38.907988157548886, 50.157935537400725, 57.572383560235274, 64.62562143208928,
+      84.08153121177729,
+    ]);
+  });
+});

@@ -18,7 +18,7 @@ export type { ProbeResult, ProbeSample } from './probes.ts';
 export { checkBundle, unpackBundle, scanFiles, describeFinding, BundleRefusedError, DEFAULT_BUNDLE_LIMITS } from './bundle-check.ts';
 export type { BundleCheckSpec, BundleFinding, BundleReport, BundleLimits, SecretSource } from './bundle-check.ts';
 export { judge, judgeAll } from './verdict.ts';
-export { startMetricsServer } from './metrics.ts';
+export { parseMetricsAddress, startMetricsServer } from './metrics.ts';
 export { injectorLinks } from './failover-links.ts';
 export { runFailoverStep, judgeDrillStep, DRILL_STEP } from './failover-step.ts';
 export type { DrillStepResult, FailoverDrillSpec, FailoverStepOptions, ReadinessSample } from './failover-step.ts';

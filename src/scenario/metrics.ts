@@ -14,9 +14,15 @@ export interface MetricsServer {
   close(): Promise<void>;
 }
 
+/** A `--metrics` address as host and port; InputError (exit 2, field `metrics`) when malformed or not loopback. */
+export function parseMetricsAddress(address: string): { host: string; port: number } {
+  const hp = parseHostPort(address, 'metrics');
+  assertLoopback(hp.host, 'metrics address', 'metrics');
+  return hp;
+}
+
 export async function startMetricsServer(address: string, slo: string): Promise<MetricsServer> {
-  const { host, port } = parseHostPort(address, 'metrics');
-  assertLoopback(host, 'metrics address', 'metrics');
+  const { host, port } = parseMetricsAddress(address);
   const registry = new Registry();
   const events = new Counter({ name: 'faultline_sli_events_total', help: 'SLI events (requests) seen by the run.', labelNames: ['slo'], registers: [registry] });
   const errors = new Counter({ name: 'faultline_sli_errors_total', help: 'Bad SLI events seen by the run.', labelNames: ['slo'], registers: [registry] });

@@ -1,6 +1,7 @@
 /**
- * Durations as users write them (Prometheus style: `250ms`, `5s`, `1m30s`, `1h`, `30d`, `1w`)
- * and as faultline prints them. Internally every duration is milliseconds (a number).
+ * Durations as users write them — Prometheus' units (`250ms`, `5s`, `1m30s`, `1h`, `30d`, `1w`, `1y`),
+ * largest first and each at most once as Prometheus requires (`1s1s` and `30s1m` are refused), plus
+ * decimals (`1.5s`) and microseconds (`us`) — and as faultline prints them. Internally every duration is milliseconds (a number).
  */
 import { InputError } from './errors.ts';
 
@@ -41,8 +42,14 @@ export function parseDuration(input: string | number, field?: string): number {
   let total = 0;
   let matched = 0;
   let m: RegExpExecArray | null;
+  let previousUnit = Infinity;
   while ((m = PART.exec(s)) !== null) {
-    total += Number(m[1]) * (UNIT_MS[m[2] as string] as number);
+    const unit = UNIT_MS[m[2] as string] as number;
+    if (unit >= previousUnit) {
+      throw new InputError('FAULTLINE_INPUT_DURATION', `not a valid duration: '${input}' (units go from largest to smallest, each once: e.g. 1m30s)`, { field });
+    }
+    previousUnit = unit;
+    total += Number(m[1]) * unit;
     matched = PART.lastIndex;
   }
   if (s.length === 0 || matched !== s.length) {

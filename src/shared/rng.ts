@@ -1,6 +1,6 @@
 /**
  * Seeded, splittable PRNG. Every random draw in faultline comes from an `Rng` derived from the run's
- * seed, so a run replays: `rootRng(seed).fork('proxy:api').fork('conn:3').fork('upstream')`.
+ * seed, so a run replays: `Rng.fromSeed(seed).fork('proxy:api').fork('conn:3').fork('upstream')`.
  *
  * Generator: xoshiro128** (32-bit state words, fast in JS); seeds and fork labels are mixed with
  * splitmix32-style hashing so sibling streams are independent.

@@ -48,6 +48,11 @@ describe('durations', () => {
     expect(parseDuration('1.5s')).toBe(1500);
     expect(parseDuration(12)).toBe(12);
   });
+  it('refuses repeated or out-of-order units, as Prometheus does (1s1s, 30s1m)', () => {
+    expect(() => parseDuration('1s1s', 'd')).toThrowError(/field 'd'.*largest to smallest, each once/);
+    expect(() => parseDuration('30s1m')).toThrowError(/largest to smallest/);
+    expect(parseDuration('1h1m1s1ms')).toBe(3_661_001);
+  });
   it('rejects nonsense with a typed input error naming the field', () => {
     expect(() => parseDuration('5 parsecs', 'phases[0].duration')).toThrowError(/field 'phases\[0\]\.duration'.*not a valid duration/);
   });

@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import http from 'node:http';
 import net from 'node:net';
-import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseScenario, planScenario, runScenario, RunEvents, type RunEvent, type RunResult } from '../../src/scenario/index.ts';
@@ -292,8 +292,13 @@ describe('faultline run --metrics', () => {
     writeFileSync(file, scenario(partitionExperiment('1s')));
     const io = captureIo(dir);
     const code = await main(['run', file, '--metrics', '0.0.0.0:9999', '--report-dir', join(dir, 'reports')], io);
-    expect([2, 4]).toContain(code);
-    expect(io.err() + io.out()).toMatch(/loopback/);
+    expect(code).toBe(2);
+    expect(io.err()).toMatch(/field 'metrics'.*'0\.0\.0\.0' is not a loopback address/);
+    // Refused before anything ran: no report directory was written.
+    expect(existsSync(join(dir, 'reports'))).toBe(false);
+    const malformed = captureIo(dir);
+    expect(await main(['run', file, '--metrics', 'no-port', '--report-dir', join(dir, 'reports')], malformed)).toBe(2);
+    expect(malformed.err()).toMatch(/metrics/);
   }, 30_000);
 });
 
