@@ -134,7 +134,7 @@ describe('rollout verdict rows', () => {
     expect(row(vs, 'healthz-while-draining')).toMatchObject({ passed: false, observed: expect.stringMatching(/0\/0 polls 200 \(no drain: exited 3 ms after SIGTERM\)/) });
   });
   it('a replacement routed before its first /readyz 200 fails the admission row', () => {
-    const x = replica({ name: 'r1-v2', version: '2', role: 'replacement', startedAt: 2000, readyAt: 2400, balancer: { firstRoutedAt: 2050, lastRoutedAt: 3000, connections: 5, brokenInFlight: 0, connectFailures: 0, brokenAt: [] } });
+    const x = replica({ name: 'r1-v2', version: '2', role: 'replacement', startedAt: 2000, readyAt: 2400, exitedAt: 6000, stoppedAtEnd: true, balancer: { firstRoutedAt: 2050, lastRoutedAt: 3000, connections: 5, brokenInFlight: 0, connectFailures: 0, brokenAt: [] } });
     const vs = judgeRollout(base([x]), opts);
     expect(row(vs, 'replacement-after-ready')).toMatchObject({ passed: false, observed: expect.stringMatching(/first connection 50 ms after start — BEFORE ready/) });
     expect(row(vs, 'complete')?.passed).toBe(true);

@@ -55,6 +55,8 @@ export interface ReplicaRecord {
   exit: { code: number | null; signal: string | null } | null;
   /** SIGKILLed after the drain timeout. */
   killed: boolean;
+  /** Still serving when the drill ended, then stopped by it (not part of the rollout). */
+  stoppedAtEnd?: boolean;
   polls: DrainPoll[];
   balancer: { firstRoutedAt: number | null; lastRoutedAt: number | null; connections: number; brokenInFlight: number; connectFailures: number; brokenAt: number[] };
   /** The tail of its output, for diagnosis. */
@@ -305,7 +307,8 @@ export function judgeRollout(r: Omit<RolloutResult, 'verdicts' | 'status' | 'rea
     out.push(row(`gate/${ring.name}`, `health gate after ring ${ring.name} (${g.newReplicas.join(', ')})`, g.passed, `new-release error ratio ≤ limit, p99 ≤ limit over ${formatDuration(g.windowMs[1] - g.windowMs[0])}`, `${g.passed ? '' : 'HALT: '}${g.reason}${ring.rolledBack ? '; ring rolled back' : ''}`));
   }
 
-  const onNew = r.replicas.filter((x) => x.exitedAt === null && x.sigtermAt === null && x.version === o.to).length;
+  // Serving at the end: never signalled by the rollout and still up when the drill stopped everything.
+  const onNew = r.replicas.filter((x) => x.sigtermAt === null && (x.exitedAt === null || x.stoppedAtEnd === true) && x.version === o.to).length;
   const complete = r.halted === null && onNew === o.totalReplicas;
   const untouched = r.halted ? r.replicas.filter((x) => x.role === 'initial' && x.sigtermAt === null).map((x) => x.name) : [];
   const notStarted = r.halted ? [...new Set(r.replicas.filter((x) => x.role === 'initial' && x.ring !== null && !r.rings.some((g) => g.name === x.ring)).map((x) => x.ring as string))] : [];

@@ -380,6 +380,7 @@ export async function runRollout(o: RolloutOptions): Promise<RolloutResult> {
     // Every process we started, by pid: SIGTERM, then SIGKILL if it lingers.
     for (const l of all) {
       if (l.rec.exitedAt === null && l.rec.pid !== null) {
+        l.rec.stoppedAtEnd = true;
         try {
           process.kill(l.rec.pid, 'SIGTERM');
         } catch {
