@@ -1,6 +1,6 @@
 import { writeFileSync } from 'node:fs';
 import { ExitCode, InputError, parseDuration, randomSeed } from '../shared/index.ts';
-import { emitK6Script, runK6Script, runLoad, scheduleSchema, type LoadResult, type ScheduleShape, type SliOutcome } from '../load/index.ts';
+import { defaultPrewarmConnections, defaultWarmupMs, emitK6Script, runK6Script, runLoad, scheduleSchema, type LoadResult, type ScheduleShape, type SliOutcome } from '../load/index.ts';
 import { parseFlags } from './args.ts';
 import type { CliIo, Command } from './io.ts';
 
@@ -21,7 +21,8 @@ Usage:
   faultline load --url URL --rate N --duration D [--shape constant|soak|poisson|ramp|spike]
                  [--ramp-from N] [--spike-multiplier X --spike-at D --spike-duration D]
   faultline load --url URL --shape steps --steps RATE:D,RATE:D,… [options below]
-                 [--timeout 2s] [--max-in-flight 10000] [--connections N] [--insecure] [--warmup 0s] [--good-status LIST]
+                 [--timeout 2s] [--max-in-flight 10000] [--connections N] [--insecure] [--warmup D] [--prewarm N]
+                 [--good-status LIST]
                  [--latency-threshold D] [--seed N] [--json FILE]
   faultline load --url URL --rate N --duration D [--shape …] --emit-k6 FILE
   faultline load --k6 SCRIPT [--json FILE]        (needs a k6 binary: K6_BIN or k6 on PATH)
@@ -29,7 +30,13 @@ Usage:
 Requests are sent at their scheduled times whatever the target does; latency is measured from the
 intended send time (corrected) and from the moment the request got on the wire (service). A run
 that sent fewer than 99 % of its scheduled requests, or queued client-side for more than 50 ms at
-p99, is marked invalid. The target must be a loopback address.
+p99, is marked invalid, and the summary says whether the generator or the target made it so and
+which flag to change. The target must be a loopback address.
+
+Warm-up: requests intended in the first --warmup (default 20 % of the run, at most 2s) are sent but
+left out of the latency histograms and the validity rule (they pay for JIT and connection set-up).
+--prewarm N opens N connections before the clock starts, sending nothing (default: the --rate ×
+2 ms concurrency, at least 8, at most --connections; 0 turns it off).
 
 Shapes: constant (default) and soak send --rate for --duration; poisson draws seeded exponential
 gaps at --rate; ramp goes linearly from --ramp-from (default 0) to --rate; spike sends --rate and,
@@ -103,9 +110,18 @@ function summary(r: LoadResult): string {
     `  corrected  ${[c.p50, c.p90, c.p99, c.p999, c.max].map((v) => fmt(v).padStart(8)).join(' ')}   (from intended send time)`,
     `  service    ${[s.p50, s.p90, s.p99, s.p999, s.max].map((v) => fmt(v).padStart(8)).join(' ')}   (from on the wire)`,
     `scheduling lag p99 ${fmt(r.schedulingLagMs.p99)} ms   client queue p99 ${fmt(r.clientQueueMs.p99)} ms   Little's L = ${r.littlesLaw.concurrency === null ? '-' : r.littlesLaw.concurrency.toFixed(2)}`,
+    `generator  warm-up ${fmt(r.generator.warmupMs / 1000)} s   ${r.generator.prewarmedConnections} connections opened ahead${r.generator.connections === undefined ? '' : ` (cap ${r.generator.connections})`}   CPU ${fmt(r.generator.cpuUsPerRequest)} µs/request`,
     `errors     ${Object.keys(r.errors).length === 0 ? 'none' : Object.entries(r.errors).map(([k, v]) => `${k}=${v}`).join(' ')}`,
     `valid      ${r.valid ? 'yes' : `NO — ${r.invalidReasons.join('; ')}`}`,
   ];
+  if (!r.valid) {
+    lines.push(
+      r.invalidCause === 'generator'
+        ? `cause      the load generator, not the target: the numbers above do not describe the target`
+        : `cause      the target: too slow for the generator's in-flight cap`,
+    );
+    for (const a of r.advice) lines.push(`  - ${a}`);
+  }
   return `${lines.join('\n')}\n`;
 }
 
@@ -132,6 +148,7 @@ export const loadCommand: Command = {
       connections: { type: 'string' },
       insecure: { type: 'boolean' },
       warmup: { type: 'string' },
+      prewarm: { type: 'string' },
       'good-status': { type: 'string' },
       'latency-threshold': { type: 'string' },
       seed: { type: 'string' },
@@ -167,7 +184,8 @@ export const loadCommand: Command = {
       schedule,
       timeoutMs,
       maxInFlight: positiveInt(values['max-in-flight'], 'max-in-flight', 10_000),
-      warmupMs: values.warmup ? flagDuration(values.warmup, 'warmup') : 0,
+      warmupMs: values.warmup ? flagDuration(values.warmup, 'warmup') : defaultWarmupMs(schedule),
+      prewarmConnections: values.prewarm === '0' ? 0 : positiveInt(values.prewarm, 'prewarm', defaultPrewarmConnections(schedule)),
       sli: {
         ...(values['good-status'] ? { goodStatus: values['good-status'] } : {}),
         ...(values['latency-threshold'] ? { latencyThresholdMs: flagDuration(values['latency-threshold'], 'latency-threshold') } : {}),

@@ -6,7 +6,8 @@
  */
 import { latencyHistogramUs, realClock, redact, summariseLatencyUs, type Clock, type LatencyHistogram, type NetworkPolicy, type Seed } from '../shared/index.ts';
 import { arrivalOffsets, scheduleDurationMs, type ScheduleShape } from './schedule.ts';
-import { classifyError, createTarget, statusPredicate, type Target, type TargetSpec } from './targets.ts';
+import { classifyError, createTarget, statusPredicate, type Abortable, type Target, type TargetSpec } from './targets.ts';
+import { judgeValidity, VALIDITY_RULE } from './validity.ts';
 
 export interface SliOutcome {
   /** Clock reading (ms) of the intended send time. */
@@ -66,8 +67,10 @@ export interface LoadOptions {
   maxInFlight?: number;
   /** Addresses outside loopback the target may be on (default: loopback only). */
   network?: NetworkPolicy;
-  /** Requests intended in the first warmupMs are left out of the latency histograms. */
+  /** Requests intended in the first warmupMs are left out of the latency histograms and the validity rule (default 0; the CLI uses defaultWarmupMs). */
   warmupMs?: number;
+  /** Connections to open before the clock starts (HTTP; no request is sent). Default 0; the CLI uses defaultPrewarmConnections. */
+  prewarmConnections?: number;
   sli?: SliDefinition;
   sink?: SliSink;
   seed?: Seed;
@@ -124,8 +127,13 @@ export interface LoadResult {
   completed: number;
   good: number;
   bad: number;
+  /** The validity rule (validity.ts): ≥ 99 % sent and client-side queueing p99 ≤ 50 ms. */
   valid: boolean;
   invalidReasons: string[];
+  /** Who made the run invalid: the generator (settings or CPU) or the target; null when valid. */
+  invalidCause: 'generator' | 'target' | null;
+  /** What to change (flags) to get a valid run; empty when valid. */
+  advice: string[];
   durationMs: number;
   latencyMs: { corrected: Percentiles; service: Percentiles };
   /** How late the driver fired vs the plan (dispatch − intended). */
@@ -135,6 +143,8 @@ export interface LoadResult {
   errors: Record<string, number>;
   /** Little's law: mean concurrency L = λ·W (λ = completed/s, W = mean corrected latency in s). */
   littlesLaw: { throughputPerSec: number; meanLatencyMs: number | null; concurrency: number | null };
+  /** The generator's own settings and cost (CPU of this process over the run). */
+  generator: { warmupMs: number; prewarmedConnections: number; connections?: number; cpuMs: number; cpuUsPerRequest: number | null };
   perSecond: SecondBucket[];
   phases: PhaseSummary[];
 }
@@ -154,6 +164,8 @@ interface Bucket {
   good: number;
   bad: number;
   dropped: number;
+  /** Requests (after the warm-up) that queued client-side beyond the validity limit. */
+  queueOver: number;
   errors: Record<string, number>;
   hist: LatencyHistogram;
 }
@@ -169,6 +181,72 @@ interface PhaseAcc {
   service: LatencyHistogram;
 }
 
+/** What the driver does when a request gets on the wire or ends (one per run, shared by its requests). */
+interface ExchangeSink {
+  onSocket(ex: Exchange): void;
+  settle(ex: Exchange, err: Error | undefined, status?: number, servedBy?: string): void;
+}
+
+/**
+ * One request in flight: its times and where it is counted. A class (not a set of closures) so a
+ * request costs one small object on the driver's side.
+ */
+class Exchange {
+  onSocketAt = -1;
+  settled = false;
+  handle: Abortable | undefined = undefined;
+
+  constructor(
+    private readonly sink: ExchangeSink,
+    readonly offset: number,
+    readonly intendedAt: number,
+    readonly dispatchedAt: number,
+    /** intendedAt + timeout: ascending in send order, so in-flight requests form a FIFO of deadlines. */
+    readonly deadlineAt: number,
+    readonly bucket: Bucket,
+    readonly phase: PhaseAcc | undefined,
+  ) {}
+
+  onSocket(): void {
+    this.sink.onSocket(this);
+  }
+
+  done(err: Error | undefined, status?: number, servedBy?: string): void {
+    this.sink.settle(this, err, status, servedBy);
+  }
+}
+
+/** The highest planned rate of a schedule (req/s). */
+function peakRateOf(shape: ScheduleShape): number {
+  switch (shape.type) {
+    case 'ramp':
+      return Math.max(shape.from, shape.to);
+    case 'steps':
+      return Math.max(0, ...shape.steps.map((s) => s.rate));
+    case 'spike':
+      return shape.rate * Math.max(1, shape.multiplier);
+    default:
+      return shape.rate;
+  }
+}
+
+/**
+ * Default warm-up for a schedule: 20 % of the run, at most 2 s. Requests intended in it are sent and
+ * counted but left out of the latency histograms and of the validity rule: they pay for JIT
+ * compilation and connection set-up, not for the target.
+ */
+export function defaultWarmupMs(shape: ScheduleShape): number {
+  return Math.min(2000, Math.round(scheduleDurationMs(shape) * 0.2));
+}
+
+/**
+ * Default number of connections to open before the run: the concurrency the peak rate needs at 2 ms
+ * per request (a loopback service time plus a timer tick), at least 8, at most the pool's cap.
+ */
+export function defaultPrewarmConnections(shape: ScheduleShape): number {
+  return Math.max(8, Math.ceil((peakRateOf(shape) * 2) / 1000));
+}
+
 export async function runLoad(opts: LoadOptions): Promise<LoadResult> {
   const clock = opts.clock ?? realClock;
   const timeoutMs = opts.timeoutMs ?? 2000;
@@ -179,6 +257,8 @@ export async function runLoad(opts: LoadOptions): Promise<LoadResult> {
   const seed = String(opts.seed ?? 0);
   const target: Target = createTarget(opts.target, { maxInFlight, ...(opts.network ? { network: opts.network } : {}) });
   const totalMs = scheduleDurationMs(opts.schedule);
+  const prewarmed = opts.prewarmConnections ? await target.prewarm(opts.prewarmConnections) : 0;
+  const sink = opts.sink;
 
   const corrected = histogram();
   const service = histogram();
@@ -205,15 +285,23 @@ export async function runLoad(opts: LoadOptions): Promise<LoadResult> {
   let inFlight = 0;
   let latencySumMs = 0;
   let aborted = false;
+  const queueLimitUs = VALIDITY_RULE.maxClientQueueP99Ms * 1000;
 
   const bucket = (offsetMs: number): Bucket => {
     const s = Math.max(0, Math.floor(offsetMs / 1000));
-    while (buckets.length <= s) buckets.push({ sent: 0, completed: 0, good: 0, bad: 0, dropped: 0, errors: {}, hist: histogram() });
+    while (buckets.length <= s) buckets.push({ sent: 0, completed: 0, good: 0, bad: 0, dropped: 0, queueOver: 0, errors: {}, hist: histogram() });
     return buckets[s] as Bucket;
   };
-  const phaseOf = (offsetMs: number): PhaseAcc | undefined => phases.find((p) => offsetMs >= p.phase.startMs && offsetMs < p.phase.endMs);
+  const phaseOf = (offsetMs: number): PhaseAcc | undefined => {
+    for (let i = 0; i < phases.length; i++) {
+      const p = phases[i] as PhaseAcc;
+      if (offsetMs >= p.phase.startMs && offsetMs < p.phase.endMs) return p;
+    }
+    return undefined;
+  };
 
   const start = clock.now();
+  const cpuAtStart = process.cpuUsage();
   let allFired!: () => void;
   const idle = new Promise<void>((r) => (allFired = r));
   let doneScheduling = false;
@@ -221,53 +309,123 @@ export async function runLoad(opts: LoadOptions): Promise<LoadResult> {
     if (doneScheduling && inFlight === 0) allFired();
   };
 
-  const outcome = (offset: number, o: SliOutcome): void => {
-    const b = bucket(offset);
-    const ph = phaseOf(offset);
-    // A request dropped at the in-flight cap never went out: it is bad, but not completed.
-    if (o.errorClass !== 'drop') {
-      b.completed++;
-      completed++;
-    }
-    if (o.good) {
+  const count = (b: Bucket, ph: PhaseAcc | undefined, isGood: boolean, errorClass: string | undefined): void => {
+    if (isGood) {
       good++;
       b.good++;
       if (ph) ph.good++;
-    } else {
-      bad++;
-      b.bad++;
-      if (ph) ph.bad++;
-      const cls = o.errorClass ?? 'slow';
-      errors[cls] = (errors[cls] ?? 0) + 1;
-      b.errors[cls] = (b.errors[cls] ?? 0) + 1;
-      if (ph) ph.errors[cls] = (ph.errors[cls] ?? 0) + 1;
+      return;
     }
-    if (o.errorClass !== 'drop') {
-      b.hist.recordValue(usOf(o.latencyMs));
-      if (offset >= warmupMs) {
-        corrected.recordValue(usOf(o.latencyMs));
-        service.recordValue(usOf(o.serviceMs));
-        latencySumMs += o.latencyMs;
+    bad++;
+    b.bad++;
+    if (ph) ph.bad++;
+    const cls = errorClass ?? 'slow';
+    errors[cls] = (errors[cls] ?? 0) + 1;
+    b.errors[cls] = (b.errors[cls] ?? 0) + 1;
+    if (ph) ph.errors[cls] = (ph.errors[cls] ?? 0) + 1;
+  };
+
+  // Deadlines. Intended times ascend, so deadlines (intended + timeout) ascend in send order: the
+  // requests in flight form a FIFO, and one timer armed for its oldest live entry replaces a timer
+  // (and an AbortController) per request.
+  const pending: Array<Exchange | undefined> = [];
+  let head = 0;
+  let deadlineTimer: NodeJS.Timeout | undefined;
+  const expire = (now: number): void => {
+    while (head < pending.length) {
+      const ex = pending[head] as Exchange;
+      if (!ex.settled) {
+        if (ex.deadlineAt > now) break;
+        // The deadline is measured from the intended send time: a request the client could not start
+        // on time has used part of its budget.
+        const reason = new DOMException(`deadline of ${timeoutMs} ms exceeded`, 'TimeoutError');
+        ex.handle?.abort(reason);
+        hooks.settle(ex, reason);
+      }
+      pending[head++] = undefined;
+    }
+    if (head === pending.length) {
+      pending.length = 0;
+      head = 0;
+    } else if (head > 4096 && head * 2 > pending.length) {
+      pending.splice(0, head);
+      head = 0;
+    }
+  };
+  const armDeadline = (): void => {
+    if (deadlineTimer !== undefined || head >= pending.length) return;
+    const next = pending[head] as Exchange;
+    deadlineTimer = setTimeout(onDeadlineTimer, Math.max(1, next.deadlineAt - clock.now()));
+  };
+  const onDeadlineTimer = (): void => {
+    deadlineTimer = undefined;
+    expire(clock.now());
+    armDeadline();
+  };
+
+  const hooks: ExchangeSink = {
+    onSocket(ex) {
+      ex.onSocketAt = clock.now();
+      if (ex.offset >= warmupMs) {
+        const q = usOf(ex.onSocketAt - ex.intendedAt);
+        queue.recordValue(q);
+        if (q > queueLimitUs) ex.bucket.queueOver++;
+      }
+    },
+    settle(ex, err, status, servedBy) {
+      if (ex.settled) return;
+      ex.settled = true;
+      inFlight--;
+      const now = clock.now();
+      const latencyMs = now - ex.intendedAt;
+      const serviceMs = now - (ex.onSocketAt >= 0 ? ex.onSocketAt : ex.dispatchedAt);
+      const errorClass = classifyError(err, status, goodStatus);
+      const ok = errorClass === undefined;
+      const isGood = ok && (latencyThreshold === undefined || latencyMs <= latencyThreshold);
+      const b = ex.bucket;
+      const ph = ex.phase;
+      b.completed++;
+      completed++;
+      count(b, ph, isGood, errorClass);
+      const latencyUs = usOf(latencyMs);
+      b.hist.recordValue(latencyUs);
+      if (ex.offset >= warmupMs) {
+        const serviceUs = usOf(serviceMs);
+        corrected.recordValue(latencyUs);
+        service.recordValue(serviceUs);
+        latencySumMs += latencyMs;
         if (ph) {
-          ph.corrected.recordValue(usOf(o.latencyMs));
-          ph.service.recordValue(usOf(o.serviceMs));
+          ph.corrected.recordValue(latencyUs);
+          ph.service.recordValue(serviceUs);
         }
       }
-    }
-    opts.sink?.record(o);
+      if (sink) {
+        const o: SliOutcome = { intendedAtMs: ex.intendedAt, completedAtMs: now, good: isGood, ok, latencyMs, serviceMs };
+        if (errorClass !== undefined) o.errorClass = errorClass;
+        else if (!isGood) o.errorClass = 'slow';
+        if (status !== undefined && status > 0) o.status = status;
+        if (servedBy !== undefined) o.servedBy = servedBy;
+        sink.record(o);
+      }
+      maybeIdle();
+    },
   };
 
   const fire = (offset: number): void => {
     const intendedAt = start + offset;
     scheduled++;
-    const ph = phaseOf(offset);
+    const ph = phases.length > 0 ? phaseOf(offset) : undefined;
     if (ph) ph.scheduled++;
     const b = bucket(offset);
     if (inFlight >= maxInFlight) {
+      // A request dropped at the in-flight cap never went out: it is bad, but not completed.
       dropped++;
       b.dropped++;
-      const now = clock.now();
-      outcome(offset, { intendedAtMs: intendedAt, completedAtMs: now, good: false, ok: false, latencyMs: now - intendedAt, serviceMs: 0, errorClass: 'drop' });
+      count(b, ph, false, 'drop');
+      if (sink) {
+        const now = clock.now();
+        sink.record({ intendedAtMs: intendedAt, completedAtMs: now, good: false, ok: false, latencyMs: now - intendedAt, serviceMs: 0, errorClass: 'drop' });
+      }
       return;
     }
     const dispatchedAt = clock.now();
@@ -276,46 +434,9 @@ export async function runLoad(opts: LoadOptions): Promise<LoadResult> {
     b.sent++;
     if (ph) ph.sent++;
     inFlight++;
-    let onSocketAt: number | undefined;
-    let settled = false;
-    const settle = (err: Error | undefined, status?: number, servedBy?: string): void => {
-      if (settled) return;
-      settled = true;
-      clearTimeout(timer);
-      inFlight--;
-      const now = clock.now();
-      const latencyMs = now - intendedAt;
-      const serviceMs = now - (onSocketAt ?? dispatchedAt);
-      let errorClass = classifyError(err, status, goodStatus);
-      const ok = errorClass === undefined;
-      if (ok && latencyThreshold !== undefined && latencyMs > latencyThreshold) errorClass = undefined;
-      const isGood = ok && (latencyThreshold === undefined || latencyMs <= latencyThreshold);
-      const o: SliOutcome = { intendedAtMs: intendedAt, completedAtMs: now, good: isGood, ok, latencyMs, serviceMs };
-      if (errorClass !== undefined) o.errorClass = errorClass;
-      else if (!isGood) o.errorClass = 'slow';
-      if (status !== undefined && status > 0) o.status = status;
-      if (servedBy !== undefined) o.servedBy = servedBy;
-      outcome(offset, o);
-      maybeIdle();
-    };
-    // The deadline is an AbortSignal the target honours (undici's own timeouts are coarse). It is measured
-    // from the intended send time: a request the client could not start on time has used part of its budget.
-    const deadline = new AbortController();
-    const timer = setTimeout(() => {
-      const reason = new DOMException(`deadline of ${timeoutMs} ms exceeded`, 'TimeoutError');
-      deadline.abort(reason);
-      settle(reason);
-    }, Math.max(1, intendedAt + timeoutMs - clock.now()));
-    target.send(
-      {
-        onSocket: () => {
-          onSocketAt = clock.now();
-          if (offset >= warmupMs) queue.recordValue(usOf(onSocketAt - intendedAt));
-        },
-        done: settle,
-      },
-      deadline.signal,
-    );
+    const ex = new Exchange(hooks, offset, intendedAt, dispatchedAt, intendedAt + timeoutMs, b, ph);
+    pending.push(ex);
+    ex.handle = target.send(ex);
   };
 
   // Progress reporting, about once a second.
@@ -341,7 +462,8 @@ export async function runLoad(opts: LoadOptions): Promise<LoadResult> {
       }, 1000)
     : undefined;
 
-  // The scheduler: a ≥1 ms timer tick fires every request whose intended time has passed.
+  // The scheduler: one ≥1 ms timer wake-up fires every request whose intended time has passed (a
+  // batch per wake-up at high rates) and expires requests past their deadline.
   const it = arrivalOffsets(opts.schedule, seed);
   let next = it.next();
   await new Promise<void>((resolve) => {
@@ -355,6 +477,8 @@ export async function runLoad(opts: LoadOptions): Promise<LoadResult> {
         fire(next.value);
         next = it.next();
       }
+      expire(clock.now());
+      armDeadline();
       if (next.done || aborted) {
         opts.signal?.removeEventListener('abort', onAbort);
         resolve();
@@ -368,19 +492,35 @@ export async function runLoad(opts: LoadOptions): Promise<LoadResult> {
   doneScheduling = true;
   maybeIdle();
   // In-flight requests end by their own deadlines; this bounds the wait.
-  await Promise.race([idle, new Promise<void>((r) => setTimeout(r, timeoutMs + 1000))]);
+  let boundTimer: NodeJS.Timeout | undefined;
+  await Promise.race([idle, new Promise<void>((r) => (boundTimer = setTimeout(r, timeoutMs + 1000)))]);
+  clearTimeout(boundTimer);
+  if (deadlineTimer !== undefined) clearTimeout(deadlineTimer);
   if (progressTimer) clearInterval(progressTimer);
+  const cpu = process.cpuUsage(cpuAtStart);
   await target.close().catch(() => {});
   const durationMs = clock.now() - start;
 
-  const invalidReasons: string[] = [];
-  if (scheduled > 0 && sent / scheduled < 0.99) invalidReasons.push(`only ${((sent / scheduled) * 100).toFixed(2)} % of scheduled requests were sent (< 99 %)`);
   const q = percentiles(queue);
-  if (q.p99 !== null && q.p99 > 50) invalidReasons.push(
-      `client-side queueing p99 ${q.p99} ms > 50 ms: requests waited in the generator before reaching the wire (too few connections or an overloaded generator)`,
-    );
+  const serviceP = percentiles(service);
+  const lagP = percentiles(lag);
+  const verdict = judgeValidity({
+    scheduled,
+    sent,
+    dropped,
+    clientQueueMs: q,
+    schedulingLagMs: lagP,
+    serviceMs: serviceP,
+    peakRate: peakRateOf(opts.schedule),
+    ...(target.connections !== undefined ? { connections: target.connections } : {}),
+    maxInFlight,
+    warmupMs,
+    queueSecondsOver: buckets.flatMap((b, second) => (b.queueOver > 0 && b.queueOver > b.sent * 0.01 ? [second] : [])),
+    seconds: buckets.length,
+  });
   const meanLatency = corrected.totalCount > 0 ? latencySumMs / corrected.totalCount : null;
   const throughput = durationMs > 0 ? completed / (durationMs / 1000) : 0;
+  const cpuMs = (cpu.user + cpu.system) / 1000;
 
   return {
     target: redact(target.description),
@@ -393,17 +533,26 @@ export async function runLoad(opts: LoadOptions): Promise<LoadResult> {
     completed,
     good,
     bad,
-    valid: invalidReasons.length === 0,
-    invalidReasons,
+    valid: verdict.valid,
+    invalidReasons: verdict.reasons,
+    invalidCause: verdict.cause,
+    advice: verdict.advice,
     durationMs,
-    latencyMs: { corrected: percentiles(corrected), service: percentiles(service) },
-    schedulingLagMs: percentiles(lag),
+    latencyMs: { corrected: percentiles(corrected), service: serviceP },
+    schedulingLagMs: lagP,
     clientQueueMs: q,
     errors,
     littlesLaw: {
       throughputPerSec: throughput,
       meanLatencyMs: meanLatency,
       concurrency: meanLatency === null ? null : throughput * (meanLatency / 1000),
+    },
+    generator: {
+      warmupMs,
+      prewarmedConnections: prewarmed,
+      ...(target.connections !== undefined ? { connections: target.connections } : {}),
+      cpuMs,
+      cpuUsPerRequest: sent > 0 ? (cpuMs * 1000) / sent : null,
     },
     perSecond: buckets.map((b, second) => ({
       second,

@@ -1,11 +1,11 @@
 /**
  * Request targets: HTTP(S) via undici (keep-alive Pool, dispatch hot path), a raw TCP connect probe,
  * and a PostgreSQL query probe via `pg`. Each reports when the request got on the wire (on-socket)
- * and how it ended. The driver owns deadlines and hands each request an AbortSignal that fires at its
- * deadline (undici's own timeouts are coarse); a target aborts the request when it fires.
+ * and how it ended. The driver owns deadlines (undici's own timeouts are coarse): `send` returns a
+ * handle the driver aborts when the request's deadline passes.
  */
 import net from 'node:net';
-import { Pool as UndiciPool, type Dispatcher } from 'undici';
+import { Pool as UndiciPool, buildConnector, type Dispatcher } from 'undici';
 import pg from 'pg';
 import { z } from 'zod';
 import { assertAllowed, InputError, redact, type NetworkPolicy } from '../shared/index.ts';
@@ -42,10 +42,22 @@ export interface RequestCallbacks {
   done(err: Error | undefined, status?: number, servedBy?: string): void;
 }
 
+/** A request in progress; the driver aborts it at its deadline. */
+export interface Abortable {
+  abort(reason: Error): void;
+}
+
 export interface Target {
   readonly description: string;
-  /** Starts one request; `signal` aborts it (the driver's deadline). */
-  send(cb: RequestCallbacks, signal: AbortSignal): void;
+  /** Connection cap of the target's pool, when it has one (HTTP). */
+  readonly connections?: number;
+  /** Starts one request. */
+  send(cb: RequestCallbacks): Abortable;
+  /**
+   * Opens up to `n` connections before the run so the first requests do not pay for connection set-up;
+   * resolves with how many are open. Sends no request.
+   */
+  prewarm(n: number): Promise<number>;
   close(): Promise<void>;
   /** Client-side queue depth (requests waiting for a connection), if known. */
   queued(): number;
@@ -64,6 +76,73 @@ export function createTarget(spec: TargetSpec, opts: { maxInFlight: number; netw
   }
 }
 
+/**
+ * One HTTP request, as an undici dispatch handler. It uses the handler methods undici calls natively
+ * (onConnect/onHeaders/onData/onComplete/onError): the newer onRequestStart/onResponse* form makes
+ * undici wrap every request in an adapter, allocate a controller and parse the response headers and
+ * trailers into objects, which is a measurable part of the generator's cost per request. Headers are
+ * read raw, and only when a servedBy header is asked for.
+ */
+class HttpExchange implements Dispatcher.DispatchHandler, Abortable {
+  private abortFn: ((err?: Error) => void) | undefined = undefined;
+  private abortReason: Error | undefined = undefined;
+  private status = 0;
+  private servedBy: string | undefined = undefined;
+  private finished = false;
+
+  constructor(
+    private readonly cb: RequestCallbacks,
+    private readonly servedByHeader: string | undefined,
+  ) {}
+
+  abort(reason: Error): void {
+    if (this.finished) return;
+    // Before onConnect the request is still in the pool's queue: it is aborted as soon as it leaves it.
+    if (this.abortFn) this.abortFn(reason);
+    else this.abortReason = reason;
+  }
+
+  onConnect(abort: (err?: Error) => void): void {
+    this.abortFn = abort;
+    if (this.abortReason) {
+      abort(this.abortReason);
+      return;
+    }
+    this.cb.onSocket();
+  }
+
+  onHeaders(statusCode: number, rawHeaders: Buffer[]): boolean {
+    if (statusCode < 200) return true;
+    this.status = statusCode;
+    if (this.servedByHeader !== undefined) {
+      for (let i = 0; i + 1 < rawHeaders.length; i += 2) {
+        if (String(rawHeaders[i]).toLowerCase() !== this.servedByHeader) continue;
+        const v = String(rawHeaders[i + 1]);
+        this.servedBy = this.servedBy === undefined ? v : `${this.servedBy},${v}`;
+      }
+    }
+    return true;
+  }
+
+  onData(): boolean {
+    return true;
+  }
+
+  onComplete(): void {
+    this.finish(undefined);
+  }
+
+  onError(err: Error): void {
+    this.finish(err);
+  }
+
+  private finish(err: Error | undefined): void {
+    if (this.finished) return;
+    this.finished = true;
+    this.cb.done(err, this.status, this.servedBy);
+  }
+}
+
 function httpTarget(spec: Extract<z.output<typeof targetSchema>, { kind: 'http' }>, maxInFlight: number, network?: NetworkPolicy): Target {
   let url: URL;
   try {
@@ -73,56 +152,55 @@ function httpTarget(spec: Extract<z.output<typeof targetSchema>, { kind: 'http' 
   }
   assertAllowed(url.hostname, 'load target', 'url', network);
   const connections = spec.connections ?? Math.min(256, Math.max(16, maxInFlight));
-  const tls = url.protocol === 'https:' ? { connect: { ...(spec.ca ? { ca: spec.ca } : {}), ...(spec.insecure ? { rejectUnauthorized: false } : {}) } } : {};
-  const pool = new UndiciPool(url.origin, { connections, pipelining: 1, keepAliveTimeout: 10_000, ...(spec.maxRequestsPerConnection ? { maxRequestsPerClient: spec.maxRequestsPerConnection } : {}), ...tls });
-  const path = url.pathname + url.search;
-  const headers = spec.headers ?? {};
+  const tls = url.protocol === 'https:' ? { ...(spec.ca ? { ca: spec.ca } : {}), ...(spec.insecure ? { rejectUnauthorized: false } : {}) } : {};
+  // undici's own connector, with a stash of connections opened ahead of the run (prewarm) that it
+  // hands out first: the pool still grows on demand, but without paying for set-up mid-run.
+  const connector = buildConnector({ timeout: 10_000, ...tls });
+  const stash = new Set<net.Socket>();
+  const ignore = (): void => {};
+  const connect: buildConnector.connector = (options, callback) => {
+    for (const s of stash) {
+      stash.delete(s);
+      s.off('error', ignore);
+      // Asynchronously, as a real connect is: undici ignores a connection handed over within its own resume loop.
+      if (!s.destroyed && s.readyState === 'open') return void process.nextTick(callback, null, s);
+      s.destroy();
+    }
+    connector(options, callback);
+  };
+  const pool = new UndiciPool(url.origin, { connections, pipelining: 1, keepAliveTimeout: 10_000, ...(spec.maxRequestsPerConnection ? { maxRequestsPerClient: spec.maxRequestsPerConnection } : {}), connect });
   const servedByHeader = spec.servedByHeader?.toLowerCase();
+  // One options object for every request: undici reads it and does not keep or change it.
+  const request: Dispatcher.DispatchOptions = { origin: url.origin, path: url.pathname + url.search, method: spec.method, headers: spec.headers ?? null, body: spec.body ?? null };
+  const port = url.port || (url.protocol === 'https:' ? '443' : '80');
   return {
     description: `${spec.method} ${url.href}`,
+    connections,
     queued: () => pool.stats.queued,
-    send(cb, signal) {
-      let controller: Dispatcher.DispatchController | undefined;
-      let finished = false;
-      let status = 0;
-      let servedBy: string | undefined;
-      const finish = (err: Error | undefined): void => {
-        if (finished) return;
-        finished = true;
-        cb.done(err, status, servedBy);
-      };
-      const handler: Dispatcher.DispatchHandler = {
-        onRequestStart(c) {
-          controller = c;
-          if (signal.aborted) {
-            c.abort(signal.reason);
-            return;
-          }
-          cb.onSocket();
-        },
-        onResponseStart(_c, statusCode, headers) {
-          status = statusCode;
-          if (servedByHeader) {
-            const v = headers[servedByHeader];
-            if (v !== undefined) servedBy = Array.isArray(v) ? v.join(',') : String(v);
-          }
-        },
-        onResponseData() {},
-        onResponseEnd() {
-          signal.removeEventListener('abort', onAbort);
-          finish(undefined);
-        },
-        onResponseError(_c, err) {
-          signal.removeEventListener('abort', onAbort);
-          finish(err);
-        },
-      };
-      // Before onRequestStart there is no controller yet: the request is aborted as soon as it gets one.
-      const onAbort = (): void => controller?.abort(signal.reason);
-      signal.addEventListener('abort', onAbort, { once: true });
-      pool.dispatch({ origin: url.origin, path, method: spec.method, headers, body: spec.body ?? null }, handler);
+    send(cb) {
+      const exchange = new HttpExchange(cb, servedByHeader);
+      pool.dispatch(request, exchange);
+      return exchange;
     },
-    close: () => pool.destroy(),
+    async prewarm(n) {
+      const opened = await Promise.all(
+        Array.from({ length: Math.min(n, connections) }, () =>
+          new Promise<net.Socket | null>((resolve) => connector({ hostname: url.hostname, host: url.host, protocol: url.protocol, port }, (err, s) => resolve(err ? null : s))),
+        ),
+      );
+      for (const s of opened) {
+        if (!s) continue;
+        s.on('error', ignore);
+        s.once('close', () => stash.delete(s));
+        stash.add(s);
+      }
+      return stash.size;
+    },
+    close: async () => {
+      for (const s of stash) s.destroy();
+      stash.clear();
+      await pool.destroy();
+    },
   };
 }
 
@@ -130,22 +208,21 @@ function tcpTarget(host: string, port: number): Target {
   return {
     description: `tcp connect ${host}:${port}`,
     queued: () => 0,
-    send(cb, signal) {
+    send(cb) {
       const sock = net.connect({ host, port });
       cb.onSocket();
       let finished = false;
       const finish = (err?: Error): void => {
         if (finished) return;
         finished = true;
-        signal.removeEventListener('abort', onAbort);
         sock.destroy();
         cb.done(err, 0);
       };
-      const onAbort = (): void => finish(signal.reason as Error);
-      signal.addEventListener('abort', onAbort, { once: true });
       sock.once('connect', () => finish());
       sock.once('error', (e) => finish(e));
+      return { abort: finish };
     },
+    prewarm: async () => 0,
     close: async () => {},
   };
 }
@@ -157,7 +234,8 @@ function pgTarget(connectionString: string, query: string, maxInFlight: number):
   return {
     description: `sql ${redact(connectionString)}`,
     queued: () => waiting,
-    send(cb, signal) {
+    prewarm: async () => 0,
+    send(cb) {
       let finished = false;
       let client: pg.PoolClient | undefined;
       let released = false;
@@ -170,15 +248,8 @@ function pgTarget(connectionString: string, query: string, maxInFlight: number):
       const finish = (err?: Error): void => {
         if (finished) return;
         finished = true;
-        signal.removeEventListener('abort', onAbort);
         cb.done(err, 0);
       };
-      // At the deadline: report a timeout and cancel the query by dropping its connection (the pool replaces it).
-      const onAbort = (): void => {
-        finish(signal.reason as Error);
-        release(true);
-      };
-      signal.addEventListener('abort', onAbort, { once: true });
       pool.connect().then(
         async (c) => {
           waiting--;
@@ -199,6 +270,13 @@ function pgTarget(connectionString: string, query: string, maxInFlight: number):
           finish(e);
         },
       );
+      // At the deadline: report a timeout and cancel the query by dropping its connection (the pool replaces it).
+      return {
+        abort(reason) {
+          finish(reason);
+          release(true);
+        },
+      };
     },
     close: () => pool.end(),
   };

@@ -6,7 +6,7 @@ import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { everyNthFails, type TestServer } from './http-fixture.ts';
+import { countingServer, everyNthFails, type TestServer } from './http-fixture.ts';
 import { runLoad, type SliOutcome } from '../../src/load/index.ts';
 
 let server: TestServer;
@@ -71,6 +71,25 @@ describe('open-loop driver bookkeeping', () => {
     const lenient = await runLoad({ target: { kind: 'http', url }, schedule: { type: 'constant', rate: 100, duration: 500 }, sli: { goodStatus: '2xx,503' } });
     expect(lenient).toMatchObject({ good: 50, bad: 0, errors: {} });
     await expect(runLoad({ target: { kind: 'http', url }, schedule: { type: 'constant', rate: 1, duration: 10 }, sli: { goodStatus: '2xy' } })).rejects.toThrow(/bad status class '2xy'/);
+  });
+});
+
+describe('connection pre-warming', () => {
+  it('opens the connections before the clock starts and sends no request of its own', async () => {
+    const counting = await countingServer();
+    try {
+      const r = await runLoad({ target: { kind: 'http', url: counting.url, connections: 16 }, schedule: { type: 'constant', rate: 40, duration: 500 }, prewarmConnections: 6 });
+      expect(r.generator.prewarmedConnections).toBe(6);
+      expect(r.generator.connections).toBe(16);
+      expect(counting.connections()).toBeGreaterThanOrEqual(6);
+      expect(counting.requests()).toBe(20);
+      expect(r).toMatchObject({ scheduled: 20, sent: 20, good: 20 });
+      // Never more than the pool's cap.
+      const capped = await runLoad({ target: { kind: 'http', url: counting.url, connections: 2 }, schedule: { type: 'constant', rate: 10, duration: 100 }, prewarmConnections: 50 });
+      expect(capped.generator.prewarmedConnections).toBe(2);
+    } finally {
+      await counting.close();
+    }
   });
 });
 

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 
-import { everyNthFails, type TestServer } from './http-fixture.ts';
+import { countingServer, everyNthFails, type TestServer } from './http-fixture.ts';
 
 const run = promisify(execFile);
 const bin = fileURLToPath(new URL('../../bin/faultline.mjs', import.meta.url));
@@ -61,6 +61,39 @@ describe('faultline load', () => {
       expect(typeof json.latencyMs.service[k]).toBe('number');
     }
     for (const k of ['schedulingLagMs', 'clientQueueMs', 'littlesLaw', 'perSecond', 'phases', 'invalidReasons']) expect(json).toHaveProperty(k);
+  });
+
+  it('warms up and pre-opens connections by default, and says so', async () => {
+    const file = join(dir, 'defaults.json');
+    const { stdout } = await loadCli(['--url', url, '--rate', '100', '--duration', '2s', '--json', file]);
+    // 20 % of a 2 s run; 100 req/s × 2 ms is under the floor of 8 connections.
+    expect(stdout).toMatch(/generator {2}warm-up 0\.40 s {3}8 connections opened ahead \(cap 256\) {3}CPU [\d.]+ µs\/request/);
+    const json = JSON.parse(readFileSync(file, 'utf8')) as { generator: Record<string, unknown>; latencyMs: { corrected: { count: number } } };
+    expect(json.generator).toMatchObject({ warmupMs: 400, prewarmedConnections: 8, connections: 256 });
+    // The 40 requests of the warm-up are left out of the histograms.
+    expect(json.latencyMs.corrected.count).toBe(160);
+    const off = await loadCli(['--url', url, '--rate', '100', '--duration', '1s', '--warmup', '0s', '--prewarm', '0']);
+    expect(off.stdout).toMatch(/generator {2}warm-up 0\.00 s {3}0 connections opened ahead/);
+  });
+
+  it('says when the generator, not the target, made a run invalid, and which flag to change', async () => {
+    // One connection to a target that answers in 10 ms carries at most 100 req/s: at 200 req/s the rest
+    // wait in the generator's queue for up to a second, while the target itself is quick.
+    const slow = await countingServer(10);
+    try {
+      const file = join(dir, 'queued.json');
+      const r = await loadCli(['--url', slow.url, '--rate', '200', '--duration', '1s', '--connections', '1', '--timeout', '10s', '--json', file]);
+      expect(r.code).toBe(1);
+      expect(r.stdout).toMatch(/valid {6}NO — client-side queueing p99 [\d.]+ ms > 50 ms/);
+      expect(r.stdout).toContain('cause      the load generator, not the target');
+      const json = JSON.parse(readFileSync(file, 'utf8')) as { invalidCause: string; latencyMs: { service: { p99: number } } };
+      expect(json.invalidCause).toBe('generator');
+      // (The target's quickness is stated whenever its service p99 is within the limit; CPU contention can push it over.)
+      if (json.latencyMs.service.p99 <= 50) expect(r.stdout).toMatch(/- the target answered in [\d.]+ ms at p99 once a request reached it: the wait was in the generator, not the target/);
+      expect(r.stdout).toMatch(/- raise --connections \(now 1; 200 req\/s × \(service p99 \+ scheduling lag p99\) needs ≈ \d+\)/);
+    } finally {
+      await slow.close();
+    }
   });
 
   it('runs other shapes (steps) and writes an equivalent k6 script with --emit-k6', async () => {
