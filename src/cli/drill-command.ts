@@ -21,6 +21,7 @@ import {
 import { injectorLinks } from '../scenario/index.ts';
 import { z } from 'zod';
 import { parseFlags } from './args.ts';
+import { onStopSignal, reapAtStart } from './stop-signals.ts';
 import type { CliIo, Command } from './io.ts';
 import { rolloutUsage, runRolloutCommand } from './rollout-command.ts';
 
@@ -240,9 +241,8 @@ ${rolloutUsage}`,
     const results: DrillResult[] = [];
     const controller = new AbortController();
     // Every signal aborts the drill; it stops its processes by pid before the command returns exit 3.
-    const onSignal = (): void => controller.abort();
-    process.on('SIGINT', onSignal);
-    process.on('SIGTERM', onSignal);
+    reapAtStart(io);
+    const unsubscribe = onStopSignal(io, (reason) => controller.abort(reason));
     try {
       const t0 = Date.now();
       for (let i = 0; i < runs && !controller.signal.aborted; i++) {
@@ -260,8 +260,7 @@ ${rolloutUsage}`,
         printCheck(io, r.check, r);
       }
     } finally {
-      process.off('SIGINT', onSignal);
-      process.off('SIGTERM', onSignal);
+      unsubscribe();
     }
     const rtos = results.map((r) => r.check.rto.ms).filter((x): x is number => x !== null);
     const rpos = results.map((r) => r.check.rpo.lostAcknowledgedWrites);

@@ -3,6 +3,7 @@ import { ExitCode, randomSeed } from '../shared/index.ts';
 import { loadScenario, parseMetricsAddress, planScenario, RunEvents, runScenario } from '../scenario/index.ts';
 import { progressReporter, runId, verdictTable, writeReports } from '../report/index.ts';
 import { parseFlags } from './args.ts';
+import { onStopSignal, reapAtStart } from './stop-signals.ts';
 import type { CliIo, Command } from './io.ts';
 import { packageFile } from './package-files.ts';
 
@@ -17,9 +18,8 @@ async function runFile(file: string, argv: string[], io: CliIo): Promise<number>
   const tty = io.stdout.isTTY === true && !io.env.CI;
   events.on(progressReporter((s) => io.stdout.write(s), { tty, columns: () => io.stdout.columns }));
   const controller = new AbortController();
-  const onSignal = (sig: NodeJS.Signals): void => controller.abort(`received ${sig}`);
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
+  reapAtStart(io);
+  const unsubscribe = onStopSignal(io, (reason) => controller.abort(reason));
   const dir = join(values['report-dir'] ?? join(io.cwd, 'reports'), runId(plan.name, Date.now(), seed));
   try {
     const result = await runScenario(model, plan, { events, signal: controller.signal, evidenceDir: dir, env: io.env, allowSkip: values['allow-skip'] === true, ...(values.metrics ? { metricsAddress: values.metrics } : {}) });
@@ -28,8 +28,7 @@ async function runFile(file: string, argv: string[], io: CliIo): Promise<number>
     io.stdout.write(`reports: ${relative(io.cwd, paths.html) || paths.html} (+ journal.json, junit.xml, report.md)\n`);
     return result.exitCode;
   } finally {
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
+    unsubscribe();
   }
 }
 

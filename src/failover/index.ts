@@ -14,3 +14,4 @@ export { checkHistory, parseHistory, readHistory } from './checker.ts';
 export type { CheckResult, DrillFacts, FinalState, HistoryOp, ReadinessSample, TimelineMarks, Violation } from './checker.ts';
 export { findPgBinaries, ensureGoldenPair, NO_POSTGRES_MESSAGE } from './postgres.ts';
 export type { PgBinaries, PgTarget } from './postgres.ts';
+export { reapDebris, WORKING_COPY_PREFIX } from './debris.ts';

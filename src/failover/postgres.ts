@@ -8,7 +8,7 @@ import { appendFileSync, chownSync, closeSync, cpSync, existsSync, mkdirSync, mk
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
-import { FaultlineError, freePort } from '../shared/index.ts';
+import { FaultlineError, freePort, type Lifeline } from '../shared/index.ts';
 
 export interface PgBinaries {
   bindir: string;
@@ -91,6 +91,8 @@ export interface PgNode {
   port: number;
   proc: ChildProcess | undefined;
   logFile: string;
+  /** Stops the postmaster if faultline dies, SIGKILL included (see shared/lifeline.ts). */
+  lifeline?: Lifeline;
 }
 
 export function connString(port: number, db = 'postgres'): string {
@@ -216,6 +218,8 @@ export async function startNode(b: PgBinaries, node: PgNode, socketDir: string, 
   // The child has its own copy of the log descriptor: keep none open here (one per start would leak).
   closeSync(fd);
   node.proc = proc;
+  // Its command line carries the data directory: the lifeline never signals a recycled pid.
+  if (proc.pid !== undefined) node.lifeline?.watchPid(proc.pid, node.dir);
   let exited = false;
   proc.once('exit', () => (exited = true));
   await waitFor(`${node.name} to accept connections`, async () => {

@@ -9,7 +9,8 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ExitCode, FaultlineError, InputError, redact, type Seed } from '../shared/index.ts';
+import { ExitCode, FaultlineError, InputError, redact, startLifeline, type Seed } from '../shared/index.ts';
+import { WORKING_COPY_PREFIX, writeOwner } from './debris.ts';
 import {
   chownForServer,
   copyGoldenPair,
@@ -123,13 +124,18 @@ async function startNative(ctx: ProviderContext, o: NativeProviderOptions): Prom
   const golden = await ensureGoldenPair(b);
   // The cluster's working copy lives in its own temp dir owned by the server user: a report dir may sit
   // under a path the server user cannot traverse (e.g. a 0700 mkdtemp dir when faultline runs as root).
-  const dataDir = mkdtempSync(join(o.workDir ?? tmpdir(), 'faultline-pg-run-'));
+  const dataDir = mkdtempSync(join(o.workDir ?? tmpdir(), WORKING_COPY_PREFIX));
+  // If faultline dies (SIGKILL included), the lifeline stops both servers and removes the copy; the
+  // owner file lets the next faultline reap it should even the lifeline fail.
+  const life = startLifeline();
+  life.watchPath(dataDir);
   let A: PgNode;
   let B: PgNode;
   try {
+    writeOwner(dataDir);
     const dirs = copyGoldenPair(b, golden, dataDir);
-    A = { name: 'pg-eu', region: 'eu', dir: dirs.A, port: await freePort(), proc: undefined, logFile: join(ctx.runDir, 'pg-eu.log') };
-    B = { name: 'pg-us', region: 'us', dir: dirs.B, port: await freePort(), proc: undefined, logFile: join(ctx.runDir, 'pg-us.log') };
+    A = { name: 'pg-eu', region: 'eu', dir: dirs.A, port: await freePort(), proc: undefined, logFile: join(ctx.runDir, 'pg-eu.log'), lifeline: life };
+    B = { name: 'pg-us', region: 'us', dir: dirs.B, port: await freePort(), proc: undefined, logFile: join(ctx.runDir, 'pg-us.log'), lifeline: life };
     for (const n of [A, B]) {
       writeFileSync(n.logFile, '');
       chownForServer(b, n.logFile);
@@ -137,6 +143,7 @@ async function startNative(ctx: ProviderContext, o: NativeProviderOptions): Prom
   } catch (e) {
     // Nothing started yet: only the working copy to remove.
     rmSync(dataDir, { recursive: true, force: true });
+    life.release();
     throw e;
   }
   const extraOf = new Map<PgNode, Record<string, string>>();
@@ -155,6 +162,7 @@ async function startNative(ctx: ProviderContext, o: NativeProviderOptions): Prom
     }
     await repl?.stop().catch(() => {});
     rmSync(dataDir, { recursive: true, force: true });
+    life.release();
   };
   try {
     extraOf.set(A, syncExtra);
@@ -314,6 +322,9 @@ export function runCommand(name: string, command: string, timeoutMs: number, sig
       return;
     }
     const p = spawn('/bin/sh', ['-c', command], { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+    // The group dies with faultline even on SIGKILL.
+    const life = startLifeline();
+    if (p.pid !== undefined) life.watchGroup(p.pid);
     let out = '';
     p.stdout.on('data', (d: Buffer) => (out += d.toString()));
     p.stderr.on('data', (d: Buffer) => (out += d.toString()));
@@ -332,6 +343,7 @@ export function runCommand(name: string, command: string, timeoutMs: number, sig
     const cleanup = (): void => {
       clearTimeout(timer);
       signal?.removeEventListener('abort', onAbort);
+      life.release();
     };
     p.once('error', (e) => {
       cleanup();

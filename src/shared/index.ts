@@ -12,3 +12,4 @@ export * from './timers.ts';
 export * from './suggest.ts';
 export * from './names.ts';
 export * from './latency-histogram.ts';
+export * from './lifeline.ts';

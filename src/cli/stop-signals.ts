@@ -1,0 +1,41 @@
+/**
+ * How a long command learns it must stop: SIGINT, SIGTERM, and — when it was started through npm
+ * (`npx faultline`, `npm exec`, `npm run`) — the end of its parent. A SIGTERM to the top of an npm tree
+ * ends npm and its shell but is not passed on, which would orphan faultline; faultline notices that its
+ * parent is gone (it is re-parented) and stops exactly as on SIGTERM: heal, reports, exit 3.
+ */
+import { reapDebris } from '../failover/index.ts';
+import type { CliIo } from './io.ts';
+
+/** Calls `stop(reason)` once on SIGINT/SIGTERM or (under npm) when the parent process exits. Returns the unsubscribe. */
+export function onStopSignal(io: CliIo, stop: (reason: string) => void): () => void {
+  let fired = false;
+  const fire = (reason: string): void => {
+    if (fired) return;
+    fired = true;
+    stop(reason);
+  };
+  const onInt = (): void => fire('received SIGINT');
+  const onTerm = (): void => fire('received SIGTERM');
+  process.on('SIGINT', onInt);
+  process.on('SIGTERM', onTerm);
+  let watch: NodeJS.Timeout | undefined;
+  const underNpm = io.env.npm_command !== undefined || io.env.npm_lifecycle_event !== undefined || io.env.FAULTLINE_STOP_WITH_PARENT === '1';
+  if (underNpm) {
+    const parent = process.ppid;
+    watch = setInterval(() => {
+      if (process.ppid !== parent) fire(`its parent process (pid ${parent}, npm/npx) exited`);
+    }, 250);
+    watch.unref();
+  }
+  return () => {
+    process.off('SIGINT', onInt);
+    process.off('SIGTERM', onTerm);
+    if (watch) clearInterval(watch);
+  };
+}
+
+/** Reaps the debris of dead runs (working copies, servers left running) and says what it reaped. */
+export function reapAtStart(io: CliIo): void {
+  for (const line of reapDebris()) io.stderr.write(`faultline: reaped debris of a dead run: ${line}\n`);
+}
