@@ -22,6 +22,10 @@ export const commands = {
     summary: 'run an experiment scenario (baseline → inject → observe → heal → observe)',
     load: async () => (await import('./run-command.ts')).runCommand,
   },
+  plan: {
+    summary: "print a scenario's timeline for the game-day announcement (phases, faults, expected alert fire/clear times) without running it",
+    load: async () => (await import('./plan-command.ts')).planCommand,
+  },
   validate: {
     summary: 'check a scenario, drill, SLO or proxy-config file without running it',
     load: async () => (await import('./validate-command.ts')).validateCommand,

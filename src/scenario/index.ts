@@ -38,3 +38,5 @@ export { matchesLabels, matcherText, stageTimes, PrometheusAlertTracker, Alertma
 export type { Observation, RuleInfo, StageTimes, Matchers } from './observed-alerts.ts';
 export { judgeObserved, tierFor } from './observed-verdict.ts';
 export type { ObservedTimeline, ObservedContext, ObservedJudgement } from './observed-verdict.ts';
+export { gameDayPlan, gameDayPlanText, assumedErrorRatio } from './gameday-plan.ts';
+export type { GameDayPlan, PlannedExperimentTimeline, PlannedAlert, PlannedObserved, AssumedRatio } from './gameday-plan.ts';
