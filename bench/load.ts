@@ -1,35 +1,61 @@
 /**
  * Load generator benchmark, against servers in child processes on loopback, in the same run:
- *  - the highest open-loop rate held with ≥ 99 % of scheduled requests sent and scheduling lag p99 ≤ 3 ms
- *    (target 15,000 req/s on 2 cores, server included), and generator CPU per request (target ≤ 45 µs);
+ *  - the highest rate `faultline load` holds with its own validity rule (the CLI itself is run, with
+ *    its defaults: its exit code and JSON are the verdict, judged by src/load/validity.ts), side by
+ *    side with wrk's closed-loop maximum on the same upstream (measured before and after the steps);
+ *    the ratio is the figure to improve. Also generator CPU per request at that rate;
  *  - the stall test (200 ms stall every 2 s) with faultline, wrk and autocannon side by side.
  */
-import { spawnSync } from 'node:child_process';
+import { execFile, spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { runLoad, type LoadResult } from '../src/load/index.ts';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { fileURLToPath } from 'node:url';
+import { runLoad, VALIDITY_RULE, type LoadResult } from '../src/load/index.ts';
 import { ensureBinary, nodeChild, r2, stop, writeBench } from './helpers.ts';
 
 /** `npm run bench -- load --quick`: a short smoke run (fewer, shorter steps) written to load-quick.*. */
 const QUICK = process.argv.includes('--quick');
-const STEADY_MS = QUICK ? 2000 : 6000;
+const STEP_S = QUICK ? 3 : 10;
+const WRK_S = QUICK ? 2 : 5;
 const STALL_S = QUICK ? 4 : 8;
+const RATES = QUICK ? [5_000, 10_000, 20_000] : [5_000, 7_500, 10_000, 12_500, 15_000, 17_500, 20_000, 25_000, 30_000];
+/** Issue 17's targets. */
+const TARGET_RATE = 20_000;
+const TARGET_CPU_US = 25;
 
 const TRIVIAL = `const http = require('http'); const s = http.createServer((q, r) => r.end('ok')); s.keepAliveTimeout = 60000; s.listen(0, '127.0.0.1', () => console.log(s.address().port));`;
 const STALL = `const http = require('http'); const s = http.createServer((q, r) => r.end('ok')); s.keepAliveTimeout = 60000; s.listen(0, '127.0.0.1', () => console.log(s.address().port)); setInterval(() => { const u = Date.now() + 200; while (Date.now() < u) {} }, 2000);`;
+const CLI = fileURLToPath(new URL('../bin/faultline.mjs', import.meta.url));
+const run = promisify(execFile);
 
-async function step(port: number, rate: number): Promise<{ rate: number; result: LoadResult; cpuUsPerRequest: number; ok: boolean }> {
-  const cpu0 = process.cpuUsage();
-  const result = await runLoad({
-    target: { kind: 'http', url: `http://127.0.0.1:${port}/`, connections: 64 },
-    // A 2 s ramp (left out of the histograms), then 6 s at the rate.
-    schedule: { type: 'steps', steps: [{ rate: rate / 2, duration: 1000 }, { rate: (rate * 3) / 4, duration: 1000 }, { rate, duration: STEADY_MS }] },
-    warmupMs: 2000,
-    seed: 1,
-  });
-  const cpu = process.cpuUsage(cpu0);
-  const cpuUsPerRequest = (cpu.user + cpu.system) / Math.max(1, result.sent);
-  const ok = result.sent / result.scheduled >= 0.99 && (result.schedulingLagMs.p99 ?? Infinity) <= 3;
-  return { rate, result, cpuUsPerRequest, ok };
+interface Step {
+  rate: number;
+  valid: boolean;
+  exitCode: number;
+  result: LoadResult;
+}
+
+/** `faultline load --url … --rate R --duration D` with no other flag, as a user runs it. */
+async function cliStep(url: string, rate: number, dir: string): Promise<Step> {
+  const file = join(dir, `load-${rate}.json`);
+  const exitCode = await run(process.execPath, [CLI, 'load', '--url', url, '--rate', String(rate), '--duration', `${STEP_S}s`, '--seed', '1', '--json', file], { timeout: (STEP_S + 30) * 1000 }).then(
+    () => 0,
+    (e: { code?: number }) => e.code ?? 4,
+  );
+  if (exitCode !== 0 && exitCode !== 1) throw new Error(`faultline load exited ${exitCode} at ${rate} req/s`);
+  const result = JSON.parse(readFileSync(file, 'utf8')) as LoadResult;
+  return { rate, valid: result.valid, exitCode, result };
+}
+
+/** wrk's closed-loop maximum (req/s), 64 connections on one thread. */
+function wrkMax(bin: string | undefined, url: string): number | null {
+  if (!bin) return null;
+  const r = spawnSync(bin, ['-t1', '-c64', `-d${WRK_S}s`, url], { encoding: 'utf8', timeout: (WRK_S + 20) * 1000 });
+  const m = /Requests\/sec:\s+([\d.]+)/.exec(r.stdout);
+  return m ? Number(m[1]) : null;
 }
 
 function wrkStall(port: number): { p50: number; p90: number; p99: number; max: number } | null {
@@ -55,66 +81,92 @@ async function autocannonStall(port: number): Promise<{ p50: number; p90: number
 }
 
 export default async function bench(): Promise<void> {
+  const wrk = ensureBinary('wrk', 'wrk');
   const trivial = await nodeChild(TRIVIAL);
-  const port = Number(trivial.line);
-  const steps: Awaited<ReturnType<typeof step>>[] = [];
+  const url = `http://127.0.0.1:${trivial.line}/`;
+  const dir = mkdtempSync(join(tmpdir(), 'faultline-bench-load-'));
+  const steps: Step[] = [];
+  const wrkRuns: Array<number | null> = [];
+  const t0 = performance.now();
   try {
-    await step(port, 2000); // warm-up
-    for (const rate of QUICK ? [5_000, 15_000] : [5_000, 10_000, 15_000, 17_500, 20_000, 22_500]) {
-      const s = await step(port, rate);
+    wrkRuns.push(wrkMax(wrk, url));
+    for (const rate of RATES) {
+      const s = await cliStep(url, rate, dir);
       steps.push(s);
-      console.log(`load: ${rate}/s → sent ${((s.result.sent / s.result.scheduled) * 100).toFixed(2)} %, lag p99 ${r2(s.result.schedulingLagMs.p99)} ms, corrected p99 ${r2(s.result.latencyMs.corrected.p99)} ms, CPU ${r2(s.cpuUsPerRequest)} µs/req`);
+      const g = s.result;
+      console.log(
+        `load: ${rate}/s → ${s.valid ? 'valid' : `INVALID (${g.invalidCause})`}, sent ${((g.sent / Math.max(1, g.scheduled)) * 100).toFixed(2)} %, queue p99 ${r2(g.clientQueueMs.p99)} ms, lag p99 ${r2(g.schedulingLagMs.p99)} ms, corrected p99 ${r2(g.latencyMs.corrected.p99)} ms, CPU ${r2(g.generator.cpuUsPerRequest)} µs/req`,
+      );
+      // Two invalid rates in a row: the generator is past its edge.
+      if (steps.length >= 2 && !s.valid && !(steps[steps.length - 2] as Step).valid) break;
     }
+    wrkRuns.push(wrkMax(wrk, url));
   } finally {
     await stop(trivial.child);
+    rmSync(dir, { recursive: true, force: true });
   }
-  // The highest rate held with every lower rate held too (a lucky step above a failed one does not count).
-  const firstMiss = steps.findIndex((s) => !s.ok);
+  const stepsSeconds = (performance.now() - t0) / 1000;
+  // The highest valid rate with every lower rate valid too (a lucky step above a failed one does not count).
+  const firstMiss = steps.findIndex((s) => !s.valid);
   const held = (firstMiss === -1 ? steps : steps.slice(0, firstMiss)).map((s) => s.rate);
   const best = held.length ? Math.max(...held) : null;
   const atBest = steps.find((s) => s.rate === best);
+  const wrkMeasured = wrkRuns.filter((v): v is number => v !== null);
+  const wrkMaxRate = wrkMeasured.length ? wrkMeasured.reduce((a, b) => a + b, 0) / wrkMeasured.length : null;
+  const ratio = best !== null && wrkMaxRate ? best / wrkMaxRate : null;
 
   const stall = await nodeChild(STALL);
   const sport = Number(stall.line);
   let fl: LoadResult;
-  let wrk: ReturnType<typeof wrkStall>;
+  let wrkStallResult: ReturnType<typeof wrkStall>;
   let ac: Awaited<ReturnType<typeof autocannonStall>>;
   try {
     fl = await runLoad({ target: { kind: 'http', url: `http://127.0.0.1:${sport}/` }, schedule: { type: 'constant', rate: 2000, duration: STALL_S * 1000 }, warmupMs: 2000, seed: 2 });
-    wrk = wrkStall(sport);
+    wrkStallResult = wrkStall(sport);
     ac = await autocannonStall(sport);
   } finally {
     await stop(stall.child);
   }
+  const rule = `≥ ${VALIDITY_RULE.minSentShare * 100} % sent and client-side queueing p99 ≤ ${VALIDITY_RULE.maxClientQueueP99Ms} ms`;
   const json = {
+    validityRule: rule,
+    command: `faultline load --url URL --rate R --duration ${STEP_S}s --seed 1 (CLI defaults otherwise)`,
     rates: steps.map((s) => ({
       rate: s.rate,
-      sentRatio: s.result.sent / s.result.scheduled,
+      valid: s.valid,
+      invalidCause: s.result.invalidCause,
+      sentRatio: s.result.sent / Math.max(1, s.result.scheduled),
+      clientQueueP99Ms: s.result.clientQueueMs.p99,
       schedulingLagP99Ms: s.result.schedulingLagMs.p99,
       correctedP99Ms: s.result.latencyMs.corrected.p99,
       serviceP99Ms: s.result.latencyMs.service.p99,
-      clientQueueP99Ms: s.result.clientQueueMs.p99,
-      cpuUsPerRequest: s.cpuUsPerRequest,
-      held: s.ok,
+      cpuUsPerRequest: s.result.generator.cpuUsPerRequest,
     })),
-    highestHeldRate: best,
-    cpuUsPerRequestAtHighest: atBest?.cpuUsPerRequest ?? null,
+    highestValidRate: best,
+    cpuUsPerRequestAtHighest: atBest?.result.generator.cpuUsPerRequest ?? null,
+    wrkClosedLoopMax: { runs: wrkRuns, mean: wrkMaxRate, command: `wrk -t1 -c64 -d${WRK_S}s URL (before and after the steps)` },
+    ratioToWrk: ratio,
+    stepsSeconds,
     stallTest: {
       trueP99Ms: '≈180 (stall 200 ms every 2 s)',
       faultline: { corrected: fl.latencyMs.corrected, service: fl.latencyMs.service, rate: 2000 },
-      wrk,
+      wrk: wrkStallResult,
       autocannon: ac,
     },
-    targets: { rate: 15_000, cpuUsPerRequest: 45 },
+    targets: { highestValidRate: TARGET_RATE, cpuUsPerRequest: TARGET_CPU_US },
   };
   const md = `# Load generator benchmark (open loop, server on the same 2 cores)
 
-| rate req/s | sent | scheduling lag p99 ms | corrected p99 ms | client queue p99 ms | CPU µs/req | held |
-|---|---|---|---|---|---|---|
-${json.rates.map((r) => `| ${r.rate} | ${(r.sentRatio * 100).toFixed(2)} % | ${r2(r.schedulingLagP99Ms)} | ${r2(r.correctedP99Ms)} | ${r2(r.clientQueueP99Ms)} | ${r2(r.cpuUsPerRequest)} | ${r.held ? 'yes' : 'no'} |`).join('\n')}
+Each rate is one \`${json.command}\`, judged by the CLI's own validity rule (${rule}).
 
-- highest rate held, with every lower rate held too (≥ 99 % sent, lag p99 ≤ 3 ms): **${best ?? 'none'} req/s** (target 15,000)
-- generator CPU at that rate: **${r2(atBest?.cpuUsPerRequest)} µs/request** (target ≤ 45)
+| rate req/s | valid | sent | client queue p99 ms | scheduling lag p99 ms | corrected p99 ms | service p99 ms | CPU µs/req |
+|---|---|---|---|---|---|---|---|
+${json.rates.map((r) => `| ${r.rate} | ${r.valid ? 'yes' : `no (${r.invalidCause})`} | ${(r.sentRatio * 100).toFixed(2)} % | ${r2(r.clientQueueP99Ms)} | ${r2(r.schedulingLagP99Ms)} | ${r2(r.correctedP99Ms)} | ${r2(r.serviceP99Ms)} | ${r2(r.cpuUsPerRequest)} |`).join('\n')}
+
+- highest valid rate, every lower rate valid too: **${best ?? 'none'} req/s** (target ≥ ${TARGET_RATE})
+- wrk closed-loop maximum on the same upstream, same run: **${r2(wrkMaxRate)} req/s** (runs: ${wrkRuns.map((v) => r2(v)).join(', ')})
+- ratio highest valid rate / wrk maximum: **${r2(ratio)}** (target ≥ ${r2(TARGET_RATE / 63_000)}: ${TARGET_RATE} against the 63,000 wrk measured on a quiet machine)
+- generator CPU at that rate: **${r2(atBest?.result.generator.cpuUsPerRequest)} µs/request** (target ≤ ${TARGET_CPU_US})
 
 ## Stall test (200 ms stall every 2 s; true p99 ≈ 180 ms)
 
@@ -122,8 +174,9 @@ ${json.rates.map((r) => `| ${r.rate} | ${(r.sentRatio * 100).toFixed(2)} % | ${r
 |---|---|---|---|---|
 | faultline, 2000 req/s open loop, corrected | ${r2(fl.latencyMs.corrected.p50)} | ${r2(fl.latencyMs.corrected.p90)} | ${r2(fl.latencyMs.corrected.p99)} | ${r2(fl.latencyMs.corrected.max)} |
 | faultline, same run, service time | ${r2(fl.latencyMs.service.p50)} | ${r2(fl.latencyMs.service.p90)} | ${r2(fl.latencyMs.service.p99)} | ${r2(fl.latencyMs.service.max)} |
-| wrk -t1 -c50 (closed loop + post-run correction) | ${r2(wrk?.p50)} | ${r2(wrk?.p90)} | ${r2(wrk?.p99)} | ${r2(wrk?.max)} |
+| wrk -t1 -c50 (closed loop + post-run correction) | ${r2(wrkStallResult?.p50)} | ${r2(wrkStallResult?.p90)} | ${r2(wrkStallResult?.p99)} | ${r2(wrkStallResult?.max)} |
 | autocannon -c50 (closed loop) | ${r2(ac.p50)} | ${r2(ac.p90)} | ${r2(ac.p99)} | ${r2(ac.max)} |
 `;
+  console.log(`RATIO load highest valid / wrk max: ${r2(ratio)} (target ≥ ${r2(TARGET_RATE / 63_000)}); highest valid ${best ?? 'none'} req/s (target ≥ ${TARGET_RATE}); CPU ${r2(atBest?.result.generator.cpuUsPerRequest)} µs/req (target ≤ ${TARGET_CPU_US})`);
   writeBench(QUICK ? 'load-quick' : 'load', { ...json, quick: QUICK }, QUICK ? `> Smoke run (--quick): short steps, not the reported numbers.\n\n${md}` : md);
 }

@@ -339,6 +339,13 @@ export async function runLoad(opts: LoadOptions): Promise<LoadResult> {
         // The deadline is measured from the intended send time: a request the client could not start
         // on time has used part of its budget.
         const reason = new DOMException(`deadline of ${timeoutMs} ms exceeded`, 'TimeoutError');
+        // A request that never left the generator's queue waited there for its whole budget: that is
+        // client-side queueing too (without it an overloaded generator would show no queue at all).
+        if (ex.onSocketAt < 0 && ex.offset >= warmupMs) {
+          const q = usOf(now - ex.intendedAt);
+          queue.recordValue(q);
+          if (q > queueLimitUs) ex.bucket.queueOver++;
+        }
         ex.handle?.abort(reason);
         hooks.settle(ex, reason);
       }

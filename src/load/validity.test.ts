@@ -53,6 +53,11 @@ describe('the validity rule', () => {
     expect(slow).toMatchObject({ valid: false, cause: 'target' });
     expect(slow.reasons[0]).toBe('only 80.00 % of scheduled requests were sent (< 99 %)');
     expect(slow.advice[0]).toMatch(/service time p99 2000 ms .* ≈ 10000 requests in flight, at the cap of --max-in-flight 1000/);
+    // Drops while requests queue in the generator are the generator's, however slow the answers look.
+    const wedged = judgeValidity(run({ sent: 40_000, dropped: 10_000, serviceMs: p99(2000), clientQueueMs: p99(2000), schedulingLagMs: p99(560), maxInFlight: 1000 }));
+    expect(wedged).toMatchObject({ valid: false, cause: 'generator' });
+    expect(wedged.advice[0]).toMatch(/piled up in the generator's own queue/);
+    expect(wedged.advice.join('\n')).toMatch(/short of CPU/);
     const capped = judgeValidity(run({ sent: 40_000, dropped: 10_000, maxInFlight: 5 }));
     expect(capped).toMatchObject({ valid: false, cause: 'generator' });
     expect(capped.advice[0]).toMatch(/10000 requests were dropped at the generator's in-flight cap \(--max-in-flight 5\)/);

@@ -59,12 +59,18 @@ export function judgeValidity(i: ValidityInput): Validity {
   const servP99 = i.serviceMs.p99;
   const lagP99 = i.schedulingLagMs.p99;
 
+  const q = i.clientQueueMs.p99;
+  const queued = q !== null && q > VALIDITY_RULE.maxClientQueueP99Ms;
+
   if (i.scheduled > 0 && i.sent / i.scheduled < VALIDITY_RULE.minSentShare) {
     reasons.push(`only ${((i.sent / i.scheduled) * 100).toFixed(2)} % of scheduled requests were sent (< ${VALIDITY_RULE.minSentShare * 100} %)`);
     // Drops happen at the in-flight cap: either the target is slow (rate × its latency reaches the
     // cap) or the cap is too low for the rate even at a fast target's latency.
     const inFlight = servP99 === null ? null : Math.ceil((i.peakRate * servP99) / 1000);
-    if (servP99 !== null && servP99 > VALIDITY_RULE.maxClientQueueP99Ms && inFlight !== null && inFlight * 2 > i.maxInFlight) {
+    if (queued) {
+      cause = 'generator';
+      advice.push(`${i.dropped} requests were dropped at the in-flight cap (--max-in-flight ${i.maxInFlight}) because requests piled up in the generator's own queue`);
+    } else if (servP99 !== null && servP99 > VALIDITY_RULE.maxClientQueueP99Ms && inFlight !== null && inFlight * 2 > i.maxInFlight) {
       cause = 'target';
       advice.push(
         `the target's service time p99 ${ms(servP99)} at ${i.peakRate} req/s keeps ≈ ${inFlight} requests in flight, at the cap of --max-in-flight ${i.maxInFlight}: that is the target's slowness; raise --max-in-flight to measure it without drops`,
@@ -77,8 +83,7 @@ export function judgeValidity(i: ValidityInput): Validity {
     }
   }
 
-  const q = i.clientQueueMs.p99;
-  if (q !== null && q > VALIDITY_RULE.maxClientQueueP99Ms) {
+  if (queued) {
     reasons.push(
       `client-side queueing p99 ${q} ms > ${VALIDITY_RULE.maxClientQueueP99Ms} ms: requests waited in the generator before reaching the wire (too few connections or an overloaded generator)`,
     );

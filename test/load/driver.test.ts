@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import https from 'node:https';
+import net from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -89,6 +90,28 @@ describe('connection pre-warming', () => {
       expect(capped.generator.prewarmedConnections).toBe(2);
     } finally {
       await counting.close();
+    }
+  });
+});
+
+describe('requests that never leave the generator', () => {
+  it('count as client-side queueing when their deadline passes before they reach the wire', async () => {
+    // One connection to a server that never answers: the first request holds it, the rest wait in the
+    // generator's queue until their deadlines.
+    const silent = net.createServer(() => {});
+    await new Promise<void>((r) => silent.listen(0, '127.0.0.1', () => r()));
+    try {
+      const r = await runLoad({
+        target: { kind: 'http', url: `http://127.0.0.1:${(silent.address() as AddressInfo).port}/`, connections: 1 },
+        schedule: { type: 'constant', rate: 20, duration: 500 },
+        timeoutMs: 300,
+      });
+      expect(r.errors).toEqual({ timeout: 10 });
+      expect(r.clientQueueMs.count).toBe(10);
+      expect(r.clientQueueMs.p99).toBeGreaterThan(200);
+      expect(r).toMatchObject({ valid: false, invalidCause: 'generator' });
+    } finally {
+      silent.close();
     }
   });
 });
