@@ -2,11 +2,12 @@ import { readdirSync, rmdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { ExitCode, formatDuration, InputError, loadSpecFile, percentile, randomSeed, redactValue } from '../shared/index.ts';
 import {
+  CLUSTER_PROVIDERS,
   defaultFollowUp,
   DRILL_FAULTS,
   FOLLOW_UPS,
+  PROVIDER_NAMES,
   externalProvider,
-  nativeProvider,
   parsePgUrl,
   recheck,
   runFailoverDrill,
@@ -15,6 +16,7 @@ import {
   type DrillFault,
   type DrillResult,
   type FollowUp,
+  type ProviderName,
   type ReadinessView,
   type WriterKind,
 } from '../failover/index.ts';
@@ -32,6 +34,7 @@ Usage:
                            [--fault kill|partition|partition-clients|partition-replica|pause|switchover]
                            [--follow-up none|restart|rewind|reclone] [--runs N] [--seed S]
                            [--unfenced|--role-only] [--json FILE] [--report-dir DIR]
+                           [--provider native|testcontainers] [--image IMAGE]
   faultline drill failover --check reports/<run-id>
 
 Starts a primary ("eu") and a replica ("us") from PostgreSQL server binaries (PATH, pg_config or
@@ -43,6 +46,9 @@ partition-clients, partition-replica (no failover expected while clients reach t
 pause (SIGSTOP, resumed as a zombie), switchover (planned).
 --follow-up: what happens to the stale ex-primary after the failover (kill and pause default to restart).
 --unfenced / --role-only run the honesty controls (writers that must be caught).
+--provider testcontainers runs the pair in two containers (testcontainers, host network, loopback
+ports) from --image (default: a PostgreSQL 15 image built locally from Debian packages, cached by
+content hash); kill = docker kill, pause = docker pause. Needs a Docker daemon (DOCKER_HOST).
 The scenario file may name an external provider (your own nodes, loopback connection strings and
 commands; see docs/failover.md).
 Exit codes: 0 pass, 1 fail or inconclusive, 2 invalid input, 3 aborted, 4 harness error.`;
@@ -72,7 +78,8 @@ const connectionString = z.string().superRefine((v, ctx) => {
 });
 
 const providerSpec = z.union([
-  z.literal('native'),
+  z.enum(PROVIDER_NAMES as [ProviderName, ...ProviderName[]]),
+  z.object({ type: z.literal('testcontainers'), image: z.string().min(1).optional() }).strict(),
   z
     .object({
       type: z.literal('external'),
@@ -105,8 +112,23 @@ export const drillSpec = z
 export type DrillSpec = z.output<typeof drillSpec>;
 
 /** The scenario's provider; an external one gets its `${VAR}` references from `env` (InputError when unset). */
-export function providerFrom(spec: DrillSpec, env: Record<string, string | undefined>): ClusterProvider {
-  if (spec.provider === 'native') return nativeProvider();
+export function providerFrom(spec: DrillSpec, env: Record<string, string | undefined>, flags: { provider?: string; image?: string } = {}): ClusterProvider {
+  if (flags.provider !== undefined && !PROVIDER_NAMES.includes(flags.provider as ProviderName)) {
+    throw new InputError('FAULTLINE_CLI_USAGE', `--provider must be one of ${PROVIDER_NAMES.join(', ')} (got '${flags.provider}')`, { field: 'provider' });
+  }
+  const named = (flags.provider ?? (typeof spec.provider === 'string' ? spec.provider : spec.provider.type === 'testcontainers' ? 'testcontainers' : undefined)) as ProviderName | undefined;
+  if (named) {
+    const image = flags.image ?? (typeof spec.provider === 'object' && spec.provider.type === 'testcontainers' ? spec.provider.image : undefined);
+    if (image !== undefined && named !== 'testcontainers') throw new InputError('FAULTLINE_CLI_USAGE', '--image needs --provider testcontainers', { field: 'image' });
+    if (named === 'testcontainers') {
+      // testcontainers' reaper (Ryuk) is an image pulled from a registry; faultline labels and reaps its own containers.
+      env.TESTCONTAINERS_RYUK_DISABLED ??= 'true';
+      // Host networking on loopback: without this, testcontainers inside a container looks for the bridge gateway.
+      env.TESTCONTAINERS_HOST_OVERRIDE ??= '127.0.0.1';
+    }
+    return CLUSTER_PROVIDERS[named](image ? { image } : {});
+  }
+  if (typeof spec.provider !== 'object' || spec.provider.type !== 'external') throw new InputError('FAULTLINE_CLI_USAGE', 'unknown provider', { field: 'provider' });
   const expand = (v: string, field: string): string =>
     v.replace(/\$\{(\w+)\}/g, (_m, name: string) => {
       const x = env[name];
@@ -217,6 +239,8 @@ ${rolloutUsage}`,
       json: { type: 'string' },
       check: { type: 'string' },
       'report-dir': { type: 'string' },
+      provider: { type: 'string' },
+      image: { type: 'string' },
     });
     if (values.check) {
       const c = recheck(resolve(io.cwd, values.check));
@@ -236,7 +260,7 @@ ${rolloutUsage}`,
     // The controls need the stale ex-primary to come back to be caught; so does the fenced writer's proof.
     const followUp = (values['follow-up'] ?? spec.followUp ?? defaultFollowUp(fault)) as FollowUp;
     if (!FOLLOW_UPS.includes(followUp)) throw new InputError('FAULTLINE_CLI_USAGE', `--follow-up must be one of ${FOLLOW_UPS.join(', ')} (got '${followUp}')`, { field: 'followUp' });
-    const provider = providerFrom(spec, io.env);
+    const provider = providerFrom(spec, io.env, { ...(values.provider ? { provider: values.provider } : {}), ...(values.image ? { image: values.image } : {}) });
     const reportDir = values['report-dir'] ?? join(io.cwd, 'reports');
     const results: DrillResult[] = [];
     const controller = new AbortController();

@@ -15,3 +15,9 @@ export type { CheckResult, DrillFacts, FinalState, HistoryOp, ReadinessSample, T
 export { findPgBinaries, ensureGoldenPair, NO_POSTGRES_MESSAGE } from './postgres.ts';
 export type { PgBinaries, PgTarget } from './postgres.ts';
 export { reapDebris, WORKING_COPY_PREFIX } from './debris.ts';
+export { CLUSTER_PROVIDERS, PROVIDER_NAMES } from './provider-registry.ts';
+export type { NamedProviderOptions, ProviderName } from './provider-registry.ts';
+export { testcontainersProvider, reapLeftoverContainers, CONTAINER_LABELS } from './testcontainers-provider.ts';
+export type { TestcontainersProviderOptions } from './testcontainers-provider.ts';
+export { ensureLocalPgImage, localImageTags } from './local-image.ts';
+export type { LocalImage } from './local-image.ts';

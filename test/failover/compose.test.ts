@@ -1,10 +1,10 @@
 /**
- * The game-day docker compose pair (docker-compose.yml) and its scenario
- * (scenarios/failover-external.yaml), checked statically: no container engine runs in CI, so no
- * container is started and no drill runs here. What a user relies on: both nodes are reachable only
- * on loopback, at the ports the scenario connects to, and the scenario passes the drill's own
- * validation (schema, connection strings, ${PGPASSWORD} expansion, the commands its fault and
- * follow-up need).
+ * The game-day docker compose pair (docker-compose.yml with docker-compose.override.yml's published
+ * ports, or docker-compose.host-network.yml) and its scenario (scenarios/failover-external.yaml),
+ * checked statically, without Docker: both nodes are reachable only on loopback, at the ports the
+ * scenario connects to, in both network forms, and the scenario passes the drill's own validation
+ * (schema, connection strings, ${PGPASSWORD} expansion, the commands its fault and follow-up need).
+ * test/containers/compose-game-day.test.ts runs the pair for real.
  */
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { readFileSync } from 'node:fs';
@@ -25,7 +25,12 @@ interface ComposeService {
   volumes?: string[];
   healthcheck?: { test?: string[] };
 }
-const compose = parse(readFileSync(composeFile, 'utf8'), { merge: true }) as { services: Record<string, ComposeService> };
+const readCompose = (f: string): { services: Record<string, ComposeService> } => parse(readFileSync(f, 'utf8'), { merge: true }) as { services: Record<string, ComposeService> };
+const compose = readCompose(composeFile);
+/** docker-compose.override.yml (read by default beside docker-compose.yml) publishes the ports. */
+const override = readCompose(path('docker-compose.override.yml'));
+const hostNetwork = readCompose(path('docker-compose.host-network.yml')) as { services: Record<string, ComposeService & { network_mode?: string; command?: string[]; environment?: Record<string, string> }> };
+for (const [name, s] of Object.entries(override.services)) compose.services[name] = { ...compose.services[name], ...s };
 
 /** Every published port of a service as { hostIp, hostPort, containerPort } (short and long syntax). */
 function published(s: ComposeService): Array<{ hostIp: string | undefined; hostPort: number; containerPort: number }> {
@@ -43,10 +48,10 @@ afterEach(() => {
 });
 
 describe('docker-compose.yml (game-day pair)', () => {
-  it('is a PostgreSQL 15 primary pg-eu and replica pg-us from the official image', () => {
+  it('is a PostgreSQL 15 primary pg-eu and replica pg-us from the official image unless FAULTLINE_PG_IMAGE names another', () => {
     expect(Object.keys(compose.services).sort()).toEqual(['pg-eu', 'pg-us']);
     for (const s of Object.values(compose.services)) {
-      expect(s.image).toBe('postgres:15');
+      expect(s.image).toBe('${FAULTLINE_PG_IMAGE:-postgres:15}');
       expect(s.environment?.POSTGRES_USER).toBe('drill');
       expect(s.environment?.POSTGRES_DB).toBe('drill');
       expect(s.healthcheck?.test).toContain('pg_isready');
@@ -58,6 +63,21 @@ describe('docker-compose.yml (game-day pair)', () => {
     expect(all.length).toBe(2);
     for (const p of all) expect(p, `${p.name} publishes ${p.hostIp ?? '(all interfaces)'}:${p.hostPort}`).toMatchObject({ hostIp: '127.0.0.1', containerPort: 5432 });
     expect(all.map((p) => `${p.name}=${p.hostPort}`).sort()).toEqual(['pg-eu=15432', 'pg-us=15433']);
+  });
+
+  it('host-network form: every node on the host network, bound to 127.0.0.1 at its published port; peers addressed on loopback', () => {
+    const ports: Record<string, number> = {};
+    for (const [name, s] of Object.entries(hostNetwork.services)) {
+      expect(s.network_mode, name).toBe('host');
+      expect(s.command, name).toEqual(expect.arrayContaining(['listen_addresses=127.0.0.1']));
+      const port = Number(s.command?.find((a) => a.startsWith('port='))?.slice(5));
+      expect(published(compose.services[name]!)[0]!.hostPort, name).toBe(port);
+      expect(s.environment?.PGPORT, name).toBe(String(port));
+      expect(s.healthcheck?.test, name).toContain(`--port=${port}`);
+      ports[name] = port;
+    }
+    expect(hostNetwork.services['pg-us']!.environment).toMatchObject({ FAULTLINE_PRIMARY_HOST: '127.0.0.1', FAULTLINE_PRIMARY_PORT: String(ports['pg-eu']) });
+    expect(hostNetwork.services['pg-eu']!.environment).toMatchObject({ FAULTLINE_PEER_HOST: '127.0.0.1', FAULTLINE_PEER_PORT: String(ports['pg-us']) });
   });
 
   it('takes the password from PGPASSWORD and stores none', () => {
@@ -124,11 +144,11 @@ describe('scenarios/failover-external.yaml', () => {
 
   it('only names services docker-compose.yml defines in its docker compose commands', () => {
     const spec = loadSpecFile(scenarioFile, 'FailoverDrill', drillSpec);
-    if (spec.provider === 'native') throw new Error('expected an external provider');
+    if (typeof spec.provider !== 'object' || spec.provider.type !== 'external') throw new Error('expected an external provider');
     const commands = Object.entries(spec.provider.commands);
     expect(commands.length).toBeGreaterThan(0);
     for (const [name, cmd] of commands) {
-      const named = [...cmd!.matchAll(/docker compose (?:\S+ )*?(pg-[a-z]+)\b/g)].map((m) => m[1]);
+      const named = [...cmd!.matchAll(/docker compose\}? (?:\S+ )*?(pg-[a-z]+)\b/g)].map((m) => m[1]);
       expect(named.length, `${name}: ${cmd}`).toBeGreaterThan(0);
       for (const s of named) expect(Object.keys(compose.services), `${name} names ${s}`).toContain(s);
     }

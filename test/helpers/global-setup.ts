@@ -6,6 +6,8 @@
  * - tests that spawn bin/faultline.mjs run the compiled CLI in dist/, as users do: it is rebuilt
  *   (`npm run build`) before any test runs whenever a source is newer than dist/, so no test ever
  *   runs a stale build. In watch mode the check repeats before every rerun.
+ * - a Docker daemon the container tests had to start themselves (test/helpers/docker-engine.ts) is
+ *   stopped by its pid when the run ends.
  */
 import { spawnSync } from 'node:child_process';
 import { chmodSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
@@ -13,6 +15,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { TestProject } from 'vitest/node';
+import { stopDockerStartedByTests } from './docker-engine.ts';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 /** What `npm run build` compiles (tsconfig.build.json) and what configures it. */
@@ -46,11 +49,14 @@ function buildDistIfStale(): void {
   if (r.status !== 0) throw new Error(`npm run build failed (exit ${r.status}) — the CLI tests need dist/:\n${r.stdout}${r.stderr}`);
 }
 
-export default function setup(project: TestProject): () => void {
+export default function setup(project: TestProject): () => Promise<void> {
   buildDistIfStale();
   project.onTestsRerun(() => buildDistIfStale());
   const tmp = mkdtempSync(join(tmpdir(), 'faultline-tests-'));
   chmodSync(tmp, 0o755);
   process.env.TMPDIR = tmp;
-  return () => rmSync(tmp, { recursive: true, force: true });
+  return async () => {
+    rmSync(tmp, { recursive: true, force: true });
+    await stopDockerStartedByTests();
+  };
 }
