@@ -7,14 +7,15 @@
  */
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { FaultlineError } from '../shared/index.ts';
 
 /** What the base root filesystem is made of; part of its content hash. */
 export const LOCAL_BASE_RECIPE = { tool: 'mmdebstrap', variant: 'minbase', suite: 'bookworm', include: ['postgresql-15', 'gosu'] } as const;
 export const LOCAL_IMAGE_REPO = 'faultline/postgres';
-const CONTEXT_DIR = fileURLToPath(new URL('../../docker/postgres-local/', import.meta.url));
+/** docker/postgres-local/ of the package: two levels up from src/failover, three from the compiled dist/src/failover. */
+const CONTEXT_DIR = ['../../docker/postgres-local/', '../../../docker/postgres-local/'].map((rel) => fileURLToPath(new URL(rel, import.meta.url))).find((d) => existsSync(`${d}Dockerfile`)) ?? fileURLToPath(new URL('../../docker/postgres-local/', import.meta.url));
 const CONTEXT_FILES = ['Dockerfile', 'docker-entrypoint.sh'] as const;
 
 export interface LocalImage {

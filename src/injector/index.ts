@@ -8,6 +8,8 @@
  */
 export { startProxy, TcpProxy } from './proxy.ts';
 export { ProxyBuilder, UdpProxyBuilder } from './builder.ts';
+export { faultlineLink } from './testcontainers-link.ts';
+export type { FaultlineLinkOptions, LinkableContainer } from './testcontainers-link.ts';
 export type { Proxy, ProxyOptions, ProxyStats } from './proxy.ts';
 export { DELAY_BUCKETS_MS, summariseHistogramUs } from './fault-statistics.ts';
 export type { FaultStats, LatencySummary, DelayHistogram } from './fault-statistics.ts';
