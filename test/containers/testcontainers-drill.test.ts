@@ -49,7 +49,7 @@ afterAll(async () => {
 describe('testcontainers provider, fenced writer, async replication', () => {
   it('docker kill of the primary container: promotion, fence, every invariant holds; the stale primary restarts with its old data', async () => {
     const r = await drill({ mode: 'async', fault: 'kill', followUp: 'restart' });
-    expect(r.check.violations).toEqual([]);
+    expect(r.check.violations, JSON.stringify(r.check.violations)).toEqual([]);
     expect(r.check.verdict).toBe('pass');
     expect(r.provider).toBe('testcontainers');
     expect(fault(r)).toMatchObject({ dockerKill: 'SIGKILL', running: false, exitCode: 137, portRefuses: true, timeline: { before: 1, after: 2 } });
@@ -63,7 +63,7 @@ describe('testcontainers provider, fenced writer, async replication', () => {
 
   it('full partition through the replication link: acknowledged writes lost only inside the stall window (RPO > 0)', async () => {
     const r = await drill({ mode: 'async', fault: 'partition' });
-    expect(r.check.violations).toEqual([]);
+    expect(r.check.violations, JSON.stringify(r.check.violations)).toEqual([]);
     expect(r.check.verdict).toBe('pass');
     expect(r.check.rpo.lostAcknowledgedWrites).toBeGreaterThan(0);
     expect(fault(r).replicationLink).toBe('blackhole');
@@ -71,14 +71,14 @@ describe('testcontainers provider, fenced writer, async replication', () => {
 
   it('docker pause of the primary (cgroup freezer), unpaused after the promotion as a zombie: never writable again', async () => {
     const r = await drill({ mode: 'async', fault: 'pause' });
-    expect(r.check.violations).toEqual([]);
+    expect(r.check.violations, JSON.stringify(r.check.violations)).toEqual([]);
     expect(r.check.verdict).toBe('pass');
     expect(fault(r)).toMatchObject({ dockerPause: true, paused: true, resumed: true });
   }, T);
 
   it('planned switchover loses nothing; the old primary is re-cloned with pg_basebackup and streams on the new timeline', async () => {
     const r = await drill({ mode: 'async', fault: 'switchover', followUp: 'reclone' });
-    expect(r.check.violations).toEqual([]);
+    expect(r.check.violations, JSON.stringify(r.check.violations)).toEqual([]);
     expect(r.check.verdict).toBe('pass');
     expect(r.check.rpo.lostAcknowledgedWrites).toBe(0);
     expect(r.facts.rejoin).toMatchObject({ how: 'reclone', inRecovery: true, streaming: true, timeline: 2, caughtUp: true });
@@ -88,7 +88,7 @@ describe('testcontainers provider, fenced writer, async replication', () => {
 describe('testcontainers provider, fenced writer, synchronous replication', () => {
   it('docker kill, then pg_rewind of the ex-primary in its own stopped container: RPO 0, it streams on the new timeline', async () => {
     const r = await drill({ mode: 'sync', fault: 'kill', followUp: 'rewind' });
-    expect(r.check.violations).toEqual([]);
+    expect(r.check.violations, JSON.stringify(r.check.violations)).toEqual([]);
     expect(r.check.verdict).toBe('pass');
     expect(r.check.rpo.lostAcknowledgedWrites).toBe(0);
     expect(r.facts.rejoin).toMatchObject({ how: 'rewind', inRecovery: true, streaming: true, timeline: 2, caughtUp: true });
@@ -96,7 +96,7 @@ describe('testcontainers provider, fenced writer, synchronous replication', () =
 
   it('full partition: nothing acknowledged is lost', async () => {
     const r = await drill({ mode: 'sync', fault: 'partition' });
-    expect(r.check.violations).toEqual([]);
+    expect(r.check.violations, JSON.stringify(r.check.violations)).toEqual([]);
     expect(r.check.verdict).toBe('pass');
     expect(r.check.rpo.lostAcknowledgedWrites).toBe(0);
   }, T);
