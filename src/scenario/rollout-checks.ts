@@ -274,7 +274,8 @@ export function judgeRollout(r: Omit<RolloutResult, 'verdicts' | 'status' | 'rea
     const since = x.sigtermAt as number;
     const last = x.balancer.lastRoutedAt;
     const after = last !== null && last > since ? last - since : null;
-    const rtt = x.outOfRotationCheckMs ?? DEFAULT_CHECK_RTT_MS;
+    // The check's round trip counts, up to one more interval (a check that timed out says nothing about readiness).
+    const rtt = Math.min(x.outOfRotationCheckMs ?? DEFAULT_CHECK_RTT_MS, o.intervalMs);
     const bound = o.intervalMs + rtt;
     const outText =
       x.outOfRotationAt === null
@@ -285,7 +286,7 @@ export function judgeRollout(r: Omit<RolloutResult, 'verdicts' | 'status' | 'rea
     if (after !== null && after > bound) routeOk = false;
     late.push(`${x.name}: ${after === null ? 'no new connection after SIGTERM' : `last new connection ${ms(after)} after SIGTERM`}${after !== null && after > bound ? ` (> ${ms(bound)})` : ''}, ${outText}`);
   }
-  out.push(row('no-traffic-after-not-ready', `no new connection routed to a replica more than one check interval (${o.intervalMs} ms + the check's round trip) after it stopped being ready`, routeOk, `last new connection ≤ ${o.intervalMs} ms + check round trip after SIGTERM`, late.join('; ') || 'no replica was signalled'));
+  out.push(row('no-traffic-after-not-ready', `no new connection routed to a replica more than one check interval (${o.intervalMs} ms + the check's round trip, at most one more interval) after it stopped being ready`, routeOk, `last new connection ≤ ${o.intervalMs} ms + check round trip (≤ ${2 * o.intervalMs} ms) after SIGTERM`, late.join('; ') || 'no replica was signalled'));
 
   // Replacements got traffic only after their /readyz returned 200.
   const started = r.replicas.filter((x) => x.role !== 'initial');
