@@ -4,6 +4,8 @@ export interface CliIo {
   stderr: { write(s: string): unknown; isTTY?: boolean };
   env: Record<string, string | undefined>;
   cwd: string;
+  /** The parent process when faultline started (to notice being orphaned by an npm wrapper). */
+  parentPid?: number;
 }
 
 /** A command's module exports one of these; its one-line summary is in the registry (commands.ts). */
@@ -15,5 +17,5 @@ export interface Command {
 }
 
 export function processIo(): CliIo {
-  return { stdout: process.stdout, stderr: process.stderr, env: process.env, cwd: process.cwd() };
+  return { stdout: process.stdout, stderr: process.stderr, env: process.env, cwd: process.cwd(), parentPid: process.ppid };
 }

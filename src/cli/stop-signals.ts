@@ -22,11 +22,14 @@ export function onStopSignal(io: CliIo, stop: (reason: string) => void): () => v
   let watch: NodeJS.Timeout | undefined;
   const underNpm = io.env.npm_command !== undefined || io.env.npm_lifecycle_event !== undefined || io.env.FAULTLINE_STOP_WITH_PARENT === '1';
   if (underNpm) {
-    const parent = process.ppid;
-    watch = setInterval(() => {
-      if (process.ppid !== parent) fire(`its parent process (pid ${parent}, npm/npx) exited`);
-    }, 250);
+    // The parent recorded when faultline started: npm may already be gone before this command runs.
+    const parent = io.parentPid ?? process.ppid;
+    const check = (): void => {
+      if (process.ppid !== parent || process.ppid === 1) fire(`its parent process (pid ${parent}, npm/npx) exited`);
+    };
+    watch = setInterval(check, 250);
     watch.unref();
+    setImmediate(check);
   }
   return () => {
     process.off('SIGINT', onInt);

@@ -4,8 +4,7 @@
  * and stderr is searched for each planted value.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { okServer, type TestServer } from '../load/http-fixture.ts';
 import { mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -52,20 +51,11 @@ describe('redaction of every credential shape', () => {
     });
   });
 
-  let server: http.Server;
-  let port: number;
+  let server: TestServer;
   beforeAll(async () => {
-    server = http.createServer((req, res) => {
-      req.resume();
-      res.writeHead(200, { 'content-type': 'application/json' }).end('{"ok":true}');
-    });
-    await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
-    port = (server.address() as AddressInfo).port;
+    server = await okServer();
   });
-  afterAll(async () => {
-    server.closeAllConnections();
-    await new Promise<void>((r) => server.close(() => r()));
-  });
+  afterAll(() => server.close());
 
   it('a run with one secret of each shape planted writes none of them: journal (scenario copy too), JUnit, Markdown, HTML, evidence, stdout, stderr', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'faultline-redaction-'));
@@ -77,7 +67,7 @@ kind: Experiment
 metadata: { name: secrets, description: "api_key=${PLANTED.apiKey}" }
 seed: 3
 timeScale: 3600
-target: { url: "http://127.0.0.1:${port}", path: "/q?access_token=${PLANTED.accessToken}&sig=${PLANTED.sig}" }
+target: { url: "${server.url}", path: "/q?access_token=${PLANTED.accessToken}&sig=${PLANTED.sig}" }
 load: { rate: 50, timeout: 500ms }
 slo: { name: t, objective: 99 }
 probes:

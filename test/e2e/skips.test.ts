@@ -3,28 +3,18 @@
  * SKIPPED with exit 5 and says why and how to install PostgreSQL, unless skips are allowed.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { okServer, type TestServer } from '../load/http-fixture.ts';
 import { FaultlineError, ExitCode } from '../../src/shared/index.ts';
 import { NO_POSTGRES_MESSAGE } from '../../src/failover/index.ts';
 import { parseScenario, planScenario, runScenario } from '../../src/scenario/index.ts';
 import { verdictTable, renderMarkdown } from '../../src/report/index.ts';
 
 describe('skips are visible', () => {
-  let server: http.Server;
-  let port: number;
+  let server: TestServer;
   beforeAll(async () => {
-    server = http.createServer((req, res) => {
-      req.resume();
-      res.writeHead(200).end('ok');
-    });
-    await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
-    port = (server.address() as AddressInfo).port;
+    server = await okServer();
   });
-  afterAll(async () => {
-    server.closeAllConnections();
-    await new Promise<void>((r) => server.close(() => r()));
-  });
+  afterAll(() => server.close());
 
   const noPostgres = (): never => {
     throw new FaultlineError('FAULTLINE_FAILOVER_NO_POSTGRES', NO_POSTGRES_MESSAGE);
@@ -34,7 +24,7 @@ kind: Experiment
 metadata: { name: skip }
 seed: 5
 timeScale: 3600
-target: { url: "http://127.0.0.1:${port}" }
+target: { url: "${server.url}" }
 load: { rate: 20, timeout: 500ms }
 slo: { name: t, objective: 99 }
 experiments:

@@ -44,3 +44,6 @@ export async function countingServer(delayMs = 0): Promise<TestServer & { connec
     },
   };
 }
+
+/** A loopback HTTP server that answers every request 200 `ok`. */
+export const okServer = (): Promise<TestServer> => everyNthFails(Number.POSITIVE_INFINITY, 200);
