@@ -4,8 +4,11 @@
 //   - src/scenario may import the four modules and shared; src/report imports scenario and shared;
 //   - src/cli (the composition root) may import everything;
 //   - src/cli and src/scenario may import fixtures/reference-service/index.ts (the embedded default target);
-//   - any import that crosses from one src/ folder into another goes through that folder's index.ts.
+//   - any import that crosses from one src/ folder into another goes through that folder's index.ts;
+//   - no import cycles in src/, type-only imports included (faultline/no-cycle below; import-x's
+//     no-cycle skips `import type`, and a type cycle is what this rule exists to catch).
 import js from '@eslint/js';
+import fs from 'node:fs';
 import tseslint from 'typescript-eslint';
 import path from 'node:path';
 
@@ -66,15 +69,72 @@ const boundaries = {
   },
 };
 
+
+// --- no-cycle: static imports (value and type) among src/ files must not form a cycle ---------------
+const IMPORT_RE = /(?:^|[\n;])\s*(?:import|export)\s[^;]*?\bfrom\s*['"](\.{1,2}\/[^'"]+)['"]/g;
+const graphCache = new Map(); // file → { mtimeMs, deps }
+
+function depsOf(file) {
+  let stat;
+  try {
+    stat = fs.statSync(file);
+  } catch {
+    return [];
+  }
+  const hit = graphCache.get(file);
+  if (hit && hit.mtimeMs === stat.mtimeMs) return hit.deps;
+  const text = fs.readFileSync(file, 'utf8');
+  const deps = [...text.matchAll(IMPORT_RE)].map((m) => path.resolve(path.dirname(file), m[1])).filter((d) => topFolder(d) !== undefined && d.endsWith('.ts'));
+  graphCache.set(file, { mtimeMs: stat.mtimeMs, deps });
+  return deps;
+}
+
+/** A path of imports from `from` back to `to` (files), or undefined. */
+function pathBack(from, to) {
+  const seen = new Set();
+  const walk = (f, trail) => {
+    if (f === to) return trail;
+    if (seen.has(f)) return undefined;
+    seen.add(f);
+    for (const d of depsOf(f)) {
+      const found = walk(d, [...trail, d]);
+      if (found) return found;
+    }
+    return undefined;
+  };
+  return walk(from, [from]);
+}
+
+const noCycle = {
+  meta: { type: 'problem', messages: { cycle: 'import cycle: {{path}}' }, schema: [] },
+  create(context) {
+    const file = context.filename;
+    if (topFolder(file) === undefined || file.endsWith('.test.ts')) return {};
+    const check = (node, source) => {
+      if (typeof source !== 'string' || !source.startsWith('.')) return;
+      const target = path.resolve(path.dirname(file), source);
+      if (topFolder(target) === undefined) return;
+      const back = pathBack(target, file);
+      if (back) context.report({ node, messageId: 'cycle', data: { path: [file, ...back].map((f) => path.relative(SRC, f)).join(' → ') } });
+    };
+    return {
+      ImportDeclaration: (n) => check(n, n.source.value),
+      ExportNamedDeclaration: (n) => n.source && check(n, n.source.value),
+      ExportAllDeclaration: (n) => check(n, n.source.value),
+    };
+  },
+};
+
 export default tseslint.config(
   { ignores: ['node_modules/**', 'dist/**', 'reports/**', 'coverage/**', 'fixtures/**/*.js', '.tmp/**'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
-    plugins: { faultline: { rules: { boundaries } } },
+    plugins: { faultline: { rules: { boundaries, 'no-cycle': noCycle } } },
     languageOptions: { globals: { process: 'readonly', console: 'readonly', setTimeout: 'readonly', clearTimeout: 'readonly', setInterval: 'readonly', clearInterval: 'readonly', setImmediate: 'readonly', performance: 'readonly', AbortController: 'readonly', AbortSignal: 'readonly', URL: 'readonly', Buffer: 'readonly', structuredClone: 'readonly', fetch: 'readonly', TextEncoder: 'readonly', TextDecoder: 'readonly', queueMicrotask: 'readonly' } },
     rules: {
       'faultline/boundaries': 'error',
+      'faultline/no-cycle': 'error',
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_', caughtErrors: 'none' }],
       '@typescript-eslint/no-explicit-any': 'error',
       'no-console': 'error',
@@ -83,6 +143,6 @@ export default tseslint.config(
   {
     // Tests, benchmarks, fixtures and bin scripts may print and may reach into any module.
     files: ['test/**', 'bench/**', 'fixtures/**', 'bin/**', '**/*.test.ts', 'eslint.config.js', 'vitest.config.ts'],
-    rules: { 'no-console': 'off', 'faultline/boundaries': 'off' },
+    rules: { 'no-console': 'off', 'faultline/boundaries': 'off', 'faultline/no-cycle': 'off' },
   },
 );

@@ -4,21 +4,11 @@ import type { LoadResult } from '../load/index.ts';
 import type { AlertTransition, BudgetReport, SloSnapshot } from '../slo/index.ts';
 import type { ExperimentPlan, PhaseName, ScenarioPlan } from './model.ts';
 import type { ProbeSample } from './probes.ts';
-import type { DrillStepResult } from './failover-step.ts';
+import type { DrillStepResult } from './failover-step-result.ts';
+import type { Verdict } from './verdict.ts';
 import type { RolloutResult } from './rollout-checks.ts';
-import type { ObservedReport } from './monitoring.ts';
+import type { ObservedReport } from './observed-verdict.ts';
 import type { Observation } from './observed-alerts.ts';
-
-export interface Verdict {
-  id: string;
-  experiment: string;
-  title: string;
-  passed: boolean;
-  expected: string;
-  observed: string;
-  /** The run was aborted before this expectation's phase completed: shown as `not reached`, never as a pass. */
-  notReached?: boolean;
-}
 
 /** The live progress line's load numbers, over the outcomes completed in the last second. */
 export interface LoadTick {

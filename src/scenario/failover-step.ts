@@ -10,47 +10,11 @@ import { errorMessage, isFaultlineError } from '../shared/index.ts';
 import { defaultFollowUp, findPgBinaries, runFailoverDrill, type DrillResult, type PgBinaries, type ReadinessView } from '../failover/index.ts';
 import { startReferenceService, type ClusterView, type ReferenceService } from '../../fixtures/reference-service/index.ts';
 import { injectorLinks } from './failover-links.ts';
-import type { RunEvents, Verdict } from './events.ts';
-import type { ScenarioSpec } from './spec.ts';
-
-export type FailoverDrillSpec = NonNullable<ScenarioSpec['failoverDrill']>;
+import type { RunEvents } from './events.ts';
+import type { Verdict } from './verdict.ts';
+import type { DrillStepResult, FailoverDrillSpec, ReadyzPoll } from './failover-step-result.ts';
 
 export const DRILL_STEP = 'failover-drill';
-
-/** One GET /readyz as the poller saw it (t: ms since the step started). */
-export interface ReadinessSample {
-  t: number;
-  http: number | null;
-  status: string | null;
-  writesUsable: boolean | null;
-  role: string | null;
-  epoch: number | null;
-  error?: string;
-}
-
-export interface DrillStepResult {
-  status: 'passed' | 'failed' | 'skipped' | 'error';
-  /** Why it was skipped or errored, or the checker's one-line reason. */
-  reason: string;
-  fault: FailoverDrillSpec['fault'];
-  mode: FailoverDrillSpec['mode'];
-  seed: string;
-  wallMs: number;
-  serviceUrl?: string;
-  evidenceDir?: string;
-  check?: {
-    verdict: 'pass' | 'fail' | 'inconclusive';
-    reason: string;
-    violations: Array<{ invariant: string; message: string }>;
-    rpo: { lostAcknowledgedWrites: number; windowMs: number | null };
-    rto: { ms: number | null };
-    writes: { ok: number; fail: number; unknown: number };
-  };
-  timeline?: Record<string, number | undefined>;
-  /** /readyz as polled over HTTP during the drill: every change of (http, status, writes_usable, role, epoch). */
-  readiness: { polls: number; non200: number; notReady: number; changes: ReadinessSample[] };
-  verdicts: Verdict[];
-}
 
 export interface FailoverStepOptions {
   spec: FailoverDrillSpec;
@@ -66,7 +30,7 @@ export interface FailoverStepOptions {
   signal?: AbortSignal;
 }
 
-const key = (s: ReadinessSample): string => `${s.http}|${s.status}|${s.writesUsable}|${s.role}|${s.epoch}|${s.error ?? ''}`;
+const key = (s: ReadyzPoll): string => `${s.http}|${s.status}|${s.writesUsable}|${s.role}|${s.epoch}|${s.error ?? ''}`;
 
 /** Pure: the step's verdicts from the drill's check and the /readyz samples. */
 export function judgeDrillStep(spec: FailoverDrillSpec, r: Pick<DrillStepResult, 'check' | 'readiness'>): Verdict[] {
@@ -94,7 +58,7 @@ export function judgeDrillStep(spec: FailoverDrillSpec, r: Pick<DrillStepResult,
   const trueAgain = falseAfter < 0 ? -1 : views.findIndex((s, i) => i > falseAfter && s.writesUsable === true);
   const f = views[falseAfter];
   const t = views[trueAgain];
-  const epochs = (s: ReadinessSample | undefined): string => (s?.epoch === null || s?.epoch === undefined ? '' : ` (epoch ${s.epoch})`);
+  const epochs = (s: ReadyzPoll | undefined): string => (s?.epoch === null || s?.epoch === undefined ? '' : ` (epoch ${s.epoch})`);
   out.push({
     ...base('readyz-writes', '/readyz: writes_usable false during the failover, then true again'),
     passed: trueAgain >= 0,
@@ -168,7 +132,7 @@ export async function runFailoverStep(o: FailoverStepOptions): Promise<DrillStep
     // (synchronous file copies block this process, the service included) and there is no view to judge.
     while (polling && latest === undefined) await new Promise((r) => setTimeout(r, 10));
     while (polling) {
-      const s: ReadinessSample = { t: rel(), http: null, status: null, writesUsable: null, role: null, epoch: null };
+      const s: ReadyzPoll = { t: rel(), http: null, status: null, writesUsable: null, role: null, epoch: null };
       try {
         const res = await fetch(`${service.url}/readyz`, { signal: AbortSignal.timeout(2000) });
         const body = (await res.json()) as Partial<ClusterView>;

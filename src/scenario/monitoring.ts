@@ -12,23 +12,10 @@ import type { ExperimentPlan, ScenarioModel } from './model.ts';
 import type { MonitoringSpec, ObservedExpectationSpec } from './monitoring-spec.ts';
 import { startAlertReceiver, type AlertReceiver } from './alert-receiver.ts';
 import { AlertmanagerAlertTracker, PrometheusAlertTracker, type AmAlert, type Observation, type PromAlert, type RuleInfo } from './observed-alerts.ts';
-import { judgeObserved, observedDeadline, observedSettled, type ObservedTimeline } from './observed-verdict.ts';
+import { judgeObserved, observedDeadline, observedSettled, type ObservedReport } from './observed-verdict.ts';
 import type { ExperimentResult, RunEvents } from './events.ts';
 
 /** What the journal keeps about an experiment's observed alerts. */
-export interface ObservedReport {
-  prometheusUrl?: string;
-  alertmanagerUrl?: string;
-  receiverUrl?: string;
-  scrapeIntervalMs: number | null;
-  rules: RuleInfo[] | null;
-  /** Every transition and notification, `t` = ms since the experiment start. */
-  observations: Array<Observation & { t: number }>;
-  timelines: ObservedTimeline[];
-  /** ms after the experiment's end that faultline kept watching. */
-  watchedAfterEndMs: number;
-}
-
 const FETCH_TIMEOUT_MS = 2000;
 
 async function getJson(url: string): Promise<unknown> {

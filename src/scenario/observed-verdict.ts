@@ -8,7 +8,21 @@ import { formatDuration } from '../shared/index.ts';
 import type { ExperimentPlan } from './model.ts';
 import type { ObservedExpectationSpec } from './monitoring-spec.ts';
 import { matcherText, stageTimes, type Matchers, type Observation, type RuleInfo, type StageTimes } from './observed-alerts.ts';
-import type { Verdict } from './events.ts';
+import type { Verdict } from './verdict.ts';
+
+/** What a run observed in the user's monitoring stack for one experiment. */
+export interface ObservedReport {
+  prometheusUrl?: string;
+  alertmanagerUrl?: string;
+  receiverUrl?: string;
+  scrapeIntervalMs: number | null;
+  rules: RuleInfo[] | null;
+  /** Every transition and notification, `t` = ms since the experiment start. */
+  observations: Array<Observation & { t: number }>;
+  timelines: ObservedTimeline[];
+  /** ms after the experiment's end that faultline kept watching. */
+  watchedAfterEndMs: number;
+}
 
 export interface ObservedTimeline {
   alert: string;

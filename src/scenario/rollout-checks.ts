@@ -3,7 +3,7 @@
  * judge: request classification and attribution, the health gate of a ring, and the verdict rows.
  */
 import { formatDuration, percentile } from '../shared/index.ts';
-import type { Verdict } from './events.ts';
+import type { Verdict } from './verdict.ts';
 
 export const ROLLOUT_STEP = 'rollout';
 

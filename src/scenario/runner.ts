@@ -15,8 +15,8 @@ import { createSloEngine, type SloEngine, type SloSnapshot } from '../slo/index.
 import { startBackend, startReferenceService, type Backend, type ReferenceService } from '../../fixtures/reference-service/index.ts';
 import type { ExperimentPlan, PhaseName, ScenarioModel, ScenarioPlan } from './model.ts';
 import { ProbeRunner, type ProbeSample } from './probes.ts';
-import { RunEvents, type ExperimentResult, type LoadTick, type RunResult, type Verdict } from './events.ts';
-import { judgeAll } from './verdict.ts';
+import { RunEvents, type ExperimentResult, type LoadTick, type RunResult } from './events.ts';
+import { judgeAll, type Verdict } from './verdict.ts';
 import { startMetricsServer, type MetricsServer } from './metrics.ts';
 import { runFailoverStep, type FailoverStepOptions } from './failover-step.ts';
 import { runRollout } from './rollout-step.ts';

@@ -4,7 +4,18 @@
 import { formatDuration, percentileOfSorted } from '../shared/index.ts';
 import type { ExperimentPlan, PlannedExpectation } from './model.ts';
 import type { ProbeSample } from './probes.ts';
-import type { Verdict } from './events.ts';
+
+/** One expectation judged: what was expected, what was observed, and whether that passes. */
+export interface Verdict {
+  id: string;
+  experiment: string;
+  title: string;
+  passed: boolean;
+  expected: string;
+  observed: string;
+  /** The run was aborted before this expectation's phase completed: shown as `not reached`, never as a pass. */
+  notReached?: boolean;
+}
 
 export interface Observations {
   /** Per tier: [fire, clear | null] ms since the experiment start. */
