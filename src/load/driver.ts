@@ -4,10 +4,11 @@
  * does) with plain recordValue; service time is recorded from the moment the request got on the wire.
  * A cap on requests in flight turns late starts into counted drops (like k6's dropped_iterations).
  */
-import { latencyHistogramUs, realClock, redact, summariseLatencyUs, type Clock, type LatencyHistogram, type NetworkPolicy, type Seed } from '../shared/index.ts';
+import { latencyHistogramUs, realClock, redact, type Clock, type LatencyHistogram, type NetworkPolicy, type Seed } from '../shared/index.ts';
 import { arrivalOffsets, scheduleDurationMs, type ScheduleShape } from './schedule.ts';
 import { classifyError, createTarget, statusPredicate, type Abortable, type Target, type TargetSpec } from './targets.ts';
 import { judgeValidity, VALIDITY_RULE } from './validity.ts';
+import { percentiles, type Percentiles } from './percentiles.ts';
 
 export interface SliOutcome {
   /** Clock reading (ms) of the intended send time. */
@@ -80,16 +81,6 @@ export interface LoadOptions {
   phases?: LoadPhase[];
 }
 
-export interface Percentiles {
-  count: number;
-  p50: number | null;
-  p90: number | null;
-  p99: number | null;
-  p999: number | null;
-  max: number | null;
-  mean: number | null;
-}
-
 export interface SecondBucket {
   second: number;
   sent: number;
@@ -153,10 +144,6 @@ const histogram = latencyHistogramUs;
 
 const usOf = (ms: number): number => Math.max(1, Math.round(ms * 1000));
 
-export function percentiles(h: LatencyHistogram): Percentiles {
-  if (h.totalCount === 0) return { count: 0, p50: null, p90: null, p99: null, p999: null, max: null, mean: null };
-  return summariseLatencyUs(h);
-}
 
 interface Bucket {
   sent: number;

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import * as hdr from 'hdr-histogram-js';
-import { percentiles } from './driver.ts';
+import { percentiles } from './percentiles.ts';
 
 describe('latency percentiles', () => {
   it('never reports a percentile above the largest value recorded (HDR buckets round up)', () => {

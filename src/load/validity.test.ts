@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { defaultPrewarmConnections, defaultWarmupMs, type Percentiles } from './driver.ts';
+import { defaultPrewarmConnections, defaultWarmupMs } from './driver.ts';
+import type { Percentiles } from './percentiles.ts';
 import { connectionsFor, judgeValidity, type ValidityInput } from './validity.ts';
 
 const p99 = (v: number | null): Percentiles => ({ count: v === null ? 0 : 1000, p50: v, p90: v, p99: v, p999: v, max: v, mean: v });

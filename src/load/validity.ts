@@ -4,7 +4,7 @@
  * waited client-side (on the wire − intended send time) at most 50 ms at p99. When it is not, the
  * verdict says whether the generator or the target made it so, and which knob to turn.
  */
-import type { Percentiles } from './driver.ts';
+import type { Percentiles } from './percentiles.ts';
 
 export const VALIDITY_RULE = {
   /** sent / scheduled must be at least this. */
