@@ -54,3 +54,24 @@ export function writeBench(name: string, json: unknown, markdown: string): void 
 }
 
 export const r2 = (v: number | null | undefined): string => (v === null || v === undefined || !Number.isFinite(v) ? '-' : v.toFixed(2));
+
+/** A figure a suite compares against its target; `npm run bench` prints them all at the end. */
+export interface Ratio {
+  suite: string;
+  name: string;
+  value: number | null;
+  /** The target, as text (e.g. '≥ 0.9'). */
+  target: string;
+  met: boolean | null;
+}
+
+const ratios: Ratio[] = [];
+
+export function reportRatio(r: Ratio): void {
+  ratios.push(r);
+  console.log(`RATIO ${r.suite}: ${r.name} = ${r2(r.value)} (target ${r.target})${r.met === null ? '' : r.met ? ' met' : ' NOT met'}`);
+}
+
+export function reportedRatios(): readonly Ratio[] {
+  return ratios;
+}

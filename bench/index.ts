@@ -3,6 +3,8 @@
  * writes results under reports/bench/. Targets are reported, never asserted.
  */
 import { mkdirSync } from 'node:fs';
+import { cpus, loadavg } from 'node:os';
+import { r2, reportedRatios } from './helpers.ts';
 
 type Suite = () => Promise<void>;
 const suites: Record<string, () => Promise<{ default: Suite }>> = {
@@ -21,6 +23,9 @@ if (unknown.length > 0) {
   process.exit(2);
 }
 const t0 = Date.now();
+// Ratios measured in one run are what count on a shared machine; say how busy it was.
+const busy = (): string => `load average ${loadavg().map((v) => v.toFixed(1)).join(' / ')} on ${cpus().length} cores`;
+console.log(`bench: ${busy()} at the start`);
 const secs = (ms: number): string => `${Math.round(ms / 1000)}s`;
 for (const [i, name] of names.entries()) {
   const elapsed = Date.now() - t0;
@@ -36,4 +41,9 @@ for (const [i, name] of names.entries()) {
     clearInterval(heartbeat);
   }
 }
-console.log(`\nbench: ${names.length} suite(s) in ${secs(Date.now() - t0)}`);
+const ratios = reportedRatios();
+if (ratios.length > 0) {
+  console.log('\nratio against target:');
+  for (const r of ratios) console.log(`  ${`${r.suite}: ${r.name}`.padEnd(58)} ${r2(r.value).padStart(10)}   target ${r.target}${r.met === null ? '' : r.met ? '   met' : '   NOT met'}`);
+}
+console.log(`\nbench: ${names.length} suite(s) in ${secs(Date.now() - t0)}; ${busy()} at the end${process.argv.includes('--quick') ? ' (--quick: smoke numbers on this machine now, not the reported ones)' : ''}`);

@@ -13,7 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startProxy, startUdpProxy } from '../src/injector/index.ts';
 import { runLoad } from '../src/load/index.ts';
-import { ensureBinary, freePort, nodeChild, r2, stop, writeBench } from './helpers.ts';
+import { ensureBinary, freePort, nodeChild, r2, reportRatio, stop, writeBench } from './helpers.ts';
 
 // `npm run bench -- injector --quick`: a short smoke run (smaller transfers, shorter load phases).
 const QUICK = process.argv.includes('--quick');
@@ -279,6 +279,8 @@ ${(['direct', 'haproxy', 'faultline'] as const).map((k) => `| ${k} | ${r2(throug
 - TCP loss 10 % (RTO ${lossRto} ms): client-observed stall rate **${(tcpLoss.clientObservedStallRate * 100).toFixed(2)} %** over ${lossN} chunks (proxy-recorded ${tcpLoss.proxyRecordedStallRate === null ? '-' : (tcpLoss.proxyRecordedStallRate * 100).toFixed(2)} %); 99 % interval [${((lossP - lossHalf) * 100).toFixed(2)}, ${((lossP + lossHalf) * 100).toFixed(2)}] % → ${tcpLoss.within ? 'within' : 'OUTSIDE'}
 - UDP loss 10 %: observed **${(observedLoss * 100).toFixed(2)} %** over ${n} datagrams; 99 % interval [${((lossP - half) * 100).toFixed(2)}, ${((lossP + half) * 100).toFixed(2)}] % → ${json.accuracy.udpLoss.within ? 'within' : 'OUTSIDE'}
 `;
+    reportRatio({ suite: 'injector', name: 'faultline / HAProxy bulk throughput (no faults)', value: ratioToHaproxy, target: '≥ 0.9', met: ratioToHaproxy === null ? false : ratioToHaproxy >= 0.9 });
+    reportRatio({ suite: 'injector', name: 'added p99 ms vs direct (no faults)', value: addedP99NoFaults, target: '≤ 0.3', met: addedP99NoFaults === null ? false : addedP99NoFaults <= 0.3 });
     writeBench(QUICK ? 'injector-quick' : 'injector', json, QUICK ? `> Smoke run (--quick): fewer samples, not the reported numbers.\n\n${md}` : md);
   } finally {
     await stop(haproxy?.child);

@@ -4,7 +4,7 @@
  */
 import { VirtualClock } from '../src/shared/index.ts';
 import { createSloEngine, parseSloText } from '../src/slo/index.ts';
-import { r2, writeBench } from './helpers.ts';
+import { r2, reportRatio, writeBench } from './helpers.ts';
 
 const slo = parseSloText('apiVersion: faultline/v1\nkind: SLO\nname: bench\nobjective: 99.9\n');
 
@@ -60,5 +60,6 @@ ${costs.map((c) => `| ${c.eventsPerMinute.toLocaleString('en')} | ${c.events.toL
 Evaluation cost stays flat while the number of events grows by six orders of magnitude: the engine keeps
 cumulative counters on the sampling grid, so memory and work depend on the longest window only.
 `;
+  reportRatio({ suite: 'slo', name: 'ingest million events/s', value: best / 1e6, target: '≥ 5', met: best >= 5_000_000 });
   writeBench(QUICK ? 'slo-quick' : 'slo', { ...json, quick: QUICK }, md);
 }

@@ -6,7 +6,7 @@
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { percentile } from '../src/shared/index.ts';
-import { r2, writeBench } from './helpers.ts';
+import { r2, reportRatio, writeBench } from './helpers.ts';
 
 const QUICK = process.argv.includes('--quick');
 const RUNS = QUICK ? 10 : 30;
@@ -59,5 +59,7 @@ ${cases.map((c) => `| \`${c.name}\` | ${r2(c.medianMs)} | ${r2(c.p90Ms)} | ${r2(
 Target: \`faultline --help\` under 150 ms. The CLI is compiled JavaScript and loads a command's
 modules only when that command runs, so help and version cost little more than bare Node.
 `;
+  const helpMs = help?.medianMs ?? null;
+  reportRatio({ suite: 'startup', name: 'faultline --help median ms', value: helpMs, target: '< 150', met: helpMs === null ? false : helpMs < 150 });
   writeBench(QUICK ? 'startup-quick' : 'startup', { ...json, quick: QUICK }, md);
 }
