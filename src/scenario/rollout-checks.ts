@@ -58,7 +58,7 @@ export interface ReplicaRecord {
   /** Still serving when the drill ended, then stopped by it (not part of the rollout). */
   stoppedAtEnd?: boolean;
   polls: DrainPoll[];
-  balancer: { firstRoutedAt: number | null; lastRoutedAt: number | null; connections: number; brokenInFlight: number; connectFailures: number; brokenAt: number[] };
+  balancer: { firstRoutedAt: number | null; lastRoutedAt: number | null; connections: number; brokenInFlight: number; connectFailures: number; brokenAt: number[]; transitions?: Array<{ t: number; to: string; reason: string }> };
   /** The tail of its output, for diagnosis. */
   output?: string;
 }

@@ -11,7 +11,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { errorMessage, freePort } from '../shared/index.ts';
 import { httpStatusOnce, TcpProxy, type Upstream } from '../injector/index.ts';
-import { runLoad, type LoadResult } from '../load/index.ts';
+import { startLoadProcess, type LoadProcess } from './rollout-load.ts';
 import { classifyRequests, judgeGate, judgeRollout, type DrainPoll, type ReplicaRecord, type RingRecord, type RolloutRequest, type RolloutResult } from './rollout-checks.ts';
 import { parseRings, type ReleaseSpec, type RolloutSpec } from './rollout-spec.ts';
 
@@ -87,8 +87,7 @@ export async function runRollout(o: RolloutOptions): Promise<RolloutResult> {
   let proxy: TcpProxy | undefined;
   /** The balancer's upstream of each replica (kept after removal: its accounting stays readable). */
   const upstreams = new Map<string, Upstream>();
-  const stopLoad = new AbortController();
-  let load: Promise<LoadResult> | undefined;
+  let load: LoadProcess | undefined;
   let error: string | undefined;
 
   const rel = (t: number | null): number | null => (t === null ? null : Math.round((t - t0) * 10) / 10);
@@ -103,6 +102,7 @@ export async function runRollout(o: RolloutOptions): Promise<RolloutResult> {
       brokenInFlight: u.connections.brokenInFlight,
       connectFailures: u.connections.connectFailures,
       brokenAt: brokenAt.map((t) => rel(t) as number),
+      transitions: u.transitions.map((t) => ({ t: rel(t.t) as number, to: t.to, reason: t.reason })),
     };
     const admitted = u.transitions.find((t) => t.to === 'up');
     if (admitted) {
@@ -305,22 +305,17 @@ export async function runRollout(o: RolloutOptions): Promise<RolloutResult> {
     step(`balancer ${proxy.listen} (${spec.balancer.policy}, ${spec.balancer.healthCheck ? `check ${spec.balancer.interval} ms` : 'no health check'}) over ${initial.map((l) => l.rec.name).join(', ')}`);
 
     // 2. Open-loop load throughout.
-    load = runLoad({
-      target: { kind: 'http', url: `http://${proxy.listen}${spec.load.path}`, connections: spec.load.connections, maxRequestsPerConnection: spec.load.requestsPerConnection, servedByHeader: REPLICA_HEADER },
-      schedule: { type: 'constant', rate: spec.load.rate, duration: 24 * 3_600_000 },
-      timeoutMs: spec.load.timeout,
-      seed: o.seed,
-      signal: stopLoad.signal,
-      sink: {
-        record: (x) => {
-          const q: RolloutRequest = { t: Math.round((x.intendedAtMs - t0) * 10) / 10, done: Math.round((x.completedAtMs - t0) * 10) / 10, ok: x.ok, latencyMs: Math.round(x.latencyMs * 100) / 100 };
-          if (x.errorClass !== undefined && !x.ok) q.errorClass = x.errorClass;
-          if (x.status !== undefined) q.status = x.status;
-          if (x.servedBy !== undefined) q.servedBy = x.servedBy;
-          requests.push(q);
-        },
+    load = startLoadProcess(
+      {
+        target: { kind: 'http', url: `http://${proxy.listen}${spec.load.path}`, connections: spec.load.connections, maxRequestsPerConnection: spec.load.requestsPerConnection, servedByHeader: REPLICA_HEADER },
+        schedule: { type: 'constant', rate: spec.load.rate, duration: 24 * 3_600_000 },
+        timeoutMs: spec.load.timeout,
+        seed: o.seed,
       },
-    });
+      performance.timeOrigin + t0,
+      requests,
+      (message) => (error ??= message),
+    );
     step(`load ${spec.load.rate} req/s on ${spec.load.path}; baseline ${spec.baseline} ms`);
     await sleep(spec.baseline, o.signal);
 
@@ -370,8 +365,7 @@ export async function runRollout(o: RolloutOptions): Promise<RolloutResult> {
     error = errorMessage(e);
     step(`error: ${error}`);
   } finally {
-    stopLoad.abort();
-    const lr = load ? await load.catch(() => undefined) : undefined;
+    const lr = load ? await load.stop() : null;
     for (const r of records) syncBalancer(r);
     if (proxy) {
       result.balancer.refused = proxy.stats().connections.refused;
@@ -402,14 +396,7 @@ export async function runRollout(o: RolloutOptions): Promise<RolloutResult> {
     if (lr) {
       result.load = {
         rate: spec.load.rate,
-        sent: lr.sent,
-        completed: lr.completed,
-        good: lr.good,
-        bad: lr.bad,
-        dropped: lr.dropped,
-        p99Ms: lr.latencyMs.corrected.p99,
-        valid: lr.valid,
-        invalidReasons: lr.invalidReasons,
+        ...lr,
       };
     }
   }
