@@ -39,6 +39,12 @@ export function progressReporter(write: (s: string) => void, opts: { tty: boolea
           event(`  ${(e.transition.t / 1000).toFixed(2)}s alert ${e.transition.tier} ${e.transition.to === 'firing' ? 'FIRING' : 'cleared'} (${formatDuration(e.transition.tReal)} real-equivalent)`);
         }
         break;
+      case 'observed-end': {
+        const failed = e.verdicts.filter((v) => !v.passed);
+        event(`■ ${e.experiment} in real monitoring (watched ${formatDuration(e.watchedAfterEndMs)} after the experiment): ${failed.length === 0 ? `${e.verdicts.length} row(s) passed` : `${failed.length} of ${e.verdicts.length} row(s) FAILED`}`);
+        for (const v of failed) event(`  ✖ ${v.title}: ${v.observed}`);
+        break;
+      }
       case 'observation': {
         const text = observationText(e.observation);
         if (text) event(`  ${text}`);

@@ -85,6 +85,8 @@ export type RunEvent =
   | { type: 'tick'; experiment: string; t: number; phase: PhaseName; totalMs: number; load: LoadTick; slo: SloSnapshot }
   | { type: 'alert'; experiment: string; transition: AlertTransition }
   | { type: 'observation'; experiment: string; observation: Observation }
+  /** After an experiment with `expect.observed`: the monitoring rows judged (after experiment-end, once watching settled). */
+  | { type: 'observed-end'; experiment: string; verdicts: Verdict[]; passed: boolean; watchedAfterEndMs: number }
   | { type: 'abort'; experiment?: string; cause: string; t?: number }
   | { type: 'experiment-end'; result: ExperimentResult }
   | { type: 'drill-start'; fault: string; mode: string; seed: string; readyzUrl: string }

@@ -187,6 +187,7 @@ export async function startMonitoring(model: ScenarioModel, events: RunEvents): 
             timelines: judged.timelines,
             watchedAfterEndMs: Math.max(0, Date.now() - endedAt),
           };
+          events.emit({ type: 'observed-end', experiment: x.name, verdicts: judged.verdicts, passed: judged.verdicts.every((v) => v.passed), watchedAfterEndMs: observed.watchedAfterEndMs });
           const verdicts = [...result.verdicts, ...judged.verdicts];
           return { ...result, verdicts, observed, passed: result.passed && judged.verdicts.every((v) => v.passed) };
         },
