@@ -4,6 +4,7 @@ import type { RunEvent, RunListener, RunResult } from '../scenario/index.ts';
 import { allVerdicts, cleanupSummary, drillSummary } from './render.ts';
 import { rolloutSummary } from './rollout-report.ts';
 import { observationText } from './observed-timeline.ts';
+import { faultText, forecastRows, historyText } from './predictions.ts';
 
 /** Cuts a live line to the terminal's width so the in-place redraw never wraps. */
 export function fitWidth(s: string, columns: number | undefined): string {
@@ -125,6 +126,12 @@ export function verdictTable(r: RunResult): string {
       .join('; ');
     const causes = errorCauses(x.load.errors);
     if (causes) out.push(`${x.name}: errors ${causes}`);
+    out.push(`${x.name}: ${historyText(x)}; ${faultText(x)}`);
+    for (const row of forecastRows(x)) {
+      out.push(
+        `  ${row.tier}: fire ${row.predictedFire} predicted / ${row.observedFire} observed; clear ${row.predictedClear} / ${row.observedClear}; budget before detection ${row.predictedBudget} / ${row.observedBudget}`,
+      );
+    }
     out.push(`${x.name}: ${x.load.completed} requests completed${x.load.dropped ? ` (+${x.load.dropped} dropped at the in-flight cap)` : ''}, ${x.load.bad} bad, error budget spent ${c === null ? 'n/a' : `${(c * 100).toFixed(2)} %`} of ${formatDuration(x.slo.budget.periodMs)}; alerts (s from inject, ×${x.slo.timeScale} for real-equivalent): ${eps || 'none'}`);
   }
   if (r.drill) out.push(drillSummary(r.drill));

@@ -4,6 +4,7 @@
  */
 import { formatDuration, redact, redactValue } from '../shared/index.ts';
 import type { DrillStepResult, ExperimentResult, RunResult, Verdict } from '../scenario/index.ts';
+import { FORECAST_HEADER, faultText, forecastCells, forecastRows, historyText } from './predictions.ts';
 import { rolloutHtml, rolloutJunitSuite, rolloutMarkdown } from './rollout-report.ts';
 import { observedHtml, observedMarkdown } from './observed-timeline.ts';
 
@@ -93,12 +94,28 @@ export function renderMarkdown(r: RunResult): string {
     }),
     '',
     ...r.experiments.flatMap((x) => observedMarkdown(x)),
+    ...forecastMarkdown(r),
     ...(r.drill ? [drillSummary(r.drill), ''] : []),
     ...(r.rollout ? rolloutMarkdown(r.rollout) : []),
     cleanupSummary(r),
     '',
   ];
   return redact(lines.join('\n'));
+}
+
+/** Per experiment: the assumed history, the fault as measured, and predicted vs observed per tier. */
+function forecastMarkdown(r: RunResult): string[] {
+  const out: string[] = [];
+  for (const x of r.experiments) {
+    const rows = forecastRows(x);
+    out.push(`**${x.name}** — ${historyText(x)}; ${faultText(x)}`, '');
+    if (rows.length === 0) {
+      out.push('');
+      continue;
+    }
+    out.push(`| ${FORECAST_HEADER.join(' | ')} |`, `|${FORECAST_HEADER.map(() => '---').join('|')}|`, ...rows.map((row) => `| ${forecastCells(row).join(' | ')} |`), '');
+  }
+  return out.length ? [`### Alert timing: predicted by the burn-rate maths vs observed (compressed, real-equivalent in parentheses)`, '', ...out] : [];
 }
 
 function episode(a: number, b: number | null, x: ExperimentResult): string {
@@ -118,7 +135,11 @@ interface Line {
 
 interface ChartOpts {
   title: string;
+  /** Left edge of the time axis (negative: part of the assumed history is shown). Default 0. */
+  xMin?: number;
   xMax: number;
+  /** A shaded band for the assumed (computed, not measured) window history: [xMin, until). */
+  assumed?: { until: number; label: string };
   yLabel: string;
   log?: boolean;
   phases: Array<{ name: string; startMs: number; endMs: number }>;
@@ -138,7 +159,8 @@ function chart(lines: Line[], o: ChartOpts): string {
     yMin = Math.pow(10, Math.floor(Math.log10(yMin)));
     yMax = Math.pow(10, Math.ceil(Math.log10(yMax)));
   } else yMax *= 1.1;
-  const x = (ms: number): number => PAD.l + (ms / Math.max(1, o.xMax)) * (W - PAD.l - PAD.r);
+  const x0 = o.xMin ?? 0;
+  const x = (ms: number): number => PAD.l + ((Math.max(ms, x0) - x0) / Math.max(1, o.xMax - x0)) * (W - PAD.l - PAD.r);
   const y = (v: number): number => {
     const f = o.log ? (Math.log10(Math.max(v, yMin)) - Math.log10(yMin)) / (Math.log10(yMax) - Math.log10(yMin)) : v / yMax;
     return H - PAD.b - f * (H - PAD.t - PAD.b);
@@ -148,6 +170,7 @@ function chart(lines: Line[], o: ChartOpts): string {
     parts.push(`<rect class="phase" x="${x(p.startMs).toFixed(1)}" y="${PAD.t}" width="${(x(p.endMs) - x(p.startMs)).toFixed(1)}" height="${H - PAD.t - PAD.b}" fill="${PHASE_COLORS[p.name] ?? '#eee'}"><title>${esc(p.name)}</title></rect>`);
     parts.push(`<text x="${(x(p.startMs) + 4).toFixed(1)}" y="${PAD.t + 12}" font-size="10" fill="#555">${esc(p.name)}</text>`);
   }
+  if (o.assumed) parts.push(assumedBand(x(x0), x(o.assumed.until), PAD.t, H - PAD.t - PAD.b, o.assumed.label));
   const ticks = o.log ? [] : [0, 0.25, 0.5, 0.75, 1].map((f) => f * yMax);
   if (o.log) for (let v = yMin; v <= yMax * 1.0001; v *= 10) ticks.push(v);
   for (const v of ticks) {
@@ -164,8 +187,24 @@ function chart(lines: Line[], o: ChartOpts): string {
     parts.push(`<path class="series" d="${d}" fill="none" stroke="${l.color}" stroke-width="1.6"${l.dash ? ' stroke-dasharray="4 2"' : ''}><title>${esc(l.name)}</title></path>`);
   }
   const legend = lines.map((l, i) => `<text x="${PAD.l + i * 120}" y="${H - 6}" font-size="11" fill="${l.color}">■ ${esc(l.name)}</text>`).join('');
-  const xTicks = [0, 0.25, 0.5, 0.75, 1].map((f) => `<text x="${x(f * o.xMax).toFixed(1)}" y="${H - PAD.b + 12}" font-size="10" text-anchor="middle" fill="#555">${(f * o.xMax / 1000).toFixed(0)}s</text>`).join('');
+  const xTicks = [0, 0.25, 0.5, 0.75, 1]
+    .map((f) => x0 + f * (o.xMax - x0))
+    .map((t) => `<text x="${x(t).toFixed(1)}" y="${H - PAD.b + 12}" font-size="10" text-anchor="middle" fill="#555">${(t / 1000).toFixed(0)}s</text>`)
+    .join('');
   return `<figure><figcaption>${esc(o.title)} <small>(${esc(o.yLabel)})</small></figcaption><svg class="chart" role="img" aria-label="${esc(o.title)}" viewBox="0 0 ${W} ${H}" width="${W}" height="${H}" xmlns="http://www.w3.org/2000/svg">${parts.join('')}${xTicks}${legend}</svg></figure>`;
+}
+
+/** The assumed history: grey, hatched, labelled — it was computed, not measured. */
+function assumedBand(x1: number, x2: number, y: number, h: number, label: string): string {
+  const pattern = `<pattern id="assumed-hatch" width="6" height="6" patternUnits="userSpaceOnUse" patternTransform="rotate(45)"><line x1="0" y1="0" x2="0" y2="6" stroke="#bdbdbd" stroke-width="2"/></pattern>`;
+  return `<defs>${pattern}</defs><rect class="assumed-history" x="${x1.toFixed(1)}" y="${y}" width="${Math.max(0, x2 - x1).toFixed(1)}" height="${h}" fill="url(#assumed-hatch)" fill-opacity="0.6"><title>${esc(label)}</title></rect><text x="${(x1 + 4).toFixed(1)}" y="${y + h - 4}" font-size="10" fill="#616161">assumed history</text>`;
+}
+
+/** How much of the assumed history the SLO charts show (its last part, to scale), and its label. */
+function historyView(x: ExperimentResult): { xMin: number; assumed?: { until: number; label: string } } {
+  const h = x.slo.history;
+  if (h.mode === 'none' || h.untilT === null) return { xMin: 0 };
+  return { xMin: -0.2 * x.plan.totalMs, assumed: { until: h.untilT, label: historyText(x) } };
 }
 
 const PALETTE = ['#1565c0', '#c62828', '#2e7d32', '#ef6c00', '#6a1b9a', '#00838f', '#5d4037', '#455a64'];
@@ -174,8 +213,10 @@ function alertBands(x: ExperimentResult): string {
   const tiers = Object.keys(x.slo.intervals);
   const rowH = 22;
   const h = PAD.t + tiers.length * rowH + PAD.b;
-  const xs = (ms: number): number => PAD.l + (ms / Math.max(1, x.plan.totalMs)) * (W - PAD.l - PAD.r);
+  const view = historyView(x);
+  const xs = (ms: number): number => PAD.l + ((Math.max(ms, view.xMin) - view.xMin) / Math.max(1, x.plan.totalMs - view.xMin)) * (W - PAD.l - PAD.r);
   const parts: string[] = [];
+  if (view.assumed) parts.push(assumedBand(xs(view.xMin), xs(view.assumed.until), PAD.t, tiers.length * rowH, view.assumed.label));
   for (const p of x.plan.phases) parts.push(`<rect class="phase" x="${xs(p.startMs).toFixed(1)}" y="${PAD.t}" width="${(xs(p.endMs) - xs(p.startMs)).toFixed(1)}" height="${tiers.length * rowH}" fill="${PHASE_COLORS[p.name] ?? '#eee'}"/>`);
   tiers.forEach((tier, i) => {
     const yy = PAD.t + i * rowH;
@@ -209,14 +250,24 @@ function experimentCharts(x: ExperimentResult): string {
   );
   const windows = [...new Set(x.slo.series.flatMap((s) => Object.keys(s.burnRates)))];
   const tiers = x.slo.series[0]?.tiers ?? [];
+  const view = historyView(x);
+  const h = x.slo.history;
+  // Over the assumed history every window holds its constant ratio: one dashed line.
+  const historyBurn = h.errorRatio !== null && h.errorRatio > 0 && view.assumed ? h.errorRatio / x.slo.budget.errorBudgetRatio : null;
   const burn = chart(
-    windows.map((w, i) => ({
-      name: `burn ${w}`,
-      color: PALETTE[i % PALETTE.length] as string,
-      points: x.slo.series.filter((s) => s.burnRates[w] !== null && (s.burnRates[w] as number) > 0).map((s) => [s.t, s.burnRates[w] as number]),
-    })),
+    [
+      ...windows.map((w, i) => ({
+        name: `burn ${w}`,
+        color: PALETTE[i % PALETTE.length] as string,
+        points: x.slo.series.filter((s) => s.t >= view.xMin && s.burnRates[w] !== null && (s.burnRates[w] as number) > 0).map((s): [number, number] => [s.t, s.burnRates[w] as number]),
+      })),
+      ...(historyBurn === null || !view.assumed
+        ? []
+        : [{ name: 'assumed', color: '#757575', dash: true, points: [[view.xMin, historyBurn], [view.assumed.until, historyBurn]] as Array<[number, number]> }]),
+    ],
     {
       title: 'Burn rate per window against its threshold',
+      ...view,
       xMax,
       yLabel: `× budget, log scale; windows are real-equivalent, time axis compressed ×${x.slo.timeScale}`,
       log: true,
@@ -225,6 +276,15 @@ function experimentCharts(x: ExperimentResult): string {
     },
   );
   return rate + lat + burn + alertBands(x);
+}
+
+/** The assumed history (shaded in the charts), the fault as measured, predicted vs observed per tier. */
+function forecastHtml(x: ExperimentResult): string {
+  const rows = forecastRows(x);
+  const head = `<p class="history"><span class="assumed">${esc(historyText(x))}</span><br>${esc(faultText(x))}</p>`;
+  if (rows.length === 0) return head;
+  const body = rows.map((r) => `<tr>${forecastCells(r).map((c) => `<td>${esc(c)}</td>`).join('')}</tr>`).join('');
+  return `${head}<table class="forecast"><caption>Alert timing: predicted by the burn-rate maths vs observed (compressed, real-equivalent in parentheses)</caption><thead><tr>${FORECAST_HEADER.map((h) => `<th>${esc(h)}</th>`).join('')}</tr></thead><tbody>${body}</tbody></table>`;
 }
 
 /** The /readyz samples of the failover step as a small table (every change the poller saw). */
@@ -250,7 +310,8 @@ export function renderHtml(r: RunResult): string {
       return `<section class="experiment"><h2>${esc(x.name)} — ${x.passed ? 'passed' : x.aborted ? 'aborted' : 'FAILED'}</h2>
 <p>${x.description ? esc(x.description) + '<br>' : ''}Faults: ${esc(faults || 'none')}<br>Injector achieved: ${achieved || 'n/a'}<br>
 Requests ${x.load.completed}, bad ${x.load.bad}, error budget spent ${budgetText(x)}, corrected p99 ${x.load.latencyMs.corrected.p99 ?? '-'} ms, load valid: ${x.load.valid ? 'yes' : `no (${esc(x.load.invalidReasons.join('; '))})`}</p>
-${observedHtml(x)}${experimentCharts(x)}</section>`;
+${observedHtml(x)}${forecastHtml(x)}
+${experimentCharts(x)}</section>`;
     })
     .join('\n');
   const html = `<!doctype html>
@@ -263,6 +324,7 @@ tr.pass td:last-child{color:#2e7d32;font-weight:600} tr.fail td:last-child{color
 figure{margin:12px 0} figcaption{font-weight:600;font-size:13px;margin-bottom:2px} small{color:#666;font-weight:400}
 section.experiment{border-top:2px solid #eee;margin-top:24px}
 li.disagreement{color:#c62828}
+.assumed{background:repeating-linear-gradient(45deg,#eeeeee,#eeeeee 4px,#fafafa 4px,#fafafa 8px);padding:0 4px} table.forecast{margin:8px 0} table.forecast caption{text-align:left;font-weight:600;font-size:13px}
 </style></head><body>
 <h1>faultline: ${esc(r.scenario)} — <span class="status-${r.status}">${r.status.toUpperCase()}</span></h1>
 <p>Seed <code>${esc(r.seed)}</code> · timeScale ${r.timeScale} (SLO windows compressed ×${r.timeScale}) · wall time ${formatDuration(r.wallMs)} · started ${new Date(r.startedAt).toISOString()}${r.abort ? ` · <b>aborted</b>: ${esc(r.abort.cause)}` : ''}${r.error ? ` · <b>error</b>: ${esc(r.error)}` : ''}</p>

@@ -1,7 +1,7 @@
 /** Run events: the runner emits them; reporters (src/report) subscribe. */
 import type { FaultInfo, ProxyStats } from '../injector/index.ts';
 import type { LoadResult } from '../load/index.ts';
-import type { AlertTransition, BudgetReport, SloSnapshot } from '../slo/index.ts';
+import type { AlertTransition, BudgetReport, HistoryMode, SloForecast, SloSnapshot } from '../slo/index.ts';
 import type { ExperimentPlan, PhaseName, ScenarioPlan } from './model.ts';
 import type { ProbeSample } from './probes.ts';
 import type { DrillStepResult } from './failover-step-result.ts';
@@ -17,6 +17,17 @@ export interface LoadTick {
   p99Ms: number | null;
 }
 
+/** The assumed window history of one experiment (times: compressed ms since the experiment start). */
+export interface ExperimentHistory {
+  mode: HistoryMode;
+  /** Events per second on the experiment's clock, and the share of bad events (null with mode none). */
+  ratePerSec: number | null;
+  errorRatio: number | null;
+  /** The synthetic samples span [fromT, untilT): fromT < 0, untilT = where recorded outcomes begin. */
+  fromT: number | null;
+  untilT: number | null;
+}
+
 export interface ExperimentResult {
   name: string;
   description?: string;
@@ -30,9 +41,13 @@ export interface ExperimentResult {
     /** Per tier: [fire, clear | null] in ms since the experiment start (compressed). */
     intervals: Record<string, Array<[number, number | null]>>;
     transitions: AlertTransition[];
-    /** Evaluation snapshots (downsampled to at most ~600 points). */
+    /** Evaluation snapshots (downsampled to at most ~600 points); t < 0 is over the assumed history. */
     series: SloSnapshot[];
     budget: BudgetReport;
+    /** What the windows held when the experiment started (`slo.history`): assumed, not measured. */
+    history: ExperimentHistory;
+    /** Per tier: fire and clear times predicted by the burn-rate maths vs observed, budget before detection. */
+    forecast: SloForecast | null;
   };
   /** The phase timeline as it happened: when each phase began (ms since the experiment start). */
   timeline: Array<{ phase: PhaseName; t: number }>;

@@ -5,7 +5,7 @@
 import { dirname, resolve } from 'node:path';
 import { assertAllowed, expectKind, InputError, InputErrors, lineOf, networkPolicy, parseCidr, parseHostPort, readYamlSource, parseYamlSource, validateSpec, type NetworkPolicy, type SpecSource } from '../shared/index.ts';
 import { normaliseFault, type FaultSpec } from '../injector/index.ts';
-import { loadSloFile, toSloDefinition, type SloDefinition } from '../slo/index.ts';
+import { DEFAULT_HISTORY, loadSloFile, toSloDefinition, type HistorySpec, type SloDefinition } from '../slo/index.ts';
 import { scenarioSchema, type ExperimentSpec, type ProbeSpec, type ScenarioSpec } from './spec.ts';
 import { probeHosts } from './probes.ts';
 
@@ -15,6 +15,8 @@ export interface ScenarioModel {
   slo: SloDefinition;
   /** Loopback plus `network.allow` and `--allow-network`: every address the run may reach or listen on. */
   network: NetworkPolicy;
+  /** What the SLO windows hold when each experiment starts (`slo.history`, default the measured baseline). */
+  history: HistorySpec;
 }
 
 export interface ValidateOptions {
@@ -65,6 +67,8 @@ export interface PlannedExpectation {
   tier?: string;
   probe?: string;
   withinMs?: number;
+  /** Alert fire/clear judged against the burn-rate prediction: the allowed relative deviation (0.15 = 15 %). */
+  tolerance?: number;
   maxErrorRatio?: number;
   probes?: boolean;
 }
@@ -211,7 +215,7 @@ export function validateScenario(src: SpecSource, opts: ValidateOptions = {}): S
   if (spec.target.listen !== undefined) allowed(['target', 'listen'], parseHostPort(spec.target.listen).host, "the reference service's listen address");
   if (problems.length === 1) throw problems[0];
   if (problems.length > 1) throw new InputErrors('FAULTLINE_SCENARIO_INVALID', problems);
-  return { file: src.file, spec, slo: slo as SloDefinition, network };
+  return { file: src.file, spec, slo: slo as SloDefinition, network, history: spec.slo.history ?? DEFAULT_HISTORY };
 }
 
 export function loadScenario(file: string, opts: ValidateOptions = {}): ScenarioModel {
@@ -240,24 +244,35 @@ export function planScenario(model: ScenarioModel, seedOverride?: string): Scena
     const totalMs = healAtMs + x.recover;
     const expectations: PlannedExpectation[] = [];
     const fmt = (ms: number): string => `${ms / 1000}s`;
+    const pctOf = (f: number): string => `${Number((f * 100).toFixed(3))} %`;
     for (const [tier, a] of Object.entries(x.expect.alerts)) {
-      if (!a.fires) {
-        expectations.push({ id: `${x.name}/${tier}/quiet`, title: `${tier} does not fire`, kind: 'alert-quiet', tier });
+      if (a.fires === false) {
+        expectations.push({ id: `${x.name}/${tier}/quiet`, title: `${tier} does not fire (and the burn-rate maths agrees)`, kind: 'alert-quiet', tier });
+        continue;
+      }
+      if (typeof a.fires === 'object') {
+        expectations.push({ id: `${x.name}/${tier}/fires`, title: `${tier} fires as predicted (± ${pctOf(a.fires.tolerance)}), or not at all if so predicted`, kind: 'alert-fires', tier, tolerance: a.fires.tolerance });
+      } else {
+        expectations.push({
+          id: `${x.name}/${tier}/fires`,
+          title: `${tier} fires${a.within ? ` within ${fmt(a.within)} of inject start` : ' during the experiment'}`,
+          kind: 'alert-fires',
+          tier,
+          ...(a.within ? { withinMs: a.within } : {}),
+        });
+      }
+      // The clear follows the prediction when asked, or by default with the predicted fire form.
+      const clears = a.clearsWithin ?? (typeof a.fires === 'object' ? a.fires : undefined);
+      if (typeof clears === 'object') {
+        expectations.push({ id: `${x.name}/${tier}/clears`, title: `${tier} clears as predicted (± ${pctOf(clears.tolerance)})`, kind: 'alert-clears', tier, tolerance: clears.tolerance });
         continue;
       }
       expectations.push({
-        id: `${x.name}/${tier}/fires`,
-        title: `${tier} fires${a.within ? ` within ${fmt(a.within)} of inject start` : ' during the experiment'}`,
-        kind: 'alert-fires',
-        tier,
-        ...(a.within ? { withinMs: a.within } : {}),
-      });
-      expectations.push({
         id: `${x.name}/${tier}/clears`,
-        title: `${tier} clears${a.clearsWithin ? ` within ${fmt(a.clearsWithin)} of heal` : ' before the end'}`,
+        title: `${tier} clears${clears ? ` within ${fmt(clears)} of heal` : ' before the end'}`,
         kind: 'alert-clears',
         tier,
-        ...(a.clearsWithin ? { withinMs: a.clearsWithin } : {}),
+        ...(clears ? { withinMs: clears } : {}),
       });
     }
     const ss = x.expect.steadyState ?? { maxErrorRatio: 0.01, probes: true };

@@ -22,6 +22,7 @@ import { runFailoverStep, type FailoverStepOptions } from './failover-step.ts';
 import { runRollout } from './rollout-step.ts';
 import { startMonitoring, type MonitoringSession } from './monitoring.ts';
 import { SlidingRatio } from './sliding-ratio.ts';
+import { ExperimentSlo } from './slo-history.ts';
 import { errorRateAbort, probeFailureAbort } from './abort-rules.ts';
 
 export interface RunOptions {
@@ -170,6 +171,8 @@ class ExperimentRun {
   private readonly startedAt = Date.now();
   private readonly stop = new AbortController();
   private readonly engine: SloEngine;
+  /** The windows' assumed history (`slo.history`) and the predictions. */
+  private readonly slo: ExperimentSlo;
   private readonly probes: ProbeRunner;
   private phase: PhaseName = 'baseline';
   private readonly timeline: ExperimentResult['timeline'] = [];
@@ -192,6 +195,9 @@ class ExperimentRun {
     const rule = ctx.model.spec.aborts.errorRate;
     this.phaseErrors = rule ? new SlidingRatio(rule.window) : undefined;
     this.engine = createSloEngine({ slo: ctx.model.slo, timeScale: ctx.plan.timeScale, clock: ctx.clock, startMs: this.start, keepHistory: true });
+    const { spec } = ctx.model;
+    this.slo = new ExperimentSlo({ engine: this.engine, history: ctx.model.history, startMs: this.start, warmupMs: spec.load.warmup, plannedRate: spec.load.rate });
+    this.slo.begin();
     this.probes = new ProbeRunner(ctx.model.spec.probes, ctx.env.probeBase, () => this.rel(), () => this.phase, (s) => this.onProbe(s), ctx.env.probeEnv, ctx.model.network);
   }
 
@@ -251,6 +257,9 @@ class ExperimentRun {
     if (this.stop.signal.aborted) return;
     void this.probes.edge().then(() => {
       if (this.stop.signal.aborted) return;
+      // The measured baseline becomes the windows' history; evaluations so far are redone with it.
+      this.slo.atInject(this.ctx.clock.now());
+      this.seenTransitions = Math.min(this.seenTransitions, this.engine.transitions().length);
       this.enter('inject');
       // A fault the injector refuses: heal what went in, end as a harness error.
       this.guarded(() => {
@@ -357,8 +366,14 @@ class ExperimentRun {
     this.emitNewTransitions();
     const intervals = this.engine.alertIntervals();
     const aborted = this.stop.signal.aborted;
+    const phaseAt = (p: PhaseName): number | undefined => {
+      const t = this.timeline.find((e) => e.phase === p)?.t;
+      return t === undefined ? undefined : this.start + t;
+    };
+    const forecast = this.slo.forecast(phaseAt('inject'), phaseAt('recover'), clock.now());
     const verdicts: Verdict[] = judgeAll(this.x, {
       intervals,
+      ...(forecast ? { forecast } : {}),
       outcomes: { ...this.outcomes, count: this.outcomes.t.length },
       probes: this.probeSamples,
       healVerified: this.heals.every((h) => h.verified) && env.proxy.faults().length === 0,
@@ -378,6 +393,8 @@ class ExperimentRun {
         transitions: this.engine.transitions(),
         series: downsample(this.engine.series(), 600),
         budget: this.engine.budget(clock.now()),
+        history: this.slo.history(),
+        forecast,
       },
       timeline: this.timeline,
       injections: this.injections,

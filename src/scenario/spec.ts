@@ -8,7 +8,7 @@
  */
 import { z } from 'zod';
 import { loadSpecFile, loadSpecText, durationSchema, positiveDurationSchema } from '../shared/index.ts';
-import { sloSchema } from '../slo/index.ts';
+import { historySchema, sloSchema } from '../slo/index.ts';
 import { FOLLOW_UPS, type FollowUp } from '../failover/index.ts';
 import { rolloutSchema } from './rollout-spec.ts';
 import { monitoringSchema, observedExpectationSchema } from './monitoring-spec.ts';
@@ -106,16 +106,38 @@ export const probeSchema = z.union([
     .strict(),
 ]);
 
+/** `15%` (or a fraction 0..1): how far an observed alert time may be from the predicted one. */
+const tolerance = z.union([
+  z.number().min(0).max(1),
+  z
+    .string()
+    .regex(/^\s*\d+(\.\d+)?\s*%\s*$/, "a tolerance is a percentage, e.g. '15%'")
+    .transform((t) => Number(t.replace('%', '').trim()) / 100),
+]);
+
+/** `{ within: predicted, tolerance: 15% }`: the burn-rate maths' prediction for this experiment, ± tolerance. */
+const predictedTiming = z
+  .object({
+    within: z.literal('predicted'),
+    tolerance: tolerance.default(0.15),
+  })
+  .strict();
+
 const alertExpectation = z
   .object({
-    fires: z.boolean(),
+    /**
+     * true / false, or `{ within: predicted, tolerance: 15% }`: fire when and only when the burn-rate
+     * maths predicts it, at the predicted time ± tolerance (never narrower than one evaluation interval).
+     */
+    fires: z.union([predictedTiming, z.boolean()]),
     /** With fires: true — the first firing must come within this time of inject start. */
     within: positiveDuration.optional(),
-    /** With fires: true — the alert must clear within this time of heal. */
-    clearsWithin: positiveDuration.optional(),
+    /** With fires: true or predicted — a time after heal, or `{ within: predicted, tolerance: 15% }`. */
+    clearsWithin: z.union([predictedTiming, positiveDuration]).optional(),
   })
   .strict()
-  .refine((a) => a.fires || (a.within === undefined && a.clearsWithin === undefined), { message: 'within/clearsWithin only make sense with fires: true' });
+  .refine((a) => a.fires !== false || (a.within === undefined && a.clearsWithin === undefined), { message: 'within/clearsWithin only make sense when the alert fires' })
+  .refine((a) => typeof a.fires !== 'object' || a.within === undefined, { message: 'with fires: { within: predicted } the fire time is the prediction; drop within', path: ['within'] });
 
 export const experimentSchema = z
   .object({
@@ -189,7 +211,11 @@ export const scenarioSchema = z
         sli: z.object({ goodStatus: z.string().optional(), latencyThreshold: positiveDuration.optional() }).strict().default({}),
       })
       .strict(),
-    slo: z.union([z.object({ file: z.string().min(1) }).strict(), sloSchema]),
+    /**
+     * The SLO, inline or from a file; `history` sets what its windows hold when each experiment starts
+     * (default `{ assume: baseline }`: filled at the baseline's measured rate and error ratio).
+     */
+    slo: z.union([z.object({ file: z.string().min(1), history: historySchema.optional() }).strict(), sloSchema.extend({ history: historySchema.optional() }).strict()]),
     probes: z.array(probeSchema).default([]),
     aborts: z
       .object({

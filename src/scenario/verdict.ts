@@ -4,6 +4,7 @@
 import { formatDuration, percentileOfSorted } from '../shared/index.ts';
 import type { ExperimentPlan, PlannedExpectation } from './model.ts';
 import type { ProbeSample } from './probes.ts';
+import { both, judgeAlertClears, judgeAlertFires, judgeAlertQuiet, type AlertObservations } from './alert-verdicts.ts';
 
 /** One expectation judged: what was expected, what was observed, and whether that passes. */
 export interface Verdict {
@@ -17,14 +18,11 @@ export interface Verdict {
   notReached?: boolean;
 }
 
-export interface Observations {
-  /** Per tier: [fire, clear | null] ms since the experiment start. */
-  intervals: Record<string, Array<[number, number | null]>>;
+export interface Observations extends AlertObservations {
   /** Outcomes by intended time (ms since start): good/bad. */
   outcomes: { t: Float64Array | number[]; good: Uint8Array | boolean[]; latencyMs?: number[]; count: number };
   probes: ProbeSample[];
   healVerified: boolean;
-  timeScale: number;
   warmupMs: number;
   /** Set when the experiment was aborted: the phases that had started, and when (ms since start) it stopped. */
   aborted?: { phasesStarted: readonly string[]; atMs: number };
@@ -43,37 +41,17 @@ function ratio(obs: Observations, from: number, to: number): { ratio: number | n
   return { ratio: n === 0 ? null : bad / n, n };
 }
 
-const both = (ms: number, scale: number): string => (scale === 1 ? formatDuration(ms) : `${formatDuration(ms)} (${formatDuration(ms * scale)} real-equivalent)`);
 const pct = (r: number | null): string => (r === null ? 'no traffic' : `${(r * 100).toFixed(2)} %`);
 
 export function judge(plan: ExperimentPlan, e: PlannedExpectation, obs: Observations): Verdict {
   const base = { id: e.id, experiment: plan.name, title: e.title };
-  const iv = e.tier ? (obs.intervals[e.tier] ?? []) : [];
   switch (e.kind) {
-    case 'alert-fires': {
-      const first = iv.find(([a]) => a >= plan.injectAtMs) ?? iv[0];
-      const expected = e.withinMs !== undefined ? `fires ≤ ${both(e.withinMs, obs.timeScale)} after inject` : 'fires';
-      if (!first) return { ...base, passed: false, expected, observed: 'never fired' };
-      const dt = first[0] - plan.injectAtMs;
-      const passed = dt >= 0 && (e.withinMs === undefined || dt <= e.withinMs);
-      return { ...base, passed, expected, observed: dt < 0 ? `fired ${both(-dt, obs.timeScale)} before inject` : `fired after ${both(dt, obs.timeScale)}` };
-    }
-    case 'alert-clears': {
-      const expected = e.withinMs !== undefined ? `clears ≤ ${both(e.withinMs, obs.timeScale)} after heal` : 'clears before the end';
-      if (iv.length === 0) return { ...base, passed: false, expected, observed: 'never fired, so never cleared' };
-      const open = iv.find(([, b]) => b === null);
-      if (open) return { ...base, passed: false, expected, observed: 'still firing at the end' };
-      const clearAfterHeal = iv.map(([, b]) => b as number).find((b) => b >= plan.healAtMs);
-      if (clearAfterHeal === undefined) {
-        // Every episode cleared before heal (e.g. a short window dropped during inject): cleared.
-        return { ...base, passed: true, expected, observed: 'cleared before heal' };
-      }
-      const dt = clearAfterHeal - plan.healAtMs;
-      return { ...base, passed: e.withinMs === undefined || dt <= e.withinMs, expected, observed: `cleared after ${both(dt, obs.timeScale)}` };
-    }
-    case 'alert-quiet': {
-      return { ...base, passed: iv.length === 0, expected: 'never fires', observed: iv.length === 0 ? 'never fired' : `fired ${iv.length}× (first after ${both(iv[0]![0] - plan.injectAtMs, obs.timeScale)} from inject)` };
-    }
+    case 'alert-fires':
+      return { ...base, ...judgeAlertFires(plan, e, obs) };
+    case 'alert-clears':
+      return { ...base, ...judgeAlertClears(plan, e, obs) };
+    case 'alert-quiet':
+      return { ...base, ...judgeAlertQuiet(plan, e, obs) };
     case 'steady-baseline': {
       const r = ratio(obs, obs.warmupMs, plan.injectAtMs);
       const probesBad = e.probes ? obs.probes.filter((p) => p.phase === 'baseline' && p.failing) : [];

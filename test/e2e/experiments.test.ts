@@ -42,7 +42,15 @@ describe('faultline selftest', () => {
       experiments: Array<{
         name: string;
         verdicts: Array<{ passed: boolean; expected: string; observed: string }>;
-        slo: { intervals: Record<string, unknown[]>; series: Array<{ burnRates: Record<string, number | null> }>; transitions: Array<{ tier: string; to: string }>; budget: { consumedFraction: number } };
+        slo: {
+          intervals: Record<string, unknown[]>;
+          series: Array<{ burnRates: Record<string, number | null> }>;
+          transitions: Array<{ tier: string; to: string }>;
+          budget: { consumedFraction: number };
+          history: { mode: string; ratePerSec: number; errorRatio: number; fromT: number };
+          forecast: { tiers: Array<{ tier: string; predicted: { fireAt: number | null }; observed: { fireAt: number | null; budgetAtFire: number | null } }> };
+        };
+        plan: { injectAtMs: number };
         timeline: Array<{ phase: string; t: number }>;
         injections: Array<{ fault: { type: string; attributes: Record<string, unknown> } }>;
         heals: Array<{ verified: boolean }>;
@@ -105,7 +113,24 @@ describe('faultline selftest', () => {
     const verdictCount = journal.experiments.reduce((a, x) => a + x.verdicts.length, 0) + journal.drill.verdicts.length;
     expect((junit.match(/<testcase /g) ?? []).length).toBe(verdictCount);
     expect(junit).not.toContain('<failure');
-    expect(readFileSync(join(dir, 'report.md'), 'utf8')).toContain('| full-partition | page-fast fires within 3s of inject start |');
+    const md = readFileSync(join(dir, 'report.md'), 'utf8');
+    expect(md).toContain('| full-partition | page-fast fires as predicted (± 15 %), or not at all if so predicted |');
+    expect(md).toContain('### Alert timing: predicted by the burn-rate maths vs observed');
+    // Every experiment started from the assumed history of its measured baseline (3 days, 6 min compressed).
+    for (const x of journal.experiments) {
+      expect(x.slo.history.mode).toBe('baseline');
+      expect(x.slo.history.fromT).toBeLessThan(-360_000);
+      expect(x.slo.history.ratePerSec).toBeGreaterThan(100);
+      expect(x.slo.forecast.tiers.map((t) => t.tier)).toEqual(['page-fast', 'page-slow', 'ticket-fast', 'ticket-slow']);
+    }
+    // Production-true slow burn: page-slow needs its full 6h window to reach 6 % — about 18 s after the
+    // first bad event at 10 % (a freshly started Prometheus would fire after ~7.5 s); tickets stay quiet.
+    const slow = byName['slow-burn']!;
+    const slowFire = slow.slo.forecast.tiers.find((t) => t.tier === 'page-slow')!;
+    expect((slowFire.observed.fireAt as number) - slow.plan.injectAtMs).toBeGreaterThan(14_000);
+    expect(slowFire.observed.budgetAtFire).toBeGreaterThan(0.04);
+    expect(slow.slo.intervals['ticket-fast']).toEqual([]);
+    expect(slow.slo.intervals['ticket-slow']).toEqual([]);
 
     // The human report renders in a real browser with its charts and logs no errors.
     const browser = await chromium.launch({
@@ -126,6 +151,9 @@ describe('faultline selftest', () => {
       expect(await page.locator('svg.chart').count()).toBe(journal.experiments.length * 4);
       expect(await page.locator('path.series').count()).toBeGreaterThan(20);
       expect(await page.locator('rect.alert-band').count()).toBeGreaterThan(2);
+      // The assumed history is shaded in the SLO charts, and each experiment has its predictions table.
+      expect(await page.locator('rect.assumed-history').count()).toBe(journal.experiments.length * 2);
+      expect(await page.locator('table.forecast tbody tr').count()).toBe(journal.experiments.length * 4);
       expect(await page.locator('#verdict tbody tr').count()).toBe(verdictCount);
       expect(await page.locator('section.drill table.readyz tbody tr').count()).toBeGreaterThanOrEqual(3);
       const box = await page.locator('svg.chart').first().boundingBox();
@@ -142,7 +170,7 @@ describe('faultline run', () => {
     const reportDir = mkdtempSync(join(tmpdir(), 'faultline-weak-'));
     const r = await faultline(['run', fixture('too-weak.yaml'), '--report-dir', reportDir, '--seed', '99']);
     expect(r.code).toBe(1);
-    expect(r.stdout).toMatch(/page-fast fires within 2s of inject start\s+.*never fired\s+FAIL/);
+    expect(r.stdout).toMatch(/page-fast fires within 2s of inject start\s+.*never fired; predicted: never fires.*FAIL/);
     expect(r.stdout).toContain('result: FAILED (exit 1) · seed 99');
     const dir = onlyRunDir(reportDir);
     expect(dir).toMatch(/too-weak-\d{8}T\d{6}Z-99$/);
