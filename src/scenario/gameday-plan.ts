@@ -144,7 +144,9 @@ export function gameDayPlan(model: ScenarioModel, plan: ScenarioPlan, opts: { er
       const a: PlannedAlert = { tier: t.name, severity: t.severity, alertname: alertName(t.name), fireAt: p?.fireAt ?? null, clearAt: p?.clearAt ?? null, firingAtFault: p?.firingAtFault ?? false };
       const e = xs?.expect.alerts[t.name];
       if (e) {
-        a.expected = e.fires ? `fires${e.within !== undefined ? ` within ${formatDuration(e.within)}` : ''}${e.clearsWithin !== undefined ? `, clears within ${formatDuration(e.clearsWithin)}` : ''}` : 'quiet';
+        const clears = e.clearsWithin;
+        const fires = typeof e.fires === 'object' ? ' as predicted' : e.within !== undefined ? ` within ${formatDuration(e.within)}` : '';
+        a.expected = e.fires ? `fires${fires}${typeof clears === 'number' ? `, clears within ${formatDuration(clears)}` : clears !== undefined ? ', clears as predicted' : ''}` : 'quiet';
         if (p) {
           if (e.fires && p.fireAt === null) a.conflict = 'the maths says it does not fire';
           else if (e.fires && e.within !== undefined && p.fireAt !== null && p.fireAt - x.injectAtMs > e.within) a.conflict = `predicted to fire ${formatDuration(p.fireAt - x.injectAtMs)} after inject, later than ${formatDuration(e.within)}`;
