@@ -12,6 +12,8 @@ const suites: Record<string, () => Promise<{ default: Suite }>> = {
   slo: () => import('./slo.ts'),
   load: () => import('./load.ts'),
   startup: () => import('./startup.ts'),
+  fuzz: () => import('./fuzz.ts'),
+  kill: () => import('./kill.ts'),
 };
 
 mkdirSync('reports/bench', { recursive: true });

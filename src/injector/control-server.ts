@@ -157,12 +157,14 @@ export async function startControlServer(opts: ControlServerOptions = {}): Promi
 
   const plane: ControlPlane = { seed, network, proxies, metrics: registry, createProxy: (cfg) => createProxy(cfg), populate: (list) => populate(list), healAll: () => healAll() };
   const route = async (req: http.IncomingMessage, res: http.ServerResponse): Promise<void> => {
-    const url = new URL(req.url ?? '/', 'http://control');
     let parts: string[];
     try {
-      parts = url.pathname.split('/').filter(Boolean).map(decodeURIComponent);
+      // The path alone: a request target such as '//x' is not a URL to resolve against a base.
+      const target = req.url ?? '/';
+      const pathname = /^[a-z][a-z0-9+.-]*:\/\//i.test(target) ? new URL(target).pathname : (target.split(/[?#]/)[0] as string);
+      parts = pathname.split('/').filter(Boolean).map(decodeURIComponent);
     } catch {
-      throw new ApiError(400, 'malformed percent-encoding in the request path');
+      throw new ApiError(400, 'malformed request path (percent-encoding or URL)');
     }
     const reply = await dispatch(plane, req.method ?? 'GET', parts, () => readBody(req));
     if ('text' in reply) res.writeHead(reply.status, { 'content-type': reply.contentType }).end(reply.text);
