@@ -220,9 +220,21 @@ async function startContainers(ctx: ProviderContext, o: TestcontainersProviderOp
       return { container: containerOf(n).id.slice(0, 12), dockerKill: 'SIGKILL', running: s.Running, exitCode: s.ExitCode, portRefuses: await down(n) };
     },
     async pause(n) {
-      await containerOf(n).pause();
+      // runc's cgroup-v1 freezer can give up ("unable to freeze") while the postmaster forks backends for
+      // new connections; the freeze is all-or-nothing, so retrying is safe. Attempts go into the evidence.
+      let attempts = 0;
+      for (;;) {
+        attempts++;
+        try {
+          await containerOf(n).pause();
+          break;
+        } catch (e) {
+          if (attempts >= 5 || !/unable to freeze/.test((e as Error).message)) throw e;
+          await new Promise((r) => setTimeout(r, 20));
+        }
+      }
       const s = await state(n);
-      return { container: containerOf(n).id.slice(0, 12), dockerPause: true, paused: s.Paused, allStopped: s.Paused };
+      return { container: containerOf(n).id.slice(0, 12), dockerPause: true, pauseAttempts: attempts, paused: s.Paused, allStopped: s.Paused };
     },
     async resume(n) {
       await containerOf(n).unpause();
