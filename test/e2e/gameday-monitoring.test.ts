@@ -15,7 +15,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { freePort } from '../../src/shared/index.ts';
-import { startMonitoringStack, type MonitoringStack } from '../helpers/monitoring-stack.ts';
+import { ALERTMANAGER_BIN, PROMETHEUS_BIN, requireBinary, startMonitoringStack, type MonitoringStack } from '../helpers/monitoring-stack.ts';
 
 const bin = fileURLToPath(new URL('../../bin/faultline.mjs', import.meta.url));
 const scenarioFile = fileURLToPath(new URL('../../scenarios/gameday-alertmanager.yaml', import.meta.url));
@@ -114,6 +114,12 @@ const stage = (tl: Timeline, name: string): Stage => {
 };
 
 describe('game day on a real Prometheus and Alertmanager', () => {
+  it('needs both binaries: a missing one fails the test, nothing is skipped', () => {
+    expect(requireBinary(PROMETHEUS_BIN)).toMatch(/prometheus$/);
+    expect(requireBinary(ALERTMANAGER_BIN)).toMatch(/prometheus-alertmanager$/);
+    expect(() => requireBinary('prometheus-not-installed-here')).toThrow(/prometheus-not-installed-here not found on PATH: install the Debian package/);
+  });
+
   it('the page fires in Prometheus, is notified and resolved through Alertmanager, and Prometheus agrees with the evaluator', async () => {
     const g = await gameDay('main');
     expect(g.run.code, `${g.run.stdout}\n${g.run.stderr}\n${g.stack.logs()}`).toBe(0);
