@@ -14,6 +14,7 @@ const suites: Record<string, () => Promise<{ default: Suite }>> = {
   startup: () => import('./startup.ts'),
   fuzz: () => import('./fuzz.ts'),
   kill: () => import('./kill.ts'),
+  soak: () => import('./soak.ts'),
 };
 
 mkdirSync('reports/bench', { recursive: true });
