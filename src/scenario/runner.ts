@@ -257,9 +257,7 @@ class ExperimentRun {
     if (this.stop.signal.aborted) return;
     void this.probes.edge().then(() => {
       if (this.stop.signal.aborted) return;
-      // The measured baseline becomes the windows' history; evaluations so far are redone with it.
-      this.slo.atInject(this.ctx.clock.now());
-      this.seenTransitions = Math.min(this.seenTransitions, this.engine.transitions().length);
+      const injectAt = this.ctx.clock.now();
       this.enter('inject');
       // A fault the injector refuses: heal what went in, end as a harness error.
       this.guarded(() => {
@@ -269,6 +267,10 @@ class ExperimentRun {
           this.ctx.events.emit({ type: 'fault-injected', experiment: this.x.name, t: this.rel(), fault: info });
         }
       });
+      // The baseline as measured up to inject becomes the windows' history; the evaluations so far are
+      // redone with it (after the faults go in, so that work never delays them).
+      this.guarded(() => this.slo.atInject(injectAt));
+      this.seenTransitions = Math.min(this.seenTransitions, this.engine.transitions().length);
     });
   }
 
