@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { chromium } from 'playwright-core';
 import { faultline } from '../helpers/cli.ts';
+import { pollUntil } from '../helpers/until.ts';
 
 const fixture = (name: string): string => fileURLToPath(new URL(`../../fixtures/scenarios/${name}`, import.meta.url));
 
@@ -268,9 +269,14 @@ failoverDrill: { fault: kill, mode: sync }
     let sent = false;
     const r = await faultline(['run', file, '--report-dir', reportDir], {
       onStdout: (all, kill) => {
-        if (!sent && /▶ failover drill/.test(all)) {
+        const readyz = /readiness view is served on (\S+)/.exec(all)?.[1];
+        if (!sent && readyz) {
           sent = true;
-          setTimeout(() => kill('SIGTERM'), 700);
+          // Mid-drill for real: the writer under test has probed (the drill's own view, with a probe age) — then SIGTERM.
+          void pollUntil('the drill to serve its readiness view', async () => {
+            const body = (await (await fetch(readyz)).json()) as { cluster?: { writer?: { probe_age_ms?: number | null } } };
+            return typeof body.cluster?.writer?.probe_age_ms === 'number';
+          }, 30_000, 50).finally(() => kill('SIGTERM'));
         }
       },
     });

@@ -7,6 +7,7 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runCommand } from '../../src/failover/provider.ts';
+import { pollUntil } from '../helpers/until.ts';
 
 /** Running (a killed child reparented to an init that does not reap it stays a zombie: not running). */
 const alive = (pid: number): boolean => {
@@ -18,19 +19,11 @@ const alive = (pid: number): boolean => {
   }
 };
 
+/** The pid the command wrote (it has started its child by then). */
 async function childOf(pidFile: string): Promise<number> {
-  for (let i = 0; i < 100; i++) {
-    const text = (() => {
-      try {
-        return readFileSync(pidFile, 'utf8').trim();
-      } catch {
-        return '';
-      }
-    })();
-    if (text) return Number(text);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-  throw new Error('the command never wrote its pid');
+  let text = '';
+  await pollUntil('the command to write its pid', () => (text = readFileSync(pidFile, 'utf8').trim()) !== '', 2000);
+  return Number(text);
 }
 
 describe('external provider commands', () => {
@@ -46,7 +39,8 @@ describe('external provider commands', () => {
     const child = await childOf(pidFile);
     expect(alive(child)).toBe(true);
     await expect(run).rejects.toMatchObject({ code: 'FAULTLINE_FAILOVER_COMMAND', message: expect.stringContaining('timed out after 400 ms') });
-    await new Promise((r) => setTimeout(r, 50));
+    // The group is killed by the time the command settles; the child is reaped by init soon after.
+    await pollUntil('the child to be gone', () => !alive(child), 2000);
     expect(alive(child)).toBe(false);
   });
 
@@ -59,7 +53,8 @@ describe('external provider commands', () => {
     ac.abort();
     await expect(run).rejects.toMatchObject({ code: 'FAULTLINE_FAILOVER_ABORTED', exitCode: 3 });
     expect(performance.now() - t0).toBeLessThan(5000);
-    await new Promise((r) => setTimeout(r, 50));
+    // The group is killed by the time the command settles; the child is reaped by init soon after.
+    await pollUntil('the child to be gone', () => !alive(child), 2000);
     expect(alive(child)).toBe(false);
   });
 

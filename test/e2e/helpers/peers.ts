@@ -4,22 +4,14 @@
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { chownSync, mkdtempSync, writeFileSync } from 'node:fs';
-import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import pg from 'pg';
 import { findPgBinaries } from '../../../src/failover/index.ts';
+import { pollUntil } from '../../helpers/until.ts';
 import { freePort } from '../../../src/shared/index.ts';
 
 export { freePort };
-
-async function waitUntil(what: string, fn: () => Promise<boolean>, timeoutMs = 20_000): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (Date.now() < end) {
-    if (await fn().catch(() => false)) return;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`${what} did not come up within ${timeoutMs} ms`);
-}
 
 function stopChild(child: ChildProcess, sig: NodeJS.Signals): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
@@ -53,15 +45,18 @@ export async function startPostgres(password: string): Promise<Postgres> {
   if (init.status !== 0) throw new Error(`initdb failed: ${init.stderr}`);
   const port = await freePort();
   const child = spawn(join(b.bindir, 'postgres'), ['-D', data, '-p', String(port), '-k', root, '-c', 'listen_addresses=127.0.0.1', '-c', 'fsync=off'], { uid: b.uid, gid: b.gid, stdio: 'ignore' });
-  await waitUntil('postgres', () => new Promise((resolve) => {
-    const s = net.connect({ host: '127.0.0.1', port }, () => {
-      s.destroy();
-      resolve(true);
-    });
-    s.on('error', () => resolve(false));
-  }));
-  // Accepting TCP is not accepting queries yet: wait for the startup to finish.
-  await new Promise((r) => setTimeout(r, 300));
+  // Ready when it answers a query with the password (accepting TCP is not accepting queries yet).
+  await pollUntil('postgres to answer a query', async () => {
+    const c = new pg.Client({ host: '127.0.0.1', port, user: 'postgres', password, database: 'postgres', connectionTimeoutMillis: 1000 });
+    c.on('error', () => {});
+    try {
+      await c.connect();
+      await c.query('select 1');
+      return true;
+    } finally {
+      await c.end().catch(() => {});
+    }
+  }, 20_000, 100);
   return { port, user: 'postgres', password, stop: () => stopChild(child, 'SIGINT') };
 }
 
@@ -85,6 +80,6 @@ export async function startPrometheus(opts: { tsdbPath?: string } = {}): Promise
   if (opts.tsdbPath) args.push('--storage.tsdb.retention.time=100y');
   const child = spawn('prometheus', args, { stdio: 'ignore' });
   const url = `http://127.0.0.1:${port}`;
-  await waitUntil('prometheus', async () => (await fetch(`${url}/-/ready`)).status === 200, 30_000);
+  await pollUntil('prometheus to be ready', async () => (await fetch(`${url}/-/ready`)).status === 200, 30_000, 100);
   return { url, stop: () => stopChild(child, 'SIGTERM') };
 }
