@@ -7,7 +7,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { startControlServer, startProxy, type Proxy } from '../../src/injector/index.ts';
+import { startControlServer, startProxy, TcpProxy, type Proxy } from '../../src/injector/index.ts';
 import { freePort } from '../../src/shared/index.ts';
 
 interface Replica {
@@ -124,8 +124,9 @@ describe('readiness-gated balancer (real sockets)', () => {
   it('sends a connection whose dial is refused to another upstream (no failed request); with checks off a dead upstream is still in rotation', async () => {
     const { proxy } = await setup(1, false);
     const dead = await freePort();
-    const b = (proxy as unknown as { balancer: { add(a: unknown): unknown } }).balancer;
-    b.add({ name: 'dead', address: `127.0.0.1:${dead}` });
+    // Through the public API (TcpProxy.balancer), not a cast to a shape the type does not promise.
+    expect(proxy).toBeInstanceOf(TcpProxy);
+    (proxy as TcpProxy).balancer?.add({ name: 'dead', address: `127.0.0.1:${dead}` });
     expect(stateOf(proxy, 'dead')).toBe('up');
     const got = await bodies(proxy.listenPort, 6);
     expect(got).toEqual(Array(6).fill('r1'));
