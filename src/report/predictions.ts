@@ -24,7 +24,7 @@ const pct = (f: number | null | undefined, digits = 2): string => (f === null ||
 export function timeBoth(ms: number, scale: number): string {
   const sign = ms < 0 ? '−' : '';
   const a = Math.abs(ms);
-  return scale === 1 ? `${sign}${formatDuration(a)}` : `${sign}${formatDuration(a)} (${formatDuration(a * scale)})`;
+  return scale === 1 ? `${sign}${formatDuration(a)}` : `${sign}${formatDuration(a)} (${sign}${formatDuration(a * scale)})`;
 }
 
 /** One line: which history the windows started from. */
