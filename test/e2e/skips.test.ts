@@ -25,13 +25,15 @@ metadata: { name: skip }
 seed: 5
 timeScale: 3600
 target: { url: "${server.url}" }
-load: { rate: 20, timeout: 500ms }
-slo: { name: t, objective: 99 }
+load: { rate: 20, timeout: 5s }
+slo: { name: t, objective: 50 }
 experiments:
   - name: quiet
     baseline: 300ms
     inject: { duration: 300ms, faults: [] }
     recover: 300ms
+    # The experiment passes even on a busy machine: this test is about the skipped drill.
+    expect: { steadyState: { maxErrorRatio: 1, probes: false } }
 failoverDrill: { ifNoPostgres: skip }
 `;
 
