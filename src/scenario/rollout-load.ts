@@ -17,6 +17,8 @@ function entry(): { file: string; execArgv: string[] } {
 
 export interface LoadProcess {
   readonly pid: number | undefined;
+  /** Resolves when the first requests have completed (the generator is up), or when it ended. */
+  readonly flowing: Promise<void>;
   /** Stops the schedule, waits for in-flight requests, returns the summary (null if the process failed). */
   stop(): Promise<LoadSummary | null>;
 }
@@ -27,13 +29,19 @@ export function startLoadProcess(options: Omit<LoadOptions, 'sink' | 'signal'>, 
   let stderr = '';
   child.stderr?.on('data', (d: Buffer) => (stderr = (stderr + d.toString('utf8')).slice(-2000)));
   let summary: LoadSummary | null = null;
+  let markFlowing!: () => void;
+  const flowing = new Promise<void>((r) => (markFlowing = r));
   const ended = new Promise<void>((resolve) => {
     child.on('message', (m: { type: string; items?: RolloutRequest[]; summary?: LoadSummary; message?: string }) => {
-      if (m.type === 'batch' && m.items) for (const q of m.items) into.push(q);
+      if (m.type === 'batch' && m.items) {
+        for (const q of m.items) into.push(q);
+        markFlowing();
+      }
       if (m.type === 'done' && m.summary) summary = m.summary;
       if (m.type === 'error') onError(`load generator: ${m.message ?? 'failed'}`);
     });
     child.once('exit', (code) => {
+      markFlowing();
       if (summary === null && code !== 0) onError(`load generator exited ${code}: ${stderr.trim().split('\n').pop() ?? ''}`);
       resolve();
     });
@@ -41,6 +49,7 @@ export function startLoadProcess(options: Omit<LoadOptions, 'sink' | 'signal'>, 
   child.send({ type: 'start', options, t0Epoch });
   return {
     pid: child.pid,
+    flowing,
     async stop() {
       if (child.connected) child.send({ type: 'stop' });
       const deadline = new Promise<void>((r) => setTimeout(r, (options.timeoutMs ?? 2000) + 5000).unref());

@@ -316,7 +316,9 @@ export async function runRollout(o: RolloutOptions): Promise<RolloutResult> {
       requests,
       (message) => (error ??= message),
     );
-    step(`load ${spec.load.rate} req/s on ${spec.load.path}; baseline ${spec.baseline} ms`);
+    // The baseline starts once requests flow (starting the generator's process takes a while under load).
+    await Promise.race([load.flowing, sleep(spec.startTimeout, o.signal)]);
+    step(`load ${spec.load.rate} req/s on ${spec.load.path} (pid ${load.pid ?? '-'}); baseline ${spec.baseline} ms`);
     await sleep(spec.baseline, o.signal);
 
     // 3. Ring by ring, one replica at a time; the gate after each ring.

@@ -42,7 +42,7 @@ const quick = ['--gate-window', '1500ms', '--rate', '200'];
 describe('rollout drill (real replicas, balancer and load)', () => {
   it('a good rollout of 3 replicas at 500 req/s passes with 0 failed requests, ring by ring, with reports', async () => {
     const { code, r, out } = await drill('good', ['--replicas', '3', '--rate', '500']);
-    expect(failed(r), out).toEqual([]);
+    expect(failed(r), `${rows(r)}\n${out}`).toEqual([]);
     expect(code).toBe(0);
     expect(r.classification.total).toBeGreaterThan(500 * 10);
     expect(r.classification.good).toBe(r.classification.total);
