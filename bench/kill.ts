@@ -3,12 +3,20 @@
  * its PostgreSQL servers run; counts the processes and working copies left (target: 0 and 0).
  * FAULTLINE_KILL_TRIALS sets the number of trials (default 50).
  */
-import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Rng } from '../src/shared/index.ts';
 import { killTrial } from '../test/helpers/kill-trial.ts';
 import { writeBench } from './helpers.ts';
+
+const cmdline = (pid: number): string => {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').replaceAll('\0', ' ');
+  } catch {
+    return '(gone)';
+  }
+};
 
 export default async function kill(): Promise<void> {
   const trials = Number(process.env.FAULTLINE_KILL_TRIALS ?? 50);
@@ -22,6 +30,7 @@ export default async function kill(): Promise<void> {
       const r = await killTrial(root, delayMs, join(root, 'reports'));
       rows.push({ delayMs, runningAtKill: r.runningAtKill, processesLeft: r.processes.length, copiesLeft: r.copies.length });
       console.log(`   trial ${i + 1}/${trials}: killed ${delayMs} ms after the working copy appeared, ${r.runningAtKill} server processes running → ${r.processes.length} processes, ${r.copies.length} copies left`);
+      for (const pid of r.processes) console.log(`     left: ${pid} ${cmdline(pid)}`);
     }
   } finally {
     rmSync(root, { recursive: true, force: true });
@@ -31,7 +40,7 @@ export default async function kill(): Promise<void> {
   const md = [
     '# SIGKILL trials (faultline drill failover)',
     '',
-    `${rows.length} trials, SIGKILL 0–6 s after the working copy appeared; ${rows.filter((r) => r.runningAtKill > 0).length} with PostgreSQL processes running at the kill.`,
+    `${rows.length} trials, SIGKILL 0–6 s after the working copy appeared, leftovers counted 30 s after the kill; ${rows.filter((r) => r.runningAtKill > 0).length} with PostgreSQL processes running at the kill.`,
     '',
     `| processes left | working copies left |`,
     `|---|---|`,

@@ -34,7 +34,8 @@ export async function killTrial(root: string, delayMs: number, reportDir: string
   const runningAtKill = processesMentioning(root).length;
   child.kill('SIGKILL');
   await exited;
-  await until(() => processesMentioning(root).length === 0 && workingCopies(root).length === 0, 15_000);
+  // The lifeline gives PostgreSQL 3 s for an immediate shutdown, then kill -9; a busy machine takes longer.
+  await until(() => processesMentioning(root).length === 0 && workingCopies(root).length === 0, 30_000);
   return { processes: processesMentioning(root), copies: workingCopies(root), started, runningAtKill };
 }
 
