@@ -85,12 +85,12 @@ export const rolloutSchema = z
         rate: z.number().positive().default(500),
         path: z.string().startsWith('/').default('/v1/editions'),
         timeout: positiveDurationSchema.default(2000),
-        connections: z.number().int().positive().default(64),
+        connections: z.number().int().positive().default(32),
         /** Each keep-alive connection carries at most this many requests, so new replicas get new connections (the balancer picks per connection). */
         requestsPerConnection: z.number().int().positive().default(50),
       })
       .strict()
-      .default({ rate: 500, path: '/v1/editions', timeout: 2000, connections: 64, requestsPerConnection: 50 }),
+      .default({ rate: 500, path: '/v1/editions', timeout: 2000, connections: 32, requestsPerConnection: 50 }),
     balancer: z
       .object({
         policy: z.enum(BALANCE_POLICIES).default('round-robin'),
