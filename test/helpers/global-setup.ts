@@ -52,11 +52,20 @@ function buildDistIfStale(): void {
 export default function setup(project: TestProject): () => Promise<void> {
   buildDistIfStale();
   project.onTestsRerun(() => buildDistIfStale());
-  const tmp = mkdtempSync(join(tmpdir(), 'faultline-tests-'));
-  chmodSync(tmp, 0o755);
-  process.env.TMPDIR = tmp;
+  // One private root per test run, shared by both projects (core, containers): a second mkdtemp inside
+  // the first made paths so long that PostgreSQL's Unix socket path passed its 107-byte limit.
+  const owner = process.env.FAULTLINE_TEST_TMP === undefined;
+  const tmp = process.env.FAULTLINE_TEST_TMP ?? mkdtempSync(join(tmpdir(), 'faultline-tests-'));
+  if (owner) {
+    chmodSync(tmp, 0o755);
+    process.env.FAULTLINE_TEST_TMP = tmp;
+    process.env.TMPDIR = tmp;
+  }
   return async () => {
-    rmSync(tmp, { recursive: true, force: true });
+    if (owner) {
+      rmSync(tmp, { recursive: true, force: true });
+      delete process.env.FAULTLINE_TEST_TMP;
+    }
     await stopDockerStartedByTests();
   };
 }
