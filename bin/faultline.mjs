@@ -9,4 +9,8 @@ try {
   process.stderr.write("faultline: the compiled CLI (dist/) is missing: run 'npm run build' (npm ci runs it for you)\n");
   process.exit(4);
 }
-process.exitCode = await cli.main(process.argv.slice(2));
+const code = await cli.main(process.argv.slice(2));
+// The command has finished, reports and output are written (stdout and stderr are synchronous for files,
+// pipes and terminals on POSIX): exit now. Left to Node's own teardown, a handle still closing after a
+// partition drill made FreeEnvironment's cleanup loop spin at 100 % CPU and never exit.
+process.exit(code);

@@ -119,3 +119,14 @@ provider:
     expect(left).toEqual([]);
   });
 });
+
+describe('the CLI process ends when its command ends', () => {
+  it('faultline drill failover --fault partition exits 0 after its verdict (it used to spin at 100 % CPU in teardown)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'faultline-exit-'));
+    const t0 = Date.now();
+    const r = await faultline(['drill', 'failover', '--fault', 'partition', '--seed', '3', '--report-dir', dir]);
+    expect(r.stdout).toContain('verdict: PASS');
+    expect(r.code).toBe(0);
+    expect(Date.now() - t0).toBeLessThan(55_000);
+  });
+});
