@@ -1,8 +1,8 @@
 /**
  * faultline's composition root: the only place that reads argv and env, writes stdout/stderr and
  * chooses exit codes. Commands are a typed const map (no self-registration), loaded on demand:
- * `faultline --help` and `--version` import nothing but this file and the registry, and a command
- * imports only its own module's dependencies.
+ * `faultline --help` imports nothing but this file and the registry, `--version` adds src/shared (its
+ * version comes from package.json, one source), and a command imports only its own module's dependencies.
  */
 import type { ExitCode } from '../shared/index.ts';
 import type { CliIo, Command } from './io.ts';
@@ -11,7 +11,6 @@ import { commands, isCommandName } from './commands.ts';
 
 export type { CliIo, Command } from './io.ts';
 
-const VERSION = '0.1.0';
 // Help, version and unknown-command answers return these without loading src/shared (its front door
 // pulls in yaml and zod, ~0.1 s); the types pin them to ExitCode's values at compile time.
 const PASSED: (typeof ExitCode)['passed'] = 0;
@@ -41,7 +40,8 @@ export async function main(argv: string[], io: CliIo = processIo()): Promise<num
     return name === undefined ? INVALID_INPUT : PASSED;
   }
   if (name === '--version' || name === '-v') {
-    io.stdout.write(`${VERSION}\n`);
+    const { faultlineVersion } = await import('../shared/index.ts');
+    io.stdout.write(`${faultlineVersion()}\n`);
     return PASSED;
   }
   if (!isCommandName(name)) {

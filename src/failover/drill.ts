@@ -14,7 +14,7 @@
  */
 import { mkdirSync, writeFileSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ExitCode, FaultlineError, redact } from '../shared/index.ts';
+import { ExitCode, FaultlineError, redact, sleep as sleepOrAbort } from '../shared/index.ts';
 import { nodeIdentity, query, waitFor, type PgTarget } from './postgres.ts';
 import { nativeProvider, type ClusterNode, type LinkProxy, type ProvidedCluster } from './provider.ts';
 import { checkHistory, type CheckResult, type DrillFacts, type FinalState, type HistoryOp, type TimelineMarks } from './checker.ts';
@@ -46,25 +46,6 @@ export interface DrillResult {
   evidence: Record<string, unknown>;
 }
 
-/** Resolves after `ms`, or at once when `signal` aborts (the caller then checks the signal). */
-function sleepUnlessAborted(ms: number, signal: AbortSignal | undefined): Promise<void> {
-  return new Promise((resolve) => {
-    if (!signal) {
-      setTimeout(resolve, ms);
-      return;
-    }
-    const onAbort = (): void => {
-      clearTimeout(t);
-      resolve();
-    };
-    const t = setTimeout(() => {
-      signal.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    signal.addEventListener('abort', onAbort, { once: true });
-  });
-}
-
 /** Maps each node's reported identity to its name; both must differ (FAULTLINE_FAILOVER_IDENTITY, exit 2). */
 async function identities(nodes: ClusterNode[]): Promise<(identity: string) => string> {
   const byIdentity = new Map<string, string>();
@@ -86,7 +67,7 @@ export async function runFailoverDrill(opts: DrillOptions): Promise<DrillResult>
   const checkAborted = (): void => {
     if (opts.signal?.aborted) throw new FaultlineError('FAULTLINE_FAILOVER_ABORTED', 'the failover drill was aborted; every process it started was stopped', { exitCode: ExitCode.aborted });
   };
-  const sleep = (ms: number): Promise<void> => sleepUnlessAborted(ms, opts.signal);
+  const sleep = (ms: number): Promise<void> => sleepOrAbort(ms, opts.signal);
   checkAborted();
   const started = performance.now();
   const record = new DrillRecord();

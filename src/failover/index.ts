@@ -8,7 +8,7 @@ export type { DrillResult } from './drill.ts';
 export { checkProviderSupports, defaultFollowUp, faultSchedule, DRILL_FAULTS, FOLLOW_UPS } from './drill-options.ts';
 export type { DrillOptions, DrillFault, FaultSchedule, FollowUp } from './drill-options.ts';
 export type { WriterKind, ReadinessView } from './writer.ts';
-export { nativeProvider, externalProvider, externalCapabilities, parsePgUrl, runCommand } from './provider.ts';
+export { nativeProvider, externalProvider, externalCapabilities, parsePgUrl } from './provider.ts';
 export type { Capability, ClusterNode, ClusterProvider, ExternalCommands, ExternalProviderConfig, LinkProxy, LinkProxyFactory, NativeProviderOptions, ProvidedCluster, ProviderContext } from './provider.ts';
 export { checkHistory, parseHistory, readHistory } from './checker.ts';
 export type { CheckResult, DrillFacts, FinalState, HistoryOp, ReadinessSample, TimelineMarks, Violation } from './checker.ts';

@@ -314,7 +314,7 @@ export function externalCapabilities(c: ExternalCommands = {}): Set<Capability> 
  * command runs in its own process group, so a deadline or an abort (SIGINT/SIGTERM of the drill)
  * kills the whole group — `a && b` pipelines included — not only the shell.
  */
-export function runCommand(name: string, command: string, timeoutMs: number, signal?: AbortSignal): Promise<{ command: string; ms: number; output: string }> {
+export function runProviderCommand(name: string, command: string, timeoutMs: number, signal?: AbortSignal): Promise<{ command: string; ms: number; output: string }> {
   return new Promise((resolve, reject) => {
     const t = performance.now();
     if (signal?.aborted) {
@@ -384,7 +384,7 @@ async function startExternal(ctx: ProviderContext, pt: PgTarget, rt: PgTarget, c
   const run = async (key: keyof ExternalCommands): Promise<Record<string, unknown>> => {
     const cmd = commands[key];
     if (!cmd) throw new FaultlineError('FAULTLINE_FAILOVER_PROVIDER', `the external provider has no '${key}' command`, { exitCode: 2 });
-    const r = await runCommand(key, cmd, timeoutMs, ctx.signal);
+    const r = await runProviderCommand(key, cmd, timeoutMs, ctx.signal);
     ran.push({ step: key, ...r });
     return { command: key, ms: r.ms };
   };

@@ -5,7 +5,7 @@
  */
 import type http from 'node:http';
 import type { Registry } from 'prom-client';
-import { assertAllowed, didYouMean, errorMessage, InputError, isFaultlineError, parseHostPort, type NetworkPolicy } from '../shared/index.ts';
+import { assertAllowed, didYouMean, errorMessage, faultlineVersion, InputError, isFaultlineError, parseHostPort, type NetworkPolicy } from '../shared/index.ts';
 import { describeValue, FAULT_TYPE_NAMES, isFaultType, type FaultInfo, type FaultSpec } from './faults.ts';
 import type { TcpProxy } from './proxy.ts';
 import { balancerJson, routeUpstreams } from './balancer-api.ts';
@@ -209,7 +209,7 @@ async function upstreams(plane: ControlPlane, r: ApiRequest): Promise<ApiReply> 
 }
 
 export const ROUTES: readonly Route[] = [
-  { path: 'version', otherMethods: 404, methods: { GET: async (plane) => json(200, { version: TOXIPROXY_COMPAT_VERSION, faultline: '0.1.0', seed: plane.seed }) } },
+  { path: 'version', otherMethods: 404, methods: { GET: async (plane) => json(200, { version: TOXIPROXY_COMPAT_VERSION, faultline: faultlineVersion(), seed: plane.seed }) } },
   { path: 'metrics', otherMethods: 404, methods: { GET: async (plane) => ({ status: 200, text: await plane.metrics.metrics(), contentType: plane.metrics.contentType }) } },
   {
     path: 'reset',

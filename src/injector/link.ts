@@ -4,8 +4,7 @@
  * stages in the order the faults were added, and is written no earlier than its stages allow.
  */
 import type net from 'node:net';
-import type { Rng } from '../shared/index.ts';
-import { abortableSleep } from './sleep.ts';
+import { sleep, type Rng } from '../shared/index.ts';
 import type { Chunk, Direction, LinkContext, Stage } from './faults.ts';
 import type { ActiveFault } from './active-faults.ts';
 
@@ -59,7 +58,7 @@ export class Link implements LinkContext {
   }
 
   now = nowMs;
-  sleep = abortableSleep;
+  sleep = sleep; // the shared abortable sleep (src/shared/timers.ts)
   reset = (reason: string): void => this.conn.reset(reason);
   close = (reason: string): void => this.conn.close(reason);
 
@@ -129,7 +128,7 @@ export class Link implements LinkContext {
         for (const c of chunks) {
           if (c.notBefore !== undefined) {
             const wait = c.notBefore - nowMs();
-            if (wait > 0.5) await abortableSleep(wait, this.conn.closedSignal);
+            if (wait > 0.5) await sleep(wait, this.conn.closedSignal);
             if (this.conn.closed) return;
           }
           const delayUs = Math.max(1, Math.round((nowMs() - c.readAt) * 1000));

@@ -5,9 +5,8 @@
  */
 import dgram from 'node:dgram';
 import { isIPv6 } from 'node:net';
-import { assertAllowed, didYouMean, FaultlineError, InputError, LOOPBACK_ONLY, parseHostPort, Rng, setLongTimeout, type LongTimer, type NetworkPolicy, type Seed } from '../shared/index.ts';
+import { assertAllowed, atMonotonic, didYouMean, FaultlineError, InputError, LOOPBACK_ONLY, parseHostPort, Rng, setLongTimeout, type LongTimer, type NetworkPolicy, type Seed } from '../shared/index.ts';
 import { describeValue, drawLatency, JITTER_DISTRIBUTIONS, MAX_FAULT_DELAY_MS, MAX_LEASE_MS, type Direction, type JitterDistribution } from './faults.ts';
-import { atMonotonic } from './sleep.ts';
 
 export interface UdpFaults {
   latency?: number;

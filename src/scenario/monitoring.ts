@@ -6,7 +6,7 @@
  * waits for or its deadline passed, then judges them (observed-verdict.ts).
  */
 import { parse } from 'yaml';
-import { assertAllowed, errorMessage, parseDuration, type NetworkPolicy } from '../shared/index.ts';
+import { assertAllowed, errorMessage, parseDuration, sleep, type NetworkPolicy } from '../shared/index.ts';
 import { alertName } from '../slo/index.ts';
 import type { ExperimentPlan, ScenarioModel } from './model.ts';
 import type { MonitoringSpec, ObservedExpectationSpec } from './monitoring-spec.ts';
@@ -111,10 +111,7 @@ export async function startMonitoring(model: ScenarioModel, events: RunEvents): 
           const t0 = Date.now();
           await fn();
           const wait = Math.max(0, intervalMs - (Date.now() - t0));
-          await new Promise<void>((r) => {
-            const timer = setTimeout(r, wait);
-            stop.signal.addEventListener('abort', () => (clearTimeout(timer), r()), { once: true });
-          });
+          await sleep(wait, stop.signal);
         }
       };
       const loops: Array<Promise<void>> = [];

@@ -13,3 +13,4 @@ export * from './suggest.ts';
 export * from './names.ts';
 export * from './latency-histogram.ts';
 export * from './lifeline.ts';
+export * from './version.ts';

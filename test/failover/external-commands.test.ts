@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { runCommand } from '../../src/failover/provider.ts';
+import { runProviderCommand } from '../../src/failover/provider.ts';
 import { pollUntil } from '../helpers/until.ts';
 
 /** Running (a killed child reparented to an init that does not reap it stays a zombie: not running). */
@@ -28,14 +28,14 @@ async function childOf(pidFile: string): Promise<number> {
 
 describe('external provider commands', () => {
   it('captures the output of a command that succeeds, with secrets redacted', async () => {
-    const r = await runCommand('promoteReplica', "echo promoted; echo 'postgresql://drill:hunter2@127.0.0.1:15433/drill' >&2", 5000);
+    const r = await runProviderCommand('promoteReplica', "echo promoted; echo 'postgresql://drill:hunter2@127.0.0.1:15433/drill' >&2", 5000);
     expect(r.output).toContain('promoted');
     expect(r.output).not.toContain('hunter2');
   });
 
   it('a deadline kills the whole process group, not only the shell', async () => {
     const pidFile = join(mkdtempSync(join(tmpdir(), 'faultline-cmd-')), 'pid');
-    const run = runCommand('stopPrimary', `sleep 30 & echo $! > ${pidFile}; wait`, 400);
+    const run = runProviderCommand('stopPrimary', `sleep 30 & echo $! > ${pidFile}; wait`, 400);
     const child = await childOf(pidFile);
     expect(alive(child)).toBe(true);
     await expect(run).rejects.toMatchObject({ code: 'FAULTLINE_FAILOVER_COMMAND', message: expect.stringContaining('timed out after 400 ms') });
@@ -48,7 +48,7 @@ describe('external provider commands', () => {
     const pidFile = join(mkdtempSync(join(tmpdir(), 'faultline-cmd-')), 'pid');
     const ac = new AbortController();
     const t0 = performance.now();
-    const run = runCommand('pausePrimary', `sleep 30 & echo $! > ${pidFile}; wait`, 60_000, ac.signal);
+    const run = runProviderCommand('pausePrimary', `sleep 30 & echo $! > ${pidFile}; wait`, 60_000, ac.signal);
     const child = await childOf(pidFile);
     ac.abort();
     await expect(run).rejects.toMatchObject({ code: 'FAULTLINE_FAILOVER_ABORTED', exitCode: 3 });
@@ -59,7 +59,7 @@ describe('external provider commands', () => {
   });
 
   it('a failing command reports its exit code and last output lines', async () => {
-    await expect(runCommand('healReplication', 'echo nope >&2; exit 7', 5000)).rejects.toMatchObject({
+    await expect(runProviderCommand('healReplication', 'echo nope >&2; exit 7', 5000)).rejects.toMatchObject({
       code: 'FAULTLINE_FAILOVER_COMMAND',
       message: expect.stringMatching(/healReplication exited 7: nope/),
     });

@@ -7,6 +7,9 @@ import net from 'node:net';
 import { Toxiproxy } from 'toxiproxy-node-client';
 import { startControlServer, type ControlServer } from '../../src/injector/index.ts';
 import { connect, echoServer, roundTrip, type Running } from '../helpers/sockets.ts';
+import packageJson from '../../package.json' with { type: 'json' };
+
+const PACKAGE_VERSION = packageJson.version;
 
 describe('control plane endpoints (raw HTTP)', () => {
   let control: ControlServer;
@@ -28,7 +31,7 @@ describe('control plane endpoints (raw HTTP)', () => {
   it('GET /version reports the compatible Toxiproxy version and the seed; GET /proxies starts empty', async () => {
     const v = await call('GET', '/version');
     expect(v.status).toBe(200);
-    expect(v.json).toMatchObject({ version: '2.12.0', seed: 'api-seed' });
+    expect(v.json).toMatchObject({ version: '2.12.0', seed: 'api-seed', faultline: PACKAGE_VERSION });
     expect(v.headers.get('x-toxiproxy-request-id')).toMatch(/^\d+$/);
     expect(await call('GET', '/proxies')).toMatchObject({ status: 200, json: {} });
   });
