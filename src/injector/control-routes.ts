@@ -6,7 +6,7 @@
 import type http from 'node:http';
 import type { Registry } from 'prom-client';
 import { assertAllowed, didYouMean, errorMessage, faultlineVersion, InputError, isFaultlineError, parseHostPort, type NetworkPolicy } from '../shared/index.ts';
-import { describeValue, FAULT_TYPE_NAMES, isFaultType, type FaultInfo, type FaultSpec } from './faults.ts';
+import { defaultFaultName, describeValue, FAULT_TYPE_NAMES, isFaultType, parseStream, type FaultInfo, type FaultSpec } from './faults.ts';
 import type { TcpProxy } from './proxy.ts';
 import { balancerJson, routeUpstreams } from './balancer-api.ts';
 
@@ -178,16 +178,16 @@ async function addToxic(plane: ControlPlane, r: ApiRequest): Promise<ApiReply> {
     throw new ApiError(400, `invalid toxic type${typeof body.type === 'string' ? ` '${body.type}'${didYouMean(body.type, FAULT_TYPE_NAMES)}` : ''}`);
   }
   if (body.stream !== undefined && typeof body.stream !== 'string') throw new ApiError(400, `stream was invalid, can be either upstream or downstream (got ${describeValue(body.stream)})`);
-  const stream = body.stream === undefined ? 'downstream' : body.stream.toLowerCase();
-  if (!['upstream', 'downstream', 'both'].includes(stream)) throw new ApiError(400, 'stream was invalid, can be either upstream or downstream');
-  const spec: FaultSpec = { type: body.type, stream: stream as FaultSpec['stream'] };
+  const stream = body.stream === undefined ? 'downstream' : parseStream(body.stream);
+  if (stream === undefined) throw new ApiError(400, 'stream was invalid, can be either upstream or downstream');
+  const spec: FaultSpec = { type: body.type, stream };
   // Values pass through as sent: validation refuses null and wrong types instead of coercing them.
   if (body.name !== undefined && body.name !== '') spec.name = body.name as string;
   if (body.toxicity !== undefined) spec.toxicity = body.toxicity as number;
   if (body.attributes !== undefined) spec.attributes = body.attributes as Record<string, unknown>;
   if (body.ttl !== undefined) spec.ttlMs = body.ttl as number;
   if (body.upstream !== undefined && body.upstream !== '') spec.upstream = body.upstream as string;
-  const name = spec.name ?? `${spec.type}_${stream}`;
+  const name = spec.name ?? defaultFaultName(spec.type, stream);
   if (proxy.getFault(name)) throw new ApiError(409, 'toxic already exists');
   return json(200, toxicJson(proxy.addFault(spec)));
 }

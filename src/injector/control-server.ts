@@ -42,74 +42,65 @@ export interface ControlServer extends AsyncDisposable {
   stop(): Promise<void>;
 }
 
-export async function startControlServer(opts: ControlServerOptions = {}): Promise<ControlServer> {
-  const host = opts.host ?? '127.0.0.1';
-  // The control plane stays on loopback whatever the network allowlist says: no override.
-  assertLoopback(host, 'control plane host', 'host');
-  const network = opts.network ?? LOOPBACK_ONLY;
-  const log = (opts.logger ?? silentLogger).child('control');
-  const seed = seedToString(opts.seed ?? 0);
-  let requestId = 0;
-  const proxies = new Map<string, TcpProxy>();
-
-  const registry = new Registry();
-  const labelNames = ['proxy', 'direction'] as const;
-  new Counter({
+/** One metric per row: its kind, name, help, labels and what it reads from each proxy. */
+const PROXY_METRICS: ReadonlyArray<{
+  kind: 'counter' | 'gauge';
+  name: string;
+  help: string;
+  labelNames: string[];
+  values: (p: TcpProxy) => Array<[Record<string, string>, number]>;
+}> = [
+  {
+    kind: 'counter',
     name: 'faultline_proxy_bytes_total',
     help: 'Bytes read by the proxy, per direction (upstream = client to server).',
-    labelNames,
-    registers: [registry],
-    collect() {
-      this.reset();
-      for (const p of proxies.values()) {
-        const s = p.stats();
-        this.inc({ proxy: p.name, direction: 'upstream' }, s.bytes.upstream);
-        this.inc({ proxy: p.name, direction: 'downstream' }, s.bytes.downstream);
-      }
+    labelNames: ['proxy', 'direction'],
+    values: (p) => {
+      const s = p.stats();
+      return [
+        [{ proxy: p.name, direction: 'upstream' }, s.bytes.upstream],
+        [{ proxy: p.name, direction: 'downstream' }, s.bytes.downstream],
+      ];
     },
-  });
-  new Counter({
-    name: 'faultline_proxy_connections_total',
-    help: 'Connections accepted by the proxy.',
-    labelNames: ['proxy'],
-    registers: [registry],
-    collect() {
-      this.reset();
-      for (const p of proxies.values()) this.inc({ proxy: p.name }, p.stats().connections.total);
-    },
-  });
-  new Counter({
-    name: 'faultline_proxy_connection_resets_total',
-    help: 'Connections reset (RST) by the proxy.',
-    labelNames: ['proxy'],
-    registers: [registry],
-    collect() {
-      this.reset();
-      for (const p of proxies.values()) this.inc({ proxy: p.name }, p.stats().connections.reset);
-    },
-  });
-  new Gauge({
-    name: 'faultline_proxy_active_connections',
-    help: 'Open connections through the proxy.',
-    labelNames: ['proxy'],
-    registers: [registry],
-    collect() {
-      this.reset();
-      for (const p of proxies.values()) this.set({ proxy: p.name }, p.stats().connections.active);
-    },
-  });
-  new Gauge({
+  },
+  { kind: 'counter', name: 'faultline_proxy_connections_total', help: 'Connections accepted by the proxy.', labelNames: ['proxy'], values: (p) => [[{ proxy: p.name }, p.stats().connections.total]] },
+  { kind: 'counter', name: 'faultline_proxy_connection_resets_total', help: 'Connections reset (RST) by the proxy.', labelNames: ['proxy'], values: (p) => [[{ proxy: p.name }, p.stats().connections.reset]] },
+  { kind: 'gauge', name: 'faultline_proxy_active_connections', help: 'Open connections through the proxy.', labelNames: ['proxy'], values: (p) => [[{ proxy: p.name }, p.stats().connections.active]] },
+  {
+    kind: 'gauge',
     name: 'faultline_proxy_active_faults',
     help: 'Faults currently injected, per proxy and type.',
     labelNames: ['proxy', 'type'],
-    registers: [registry],
-    collect() {
-      this.reset();
-      for (const p of proxies.values()) for (const f of p.faults()) this.inc({ proxy: p.name, type: f.type }, 1);
+    values: (p) => {
+      const perType = new Map<string, number>();
+      for (const f of p.faults()) perType.set(f.type, (perType.get(f.type) ?? 0) + 1);
+      return [...perType].map(([type, n]) => [{ proxy: p.name, type }, n]);
     },
-  });
+  },
+];
 
-  const createProxy = async (cfg: Record<string, unknown>, where = ''): Promise<TcpProxy> => {
+/** The Prometheus registry behind GET /metrics: every metric is read from the live proxies at scrape time. */
+function proxyMetrics(proxies: Map<string, TcpProxy>): Registry {
+  const registry = new Registry();
+  for (const m of PROXY_METRICS) {
+    const collect = function (this: Counter | Gauge): void {
+      this.reset();
+      for (const p of proxies.values()) for (const [labels, v] of m.values(p)) this.inc(labels, v);
+    };
+    const config = { name: m.name, help: m.help, labelNames: m.labelNames, registers: [registry], collect };
+    if (m.kind === 'counter') new Counter(config);
+    else new Gauge(config);
+  }
+  return registry;
+}
+
+/** The proxies the control plane holds, created and replaced as the API and --config ask. */
+class ProxyTable {
+  readonly proxies = new Map<string, TcpProxy>();
+  constructor(private readonly make: { seed: string; logger: Logger; network: NetworkPolicy }) {}
+
+  /** One proxy from a (lower-cased) config object; `where` names it in errors. */
+  async create(cfg: Record<string, unknown>, where = ''): Promise<TcpProxy> {
     if (cfg.name === undefined || cfg.name === '') throw new ApiError(400, `missing required field: name${where}`);
     const balancer = balancerConfig(cfg, where);
     if (!balancer && (cfg.upstream === undefined || cfg.upstream === '')) throw new ApiError(400, `missing required field: upstream${where}`);
@@ -117,35 +108,36 @@ export async function startControlServer(opts: ControlServerOptions = {}): Promi
     const upstream = optionalString(cfg, 'upstream');
     const listen = optionalString(cfg, 'listen') ?? '127.0.0.1:0';
     if (cfg.enabled !== undefined && typeof cfg.enabled !== 'boolean') throw new ApiError(400, `field 'enabled' must be true or false, got ${describeValue(cfg.enabled)}`);
-    const p = new TcpProxy({ name, listen, ...(upstream !== undefined ? { upstream } : {}), ...(balancer ? { balancer } : {}), seed, logger: opts.logger ?? silentLogger, network });
+    const p = new TcpProxy({ name, listen, ...(upstream !== undefined ? { upstream } : {}), ...(balancer ? { balancer } : {}), ...this.make });
     if (cfg.enabled !== false) await p.start();
     return p;
-  };
+  }
 
-  const populate = async (list: unknown, where = true): Promise<TcpProxy[]> => {
+  /** Creates (or keeps, when unchanged) every proxy of a list, checked whole first; `numbered` names the item in errors (POST /populate). */
+  async populate(list: unknown, numbered = true): Promise<TcpProxy[]> {
     if (!Array.isArray(list)) throw new ApiError(400, 'bad request body: expected a JSON array of proxies');
     const items = list.map((x) => lowerKeys(x));
     items.forEach((it, i) => {
-      if (it.name === undefined || it.name === '') throw new ApiError(400, `missing required field: name${where ? ` at proxy ${i + 1}` : ''}`);
-      if ((it.upstream === undefined || it.upstream === '') && it.upstreams === undefined) throw new ApiError(400, `missing required field: upstream${where ? ` at proxy ${i + 1}` : ''}`);
-      checkResourceName(it.name, 'proxy', where ? `[${i}].name` : 'name');
+      if (it.name === undefined || it.name === '') throw new ApiError(400, `missing required field: name${numbered ? ` at proxy ${i + 1}` : ''}`);
+      if ((it.upstream === undefined || it.upstream === '') && it.upstreams === undefined) throw new ApiError(400, `missing required field: upstream${numbered ? ` at proxy ${i + 1}` : ''}`);
+      checkResourceName(it.name, 'proxy', numbered ? `[${i}].name` : 'name');
       optionalString(it, 'upstream');
       optionalString(it, 'listen');
     });
     const out: TcpProxy[] = [];
     for (const it of items) {
-      const existing = proxies.get(it.name as string);
+      const existing = this.proxies.get(it.name as string);
       if (existing && it.upstreams === undefined && !existing.balancer && (it.listen === undefined || sameListen(String(it.listen), existing.listen)) && it.upstream === existing.upstream) {
         out.push(existing);
         continue;
       }
       if (existing) {
         await existing.stop();
-        proxies.delete(existing.name);
+        this.proxies.delete(existing.name);
       }
       try {
-        const p = await createProxy(it);
-        proxies.set(p.name, p);
+        const p = await this.create(it);
+        this.proxies.set(p.name, p);
         out.push(p);
       } catch (e) {
         // As Toxiproxy: the error names the failure, `proxies` holds those already created.
@@ -153,48 +145,71 @@ export async function startControlServer(opts: ControlServerOptions = {}): Promi
       }
     }
     return out;
-  };
+  }
 
-  const plane: ControlPlane = { seed, network, proxies, metrics: registry, createProxy: (cfg) => createProxy(cfg), populate: (list) => populate(list), healAll: () => healAll() };
-  const route = async (req: http.IncomingMessage, res: http.ServerResponse): Promise<void> => {
-    let parts: string[];
-    try {
-      // The path alone: a request target such as '//x' is not a URL to resolve against a base.
-      const target = req.url ?? '/';
-      const pathname = /^[a-z][a-z0-9+.-]*:\/\//i.test(target) ? new URL(target).pathname : (target.split(/[?#]/)[0] as string);
-      parts = pathname.split('/').filter(Boolean).map(decodeURIComponent);
-    } catch {
-      throw new ApiError(400, 'malformed request path (percent-encoding or URL)');
+  /** Removes every fault from every proxy and re-enables them (POST /reset). */
+  async healAll(): Promise<void> {
+    for (const p of this.proxies.values()) {
+      p.heal();
+      if (!p.enabled) await p.setEnabled(true);
     }
-    const reply = await dispatch(plane, req.method ?? 'GET', parts, () => readBody(req));
-    if ('text' in reply) res.writeHead(reply.status, { 'content-type': reply.contentType }).end(reply.text);
-    else if (reply.json === undefined) res.writeHead(reply.status).end();
-    else res.writeHead(reply.status, { 'content-type': 'application/json; charset=utf-8' }).end(`${JSON.stringify(reply.json)}\n`);
-  };
+  }
 
+  async stopAll(): Promise<void> {
+    for (const p of this.proxies.values()) await p.stop();
+    this.proxies.clear();
+  }
+}
+
+/** The request's path segments, decoded (the path alone: a request target such as '//x' is not a URL to resolve against a base). */
+function pathSegments(target: string): string[] {
+  try {
+    const pathname = /^[a-z][a-z0-9+.-]*:\/\//i.test(target) ? new URL(target).pathname : (target.split(/[?#]/)[0] as string);
+    return pathname.split('/').filter(Boolean).map(decodeURIComponent);
+  } catch {
+    throw new ApiError(400, 'malformed request path (percent-encoding or URL)');
+  }
+}
+
+/** Routes one request through the table and writes its reply. */
+async function answer(plane: ControlPlane, req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+  const reply = await dispatch(plane, req.method ?? 'GET', pathSegments(req.url ?? '/'), () => readBody(req));
+  if ('text' in reply) res.writeHead(reply.status, { 'content-type': reply.contentType }).end(reply.text);
+  else if (reply.json === undefined) res.writeHead(reply.status).end();
+  else res.writeHead(reply.status, { 'content-type': 'application/json; charset=utf-8' }).end(`${JSON.stringify(reply.json)}\n`);
+}
+
+function listen(server: http.Server, host: string, port: number): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    server.once('error', (e: NodeJS.ErrnoException) =>
+      reject(new FaultlineError('FAULTLINE_INJECTOR_CONTROL_LISTEN', `control plane cannot listen on ${host}:${port}: ${e.code ?? e.message}`, { cause: e })),
+    );
+    server.listen({ host, port, exclusive: true }, () => resolve());
+  });
+}
+
+export async function startControlServer(opts: ControlServerOptions = {}): Promise<ControlServer> {
+  const host = opts.host ?? '127.0.0.1';
+  // The control plane stays on loopback whatever the network allowlist says: no override.
+  assertLoopback(host, 'control plane host', 'host');
+  const network = opts.network ?? LOOPBACK_ONLY;
+  const log = (opts.logger ?? silentLogger).child('control');
+  const seed = seedToString(opts.seed ?? 0);
+  const table = new ProxyTable({ seed, logger: opts.logger ?? silentLogger, network });
+  const { proxies } = table;
+  const plane: ControlPlane = { seed, network, proxies, metrics: proxyMetrics(proxies), createProxy: (cfg) => table.create(cfg), populate: (list) => table.populate(list), healAll: () => table.healAll() };
+
+  let requestId = 0;
   const server = http.createServer((req, res) => {
     res.setHeader('x-toxiproxy-request-id', String(++requestId));
-    route(req, res).catch((e: unknown) => {
+    answer(plane, req, res).catch((e: unknown) => {
       const status = statusOf(e);
       if (status >= 500) log.warn('control request failed', { method: req.method, url: req.url, error: errorMessage(e) });
       if (!res.headersSent) res.writeHead(status, { 'content-type': 'application/json; charset=utf-8' });
       res.end(`${JSON.stringify({ error: errorMessage(e), status })}\n`);
     });
   });
-
-  const healAll = async (): Promise<void> => {
-    for (const p of proxies.values()) {
-      p.heal();
-      if (!p.enabled) await p.setEnabled(true);
-    }
-  };
-
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', (e: NodeJS.ErrnoException) =>
-      reject(new FaultlineError('FAULTLINE_INJECTOR_CONTROL_LISTEN', `control plane cannot listen on ${host}:${opts.port ?? 8474}: ${e.code ?? e.message}`, { cause: e })),
-    );
-    server.listen({ host, port: opts.port ?? 8474, exclusive: true }, () => resolve());
-  });
+  await listen(server, host, opts.port ?? 8474);
   const port = (server.address() as AddressInfo).port;
   const urlHost = host.includes(':') ? `[${host}]` : host;
 
@@ -202,12 +217,11 @@ export async function startControlServer(opts: ControlServerOptions = {}): Promi
     host,
     port,
     url: `http://${urlHost}:${port}`,
-    populate: (configs) => populate(configs, false),
+    populate: (configs) => table.populate(configs, false),
     proxies: () => [...proxies.values()],
-    healAll,
+    healAll: () => table.healAll(),
     async stop() {
-      for (const p of proxies.values()) await p.stop();
-      proxies.clear();
+      await table.stopAll();
       server.closeAllConnections();
       await new Promise<void>((r) => server.close(() => r()));
     },

@@ -608,10 +608,21 @@ export function describeValue(v: unknown): string {
   return `${Array.isArray(v) ? 'array' : typeof v} ${shown}`;
 }
 
+/** A fault's stream as written (any case), or undefined when it names none of upstream/downstream/both. */
+export function parseStream(value: unknown): Stream | undefined {
+  const s = typeof value === 'string' ? value.toLowerCase() : undefined;
+  return s === 'upstream' || s === 'downstream' || s === 'both' ? s : undefined;
+}
+
+/** A fault without a name is named `<type>_<stream>`, its stream `downstream` when none is given (as Toxiproxy does). */
+export function defaultFaultName(type: string, stream: Stream = 'downstream'): string {
+  return `${type}_${stream}`;
+}
+
 /** Checks the fields around the attributes (type-strict: never coerced). Throws InputError naming the field. */
 export function validateFaultFields(spec: { stream?: unknown; toxicity?: unknown; ttlMs?: unknown; name?: unknown; attributes?: unknown }): void {
   if (spec.name !== undefined) checkResourceName(spec.name, 'fault');
-  if (spec.stream !== undefined && !(typeof spec.stream === 'string' && ['upstream', 'downstream', 'both'].includes(spec.stream.toLowerCase()))) {
+  if (spec.stream !== undefined && parseStream(spec.stream) === undefined) {
     throw new InputError('FAULTLINE_INJECTOR_STREAM', `stream was invalid, can be either upstream, downstream or both (got ${describeValue(spec.stream)})`, { field: 'stream' });
   }
   if (spec.toxicity !== undefined && !(typeof spec.toxicity === 'number' && spec.toxicity >= 0 && spec.toxicity <= 1)) {
@@ -630,11 +641,11 @@ export function normaliseFault(spec: FaultSpec, existing?: FaultInfo): FaultInfo
   const type = existing?.type ?? spec.type;
   const ft = faultType(type);
   validateFaultFields(spec);
-  const stream = (existing?.stream ?? spec.stream ?? 'downstream').toLowerCase() as Stream;
+  const stream = existing?.stream ?? parseStream(spec.stream) ?? 'downstream';
   const toxicity = spec.toxicity ?? existing?.toxicity ?? 1;
   const attributes: Record<string, unknown> = { ...ft.defaults, ...(existing?.attributes ?? {}), ...(spec.attributes ?? {}) };
   validateAttributes(type, attributes);
-  const name = existing?.name ?? spec.name ?? `${type}_${stream}`;
+  const name = existing?.name ?? spec.name ?? defaultFaultName(type, stream);
   const info: FaultInfo = { name, type, stream, toxicity, attributes };
   const upstream = spec.upstream ?? existing?.upstream;
   if (upstream !== undefined) {
