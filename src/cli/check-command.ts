@@ -1,4 +1,4 @@
-import { ExitCode, InputError } from '../shared/index.ts';
+import { assertAllowed, ExitCode, InputError, networkPolicy } from '../shared/index.ts';
 import { checkBundle, describeFinding, type BundleCheckSpec, type BundleLimits, type SecretSource } from '../scenario/index.ts';
 import { parseFlags, requireFlag } from './args.ts';
 import type { Command } from './io.ts';
@@ -8,9 +8,10 @@ const usage = `faultline check — one-shot checks of a running deployment
 Usage:
   faultline check bundle --url URL [--header 'Authorization: Bearer $TOKEN']… [--secret-env NAME]…
                          [--secret-file PATH]… [--allow-key KEY]… [--max-archive-bytes N]
-                         [--max-bytes N] [--max-files N] [--json]
+                         [--max-bytes N] [--max-files N] [--allow-network CIDR]… [--json]
 
-bundle   fetches a support bundle (tar.gz, tar or zip) from a loopback URL, unpacks it in memory
+bundle   fetches a support bundle (tar.gz, tar or zip) from a loopback URL (or one whose IP address
+         --allow-network admits; repeatable, e.g. 10.20.0.0/16), unpacks it in memory
          within limits (default 32 MiB archive, 128 MiB unpacked, 5000 files; a zip bomb, a
          path-traversal, absolute or link entry is refused) and scans every file for the
          deployment's actual secrets — given by reference, as environment variable names
@@ -45,10 +46,14 @@ export const checkCommand: Command = {
       'max-archive-bytes': { type: 'string' },
       'max-bytes': { type: 'string' },
       'max-files': { type: 'string' },
+      'allow-network': { type: 'string', multiple: true },
       json: { type: 'boolean' },
     });
     const url = requireFlag(values.url, 'url');
     if (!URL.canParse(url)) throw new InputError('FAULTLINE_CLI_USAGE', `--url is not a URL: '${url}'`, { field: 'url' });
+    const network = networkPolicy(values['allow-network'] ?? [], '--allow-network');
+    // Refused before a secret is read or a byte is sent (checkBundle checks again before fetching).
+    assertAllowed(new URL(url).hostname, 'bundle URL', 'url', network);
     const headers: Record<string, string> = {};
     for (const h of values.header ?? []) {
       const i = h.indexOf(':');
@@ -63,7 +68,7 @@ export const checkCommand: Command = {
     if (a !== undefined) limits.maxArchiveBytes = a;
     if (b !== undefined) limits.maxBytes = b;
     if (f !== undefined) limits.maxFiles = f;
-    const spec: BundleCheckSpec = { url, headers, secrets, limits, ...(values['allow-key'] ? { allowedConfigKeys: values['allow-key'] } : {}) };
+    const spec: BundleCheckSpec = { url, headers, secrets, limits, network, ...(values['allow-key'] ? { allowedConfigKeys: values['allow-key'] } : {}) };
     const report = await checkBundle(spec, io.env);
     if (values.json) io.stdout.write(`${JSON.stringify({ passed: report.findings.length === 0, ...report })}\n`);
     else {

@@ -68,7 +68,7 @@ export async function routeUpstreams(p: TcpProxy, method: string, upstream: stri
       const raw = (await body()) as Record<string, unknown> | undefined;
       const address = typeof raw?.address === 'string' ? raw.address : undefined;
       if (!address) throw new InputError('FAULTLINE_INJECTOR_PROXY', 'missing required field: address', { field: 'address' });
-      const u = b.add(typeof raw?.name === 'string' && raw.name !== '' ? { name: raw.name, address } : address);
+      const u = b.add(typeof raw?.name === 'string' && raw.name !== '' ? { name: raw.name, address } : address, 'address');
       return [201, u.stats()];
     }
     return [405, { error: 'method not allowed', status: 405 }];

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { networkPolicy } from '../shared/index.ts';
 import { healthCheckOptions, UpstreamPool } from './balancer.ts';
 
 const pool = (o: ConstructorParameters<typeof UpstreamPool>[0] = {}): { p: UpstreamPool; clock: { t: number } } => {
@@ -95,7 +96,11 @@ describe('upstream pool (pure core of the balancer)', () => {
 
   it('refuses non-loopback and duplicate upstreams and bad check options, naming the field', () => {
     const { p } = pool();
-    expect(() => p.add('10.0.0.1:80')).toThrow(/not a loopback address/);
+    expect(() => p.add('10.0.0.1:80')).toThrow(/field 'upstreams'.*not a loopback address/);
+    expect(() => p.add('10.0.0.1:80', 'upstreams[2]')).toThrow(/field 'upstreams\[2\]'/);
+    const allowed = new UpstreamPool({ network: networkPolicy(['10.0.0.0/8']) });
+    expect(allowed.add('10.0.0.1:80').address).toBe('10.0.0.1:80');
+    expect(() => allowed.add('192.0.2.1:80')).toThrow(/not in the network allowlist \(10\.0\.0\.0\/8\)/);
     p.add({ name: 'x', address: '127.0.0.1:1' });
     expect(() => p.add({ name: 'x', address: '127.0.0.1:2' })).toThrow(/already exists/);
     expect(() => healthCheckOptions({ intervalMs: 0 })).toThrow(/healthCheck.intervalMs/);

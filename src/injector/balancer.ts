@@ -10,7 +10,7 @@
  * is pure, with an injected clock; `HealthChecker` is the thin IO shell that runs the HTTP checks.
  */
 import http from 'node:http';
-import { InputError, isLoopbackAddress, parseHostPort, type Logger } from '../shared/index.ts';
+import { assertAllowed, InputError, LOOPBACK_ONLY, parseHostPort, type Logger, type NetworkPolicy } from '../shared/index.ts';
 
 export const BALANCE_POLICIES = ['round-robin', 'least-connections'] as const;
 export type BalancePolicy = (typeof BALANCE_POLICIES)[number];
@@ -135,22 +135,28 @@ export class UpstreamPool {
   private cursor = 0;
   private readonly now: () => number;
   private readonly onChange: ((u: Upstream, t: UpstreamTransition) => void) | undefined;
+  /** Which upstream addresses may be added: loopback, plus what the user's network allowlist admits. */
+  private readonly network: NetworkPolicy;
 
-  constructor(opts: { policy?: BalancePolicy; healthCheck?: Partial<HealthCheckOptions> | false; now?: () => number; onChange?: (u: Upstream, t: UpstreamTransition) => void }) {
+  constructor(opts: { policy?: BalancePolicy; healthCheck?: Partial<HealthCheckOptions> | false; now?: () => number; onChange?: (u: Upstream, t: UpstreamTransition) => void; network?: NetworkPolicy }) {
     const policy = opts.policy ?? 'round-robin';
     if (!BALANCE_POLICIES.includes(policy)) throw new InputError('FAULTLINE_INJECTOR_BALANCE', `balance must be one of ${BALANCE_POLICIES.join(', ')} (got ${JSON.stringify(policy)})`, { field: 'balance' });
     this.policy = policy;
     this.check = healthCheckOptions(opts.healthCheck);
     this.now = opts.now ?? (() => performance.now());
     this.onChange = opts.onChange;
+    this.network = opts.network ?? LOOPBACK_ONLY;
   }
 
-  /** Adds an upstream (pending until its first passed check; up at once when checks are off). */
-  add(input: string | UpstreamInput): Upstream {
+  /**
+   * Adds an upstream (pending until its first passed check; up at once when checks are off). An address
+   * outside loopback is refused (FAULTLINE_NET_NOT_LOOPBACK naming `field`) unless the allowlist admits it.
+   */
+  add(input: string | UpstreamInput, field = 'upstreams'): Upstream {
     const { name, address } = typeof input === 'string' ? { name: input, address: input } : { name: input.name ?? input.address, address: input.address };
-    const { host } = parseHostPort(address, 'upstreams');
-    if (!isLoopbackAddress(host)) throw new InputError('FAULTLINE_NET_NOT_LOOPBACK', `upstream '${address}' is not a loopback address: faultline sends only to 127.0.0.0/8 or ::1`, { field: 'upstreams' });
-    if (this.find(name)) throw new InputError('FAULTLINE_INJECTOR_UPSTREAM_EXISTS', `upstream '${name}' already exists`, { field: 'upstreams' });
+    const { host } = parseHostPort(address, field);
+    assertAllowed(host, 'upstream', field, this.network);
+    if (this.find(name)) throw new InputError('FAULTLINE_INJECTOR_UPSTREAM_EXISTS', `upstream '${name}' already exists`, { field });
     const u = new Upstream(name, address, this.check.enabled ? 'pending' : 'up', this.now());
     this.list.push(u);
     this.onChange?.(u, u.transitions[0] as UpstreamTransition);
@@ -340,10 +346,11 @@ export class Balancer {
   private readonly checker: HealthChecker;
   private readonly tried = new WeakMap<RoutedConnection, Set<Upstream>>();
 
-  constructor(opts: BalancerOptions, log?: Logger) {
+  /** `network`: the proxy's allowlist; upstreams outside loopback need it (at creation and when added later). */
+  constructor(opts: BalancerOptions, log?: Logger, network: NetworkPolicy = LOOPBACK_ONLY) {
     if (!Array.isArray(opts.upstreams) || opts.upstreams.length === 0) throw new InputError('FAULTLINE_INJECTOR_PROXY', 'upstreams must list at least one host:port', { field: 'upstreams' });
-    this.pool = new UpstreamPool({ ...(opts.policy ? { policy: opts.policy } : {}), ...(opts.healthCheck !== undefined ? { healthCheck: opts.healthCheck } : {}) });
-    for (const u of opts.upstreams) this.pool.add(u);
+    this.pool = new UpstreamPool({ ...(opts.policy ? { policy: opts.policy } : {}), ...(opts.healthCheck !== undefined ? { healthCheck: opts.healthCheck } : {}), network });
+    opts.upstreams.forEach((u, i) => this.pool.add(u, `upstreams[${i}]`));
     this.checker = new HealthChecker(this.pool, log);
   }
 
@@ -360,8 +367,8 @@ export class Balancer {
     this.checker.stop();
   }
 
-  add(input: string | UpstreamInput): Upstream {
-    const u = this.pool.add(input);
+  add(input: string | UpstreamInput, field?: string): Upstream {
+    const u = this.pool.add(input, field);
     this.checker.checkNow(u);
     return u;
   }

@@ -130,7 +130,8 @@ export class TcpProxy implements Proxy, ConnectionOwner {
     checkResourceName(opts.name, 'proxy');
     this.network = opts.network ?? LOOPBACK_ONLY;
     assertAllowed(listen.host, 'proxy listen address', 'listen', this.network);
-    assertAllowed(parseHostPort(upstream, 'upstream').host, 'proxy upstream', 'upstream', this.network);
+    // A balancer's upstreams are checked by the balancer, each naming its own field (upstreams[i]).
+    if (opts.upstream || !opts.balancer) assertAllowed(parseHostPort(upstream, 'upstream').host, 'proxy upstream', 'upstream', this.network);
     this.name = opts.name;
     this.listenHost = listen.host === 'localhost' ? '127.0.0.1' : listen.host;
     this.listenPort = listen.port;
@@ -138,7 +139,7 @@ export class TcpProxy implements Proxy, ConnectionOwner {
     this.seed = String(opts.seed ?? 0);
     this.rng = Rng.fromSeed(this.seed).fork(`proxy:${opts.name}`);
     this.log = (opts.logger ?? silentLogger).child(`proxy:${opts.name}`);
-    if (opts.balancer) this.balancer = new Balancer(opts.balancer, this.log);
+    if (opts.balancer) this.balancer = new Balancer(opts.balancer, this.log, this.network);
     this.faultSet = new ActiveFaults((f) => {
       this.log.info('fault lease expired', { fault: f.info.name });
       this.removeFault(f.info.name);

@@ -15,7 +15,7 @@ import { Readable } from 'node:stream';
 import { gunzipSync } from 'node:zlib';
 import tar from 'tar-stream';
 import yauzl from 'yauzl';
-import { ExitCode, FaultlineError, assertLoopback, errorMessage } from '../shared/index.ts';
+import { ExitCode, FaultlineError, assertAllowed, errorMessage, LOOPBACK_ONLY, type NetworkPolicy } from '../shared/index.ts';
 
 export interface BundleLimits {
   /** Largest archive accepted over the wire. */
@@ -316,6 +316,10 @@ export interface BundleCheckSpec {
   secrets?: SecretSource[];
   allowedConfigKeys?: string[];
   limits?: Partial<BundleLimits>;
+  /** Where the URL may point: loopback, plus what the user's network allowlist admits (default: loopback only). */
+  network?: NetworkPolicy;
+  /** The field the URL came from, for refusals (default 'url'; a probe's is 'bundle.url'). */
+  urlField?: string;
 }
 
 /** Expands `$NAME` / `${NAME}` from `env`; an unset name is an error (a header must not go out empty). */
@@ -348,9 +352,12 @@ export function resolveSecrets(sources: SecretSource[], env: Record<string, stri
   });
 }
 
-/** Downloads the archive (loopback only), stopping at `maxArchiveBytes`. */
-export async function fetchArchive(url: URL, headers: Record<string, string>, maxBytes: number, signal?: AbortSignal): Promise<Buffer> {
-  assertLoopback(url.hostname.replace(/^\[|\]$/g, ''), 'bundle URL');
+/**
+ * Downloads the archive, stopping at `maxArchiveBytes`. A host outside loopback is refused before
+ * anything is sent (FAULTLINE_NET_NOT_LOOPBACK, exit 2, naming `field`) unless `network` admits it.
+ */
+export async function fetchArchive(url: URL, headers: Record<string, string>, maxBytes: number, signal?: AbortSignal, network: NetworkPolicy = LOOPBACK_ONLY, field = 'url'): Promise<Buffer> {
+  assertAllowed(url.hostname, 'bundle URL', field, network);
   const res = await fetch(url, { headers, ...(signal ? { signal } : {}) });
   if (res.status !== 200) {
     await res.body?.cancel();
@@ -372,7 +379,7 @@ export async function checkBundle(spec: BundleCheckSpec, env: Record<string, str
   const headers: Record<string, string> = {};
   for (const [k, v] of Object.entries(spec.headers ?? {})) headers[k] = expandEnv(v, env, `header ${k}`);
   const secrets = resolveSecrets(spec.secrets ?? [], env);
-  const archive = await fetchArchive(new URL(spec.url), headers, limits.maxArchiveBytes, signal);
+  const archive = await fetchArchive(new URL(spec.url), headers, limits.maxArchiveBytes, signal, spec.network, spec.urlField);
   const files = await unpackBundle(archive, limits);
   const findings = scanFiles(files, { secrets, ...(spec.allowedConfigKeys ? { allowedConfigKeys: spec.allowedConfigKeys } : {}) });
   return { files: files.length, bytes: files.reduce((s, f) => s + f.data.length, 0), findings };

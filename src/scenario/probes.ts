@@ -161,7 +161,7 @@ export async function runProbe(p: ProbeSpec, baseUrl: string | undefined, env: P
     }
     if ('bundle' in p) {
       const { bundle } = p;
-      const r = await checkBundle({ ...bundle, url: new URL(bundle.url, baseUrl).toString() }, env, AbortSignal.timeout(p.timeout));
+      const r = await checkBundle({ ...bundle, url: new URL(bundle.url, baseUrl).toString(), network, urlField: 'bundle.url' }, env, AbortSignal.timeout(p.timeout));
       if (r.findings.length === 0) return done(true, `${r.files} files, ${r.bytes} bytes: no secret found`);
       const shown = r.findings.slice(0, 5).map(describeFinding).join('; ');
       return done(false, `${r.findings.length} finding(s): ${shown}${r.findings.length > 5 ? '; …' : ''}`);

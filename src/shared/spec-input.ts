@@ -3,7 +3,7 @@
  * Used by every `apiVersion: faultline/v1` document (SLO, Experiment, failover drill).
  */
 import { readFileSync } from 'node:fs';
-import { isMap, isSeq, LineCounter, parseDocument, visit, type Document, type Node as YamlNode } from 'yaml';
+import { isAlias, isCollection, isMap, isSeq, LineCounter, parseDocument, visit, type Document, type Node as YamlNode } from 'yaml';
 import { z } from 'zod';
 import { InputError, InputErrors } from './errors.ts';
 import { parseDuration } from './durations.ts';
@@ -60,7 +60,34 @@ export function parseYamlSource(text: string, file: string): SpecSource {
     });
     throw problems.length === 1 ? problems[0] : new InputErrors('FAULTLINE_INPUT_YAML', problems);
   }
+  refuseCollectionKeys(doc, lines, file);
   return { file, text, doc, lines };
+}
+
+/**
+ * A mapping key that is itself a mapping or a list (`? [a, b]`, `{a: 1}: x`, or an alias to one) has no
+ * meaning in a faultline file; the yaml library would stringify it and print a Node warning. Refused
+ * as invalid input at its line, before anything is converted.
+ */
+function refuseCollectionKeys(doc: Document.Parsed, lines: LineCounter, file: string): void {
+  let bad: { line?: number; column?: number; kind: string } | undefined;
+  visit(doc, {
+    Pair(_, pair) {
+      let key: unknown = pair.key;
+      if (isAlias(key)) key = key.resolve(doc);
+      if (!isCollection(key)) return undefined;
+      const at = (pair.key as { range?: [number, number, number] } | null)?.range?.[0];
+      const pos = at !== undefined ? lines.linePos(at) : undefined;
+      bad = { ...(pos ? { line: pos.line, column: pos.col } : {}), kind: isSeq(key) ? 'a list' : 'a mapping' };
+      return visit.BREAK;
+    },
+  });
+  if (bad) {
+    throw new InputError('FAULTLINE_INPUT_YAML', `a mapping key must be a plain value, got ${bad.kind} as a key`, {
+      file,
+      ...(bad.line !== undefined ? { line: bad.line, column: bad.column } : {}),
+    });
+  }
 }
 
 export function readYamlSource(file: string): SpecSource {

@@ -13,7 +13,8 @@ import { fileURLToPath } from 'node:url';
 import { createDeflateRaw, deflateRawSync, gzipSync, crc32 } from 'node:zlib';
 import tar from 'tar-stream';
 import { startReferenceService, type ReferenceService } from '../../fixtures/reference-service/index.ts';
-import { BundleRefusedError, checkBundle, describeFinding, scanFiles, unpackBundle, type BundleFinding } from '../../src/scenario/index.ts';
+import { BundleRefusedError, checkBundle, describeFinding, runProbe, scanFiles, unpackBundle, type BundleFinding, type ProbeSpec } from '../../src/scenario/index.ts';
+import { networkPolicy } from '../../src/shared/index.ts';
 import { bundleFiles } from '../../fixtures/reference-service/diagnostics.ts';
 import { faultline as runCli } from '../helpers/cli.ts';
 
@@ -307,6 +308,34 @@ describe('faultline check bundle and the bundle probe (CLI)', () => {
     const noToken = await faultline(['check', 'bundle', '--url', `${clean.url}/v1/diagnostics/bundle`], {});
     expect(noToken.code).toBe(1);
     expect(noToken.stderr).toContain('answered 401');
+  });
+
+  it('a bundle URL outside loopback is exit 2 naming --url unless --allow-network admits it (nothing is fetched)', async () => {
+    const far = ['check', 'bundle', '--url', 'http://192.0.2.1:8080/v1/diagnostics/bundle', '--secret-env', 'DB_PASSWORD'];
+    const refused = await faultline(far, env);
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toMatch(/FAULTLINE_NET_NOT_LOOPBACK.*field 'url'.*bundle URL '192\.0\.2\.1' is not a loopback address/);
+    const outside = await faultline([...far, '--allow-network', '10.0.0.0/8'], env);
+    expect(outside.code).toBe(2);
+    expect(outside.stderr).toMatch(/'192\.0\.2\.1' is not a loopback address and not in the network allowlist \(10\.0\.0\.0\/8\)/);
+    // Admitted: the URL passes; the unset secret reference (checked before any byte is sent) stops it, so nothing is dialled.
+    const admitted = await faultline([...far, '--allow-network', '192.0.2.0/24'], { ENVELOPE_KEY });
+    expect(admitted.code).toBe(2);
+    expect(admitted.stderr).toContain('secret reference $DB_PASSWORD is not set');
+    expect(admitted.stderr).not.toMatch(/NOT_LOOPBACK/);
+    const bad = await faultline([...far, '--allow-network', '10.0.0.0/33'], env);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/--allow-network/);
+  });
+
+  it('the bundle probe fetch consults the run\'s allowlist, naming bundle.url', async () => {
+    const probe = { name: 'b', timeout: 1000, interval: 1000, bundle: { url: 'http://192.0.2.1:8080/v1/diagnostics/bundle' } } as unknown as ProbeSpec;
+    const refused = await runProbe(probe, undefined, {});
+    expect(refused.ok).toBe(false);
+    expect(refused.detail).toMatch(/bundle probe URL '192\.0\.2\.1' is not a loopback address/);
+    await expect(checkBundle({ url: 'http://192.0.2.1:8080/b', urlField: 'bundle.url' }, {})).rejects.toThrow(/field 'bundle\.url'.*not a loopback address/);
+    // Admitted by the allowlist: the fetch is attempted (here with an already-aborted signal, so nothing leaves the machine).
+    await expect(checkBundle({ url: 'http://192.0.2.1:8080/b', network: networkPolicy(['192.0.2.0/24']) }, {}, AbortSignal.abort())).rejects.toThrow(/abort/i);
   });
 
   it('a scenario whose bundle probe finds the leak fails its row, and no report contains a secret value', async () => {

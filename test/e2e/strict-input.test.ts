@@ -135,6 +135,27 @@ describe('YAML and messages', () => {
     expect(r.err).toMatch(/FAULTLINE_INPUT_YAML: s\d+\.yaml:\d+: too many alias expansions/);
   });
 
+  it('a mapping with a list or a mapping as a key (also through an alias) is exit 2 with file:line, and no Node warning is printed', async () => {
+    const warnings: string[] = [];
+    const onWarning = (w: Error): void => void warnings.push(w.message);
+    process.on('warning', onWarning);
+    try {
+      const list = await validate(scenario().replace('metadata: { name: strict }', 'metadata: { name: strict }\n? [a, b]\n: 1'));
+      expect(list.code).toBe(2);
+      expect(list.err).toMatch(/FAULTLINE_INPUT_YAML: s\d+\.yaml:4:3: a mapping key must be a plain value, got a list as a key/);
+      const flow = await validate(scenario().replace('metadata: { name: strict }', 'metadata: { name: strict, { x: 1 }: y }'));
+      expect(flow.code).toBe(2);
+      expect(flow.err).toMatch(/FAULTLINE_INPUT_YAML: s\d+\.yaml:3:\d+: a mapping key must be a plain value, got a mapping as a key/);
+      const alias = await validate(scenario().replace('metadata: { name: strict }', 'metadata: { name: strict }\nx-k: &k { a: 1 }\nx-v: { *k : 2 }'));
+      expect(alias.code).toBe(2);
+      expect(alias.err).toMatch(/FAULTLINE_INPUT_YAML: s\d+\.yaml:5:\d+: a mapping key must be a plain value, got a mapping as a key/);
+      await new Promise((r) => setImmediate(r));
+    } finally {
+      process.off('warning', onWarning);
+    }
+    expect(warnings).toEqual([]);
+  });
+
   it('a probe union names the deepest field and expected vs got, not "Invalid input"', async () => {
     const status = await validate(scenario({ probes: '[{ name: p, http: { url: /x, status: "200" } }]' }));
     expect(status.err).toMatch(/field 'probes\[0\]\.http\.status': expected number, received string/);

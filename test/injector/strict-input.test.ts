@@ -141,6 +141,28 @@ describe('control API: strict bodies and paths', () => {
     expect((await call('POST', '/proxies', { name: 'near', listen: '127.0.0.2:0', upstream: '127.0.0.2:9' })).status).toBe(201);
   });
 
+  it('balancer upstreams consult the allowlist: outside it a 400 naming upstreams[i] (creation, populate) or address (added later)', async () => {
+    const body = { name: 'lb-far', upstreams: [echo.address, '192.0.2.1:80'], healthCheck: false };
+    expect(await call('POST', '/proxies', body)).toMatchObject({ status: 400, error: expect.stringMatching(/field 'upstreams\[1\]'.*upstream '192\.0\.2\.1' is not a loopback address/) });
+    expect(await call('POST', '/populate', [{ name: 'lb-pop', upstreams: [{ name: 'a', address: '10.0.0.1:80' }] }])).toMatchObject({ status: 400, error: expect.stringMatching(/upstreams\[0\]/) });
+    expect((await call('GET', '/proxies/lb-far')).status).toBe(404);
+    expect((await call('POST', '/proxies', { name: 'lb', upstreams: [echo.address], healthCheck: false })).status).toBe(201);
+    expect(await call('POST', '/proxies/lb/upstreams', { address: '198.51.100.1:80' })).toMatchObject({ status: 400, error: expect.stringMatching(/field 'address'.*not a loopback address/) });
+    expect((await call('POST', '/proxies/lb/upstreams', { address: '127.0.0.2:9' })).status).toBe(201);
+    // With the address allowlisted the same requests are accepted (created disabled and unchecked: nothing is dialled).
+    const wide = await startControlServer({ port: 0, network: networkPolicy(['192.0.2.0/24']) });
+    try {
+      const res = await fetch(`${wide.url}/proxies`, { method: 'POST', body: JSON.stringify({ ...body, enabled: false }) });
+      expect(res.status).toBe(201);
+      expect(((await res.json()) as { upstreams: Array<{ address: string }> }).upstreams.map((u) => u.address)).toEqual([echo.address, '192.0.2.1:80']);
+      const outside = await fetch(`${wide.url}/proxies/lb-far/upstreams`, { method: 'POST', body: JSON.stringify({ address: '198.51.100.1:80' }) });
+      expect(outside.status).toBe(400);
+      expect(await outside.text()).toMatch(/not in the network allowlist \(192\.0\.2\.0\/24\)/);
+    } finally {
+      await wide.stop();
+    }
+  });
+
   it('the control plane itself stays on loopback whatever the allowlist says', async () => {
     await expect(startControlServer({ host: '0.0.0.0', port: 0, network: networkPolicy(['0.0.0.0/0']) })).rejects.toThrow(/control plane host '0\.0\.0\.0' is not a loopback address/);
   });
