@@ -18,15 +18,8 @@ import {
 
 const MIN = 60_000;
 
+// The catalog itself is pinned value by value in test/slo/semantics.test.ts.
 describe('alert policy catalog', () => {
-  it('is the SRE Workbook / Sloth 30-day catalog', () => {
-    expect(DEFAULT_ALERT_POLICY.map((t) => [t.name, t.factor, t.longWindowMs / MIN, t.shortWindowMs / MIN])).toEqual([
-      ['page-fast', 14.4, 60, 5],
-      ['page-slow', 6, 360, 30],
-      ['ticket-fast', 3, 1440, 120],
-      ['ticket-slow', 1, 4320, 360],
-    ]);
-  });
   it('re-derives factors for other periods by the budget-consumed rule', () => {
     const p28 = defaultPolicyFor(28 * 24 * 60 * MIN);
     expect(p28[0]?.factor).toBeCloseTo(13.44, 10);
@@ -39,7 +32,7 @@ describe('SLO spec', () => {
     const slo = parseSloText('apiVersion: faultline/v1\nkind: SLO\nname: api\nobjective: 99.9\n', 'slo.yaml');
     expect(slo.periodMs).toBe(30 * 24 * 60 * MIN);
     expect(slo.errorBudget).toBe(0.001);
-    expect(slo.policy.map((t) => t.name)).toEqual(['page-fast', 'page-slow', 'ticket-fast', 'ticket-slow']);
+    expect(slo.policy.map((t) => t.name)).toEqual(DEFAULT_ALERT_POLICY.map((t) => t.name));
   });
   it('names file, line and field of a bad value', () => {
     expect(() => parseSloText('apiVersion: faultline/v1\nkind: SLO\nname: api\nobjective: 99.9\nperiod: soon\n', 'slo.yaml')).toThrow(
@@ -155,8 +148,7 @@ describe('live engine', () => {
   it('keeps memory bounded by the longest window, not the number of events', () => {
     const engine = createSloEngine({ slo, timeScale: 3600, clock: new VirtualClock(), keepHistory: false });
     for (let i = 0; i < 300_000; i++) engine.record(i % 1000 !== 0, i * 2);
-    const internal = engine as unknown as { samples: unknown[]; head: number };
-    const retained = internal.samples.length - internal.head;
+    const retained = engine.retainedSamples().length;
     // 3d window at a 60 s/3600 sampling grid: 4320 samples (+2), whatever the event count.
     expect(retained).toBeLessThanOrEqual(4323);
     expect(engine.counters().total).toBe(300_000);

@@ -12,6 +12,9 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { chromium } from 'playwright-core';
 import { faultline } from '../helpers/cli.ts';
 import { pollUntil } from '../helpers/until.ts';
+import { DEFAULT_ALERT_POLICY } from '../../src/slo/index.ts';
+
+const TIERS = DEFAULT_ALERT_POLICY.map((t) => t.name);
 
 const fixture = (name: string): string => fileURLToPath(new URL(`../../fixtures/scenarios/${name}`, import.meta.url));
 
@@ -98,7 +101,7 @@ describe('faultline selftest', () => {
     expect(byName['slow-burn']?.slo.intervals['page-fast']).toEqual([]);
     expect(byName['slow-burn']?.slo.intervals['page-slow']?.length).toBeGreaterThan(0);
     expect(journal.experiments.map((x) => x.name)).toEqual(['baseline', 'full-partition', 'slow-burn', 'control']);
-    for (const tier of ['page-fast', 'page-slow', 'ticket-fast', 'ticket-slow']) {
+    for (const tier of TIERS) {
       expect(byName.control?.slo.intervals[tier]).toEqual([]);
       expect(byName.baseline?.slo.intervals[tier]).toEqual([]);
     }
@@ -122,7 +125,7 @@ describe('faultline selftest', () => {
       expect(x.slo.history.mode).toBe('baseline');
       expect(x.slo.history.fromT).toBeLessThan(-360_000);
       expect(x.slo.history.ratePerSec).toBeGreaterThan(100);
-      expect(x.slo.forecast.tiers.map((t) => t.tier)).toEqual(['page-fast', 'page-slow', 'ticket-fast', 'ticket-slow']);
+      expect(x.slo.forecast.tiers.map((t) => t.tier)).toEqual(TIERS);
     }
     // Production-true slow burn: page-slow needs its full 6h window to reach 6 % — about 18 s after the
     // first bad event at 10 % (a freshly started Prometheus would fire after ~7.5 s); tickets stay quiet.

@@ -4,20 +4,15 @@
  * service; each refusal is exit 2 with file, line and field. The shipped game-day scenario validates.
  */
 import { describe, expect, it } from 'vitest';
-import { execFile } from 'node:child_process';
+import { faultline, type Ran } from '../helpers/cli.ts';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-const bin = fileURLToPath(new URL('../../bin/faultline.mjs', import.meta.url));
 const gameday = fileURLToPath(new URL('../../scenarios/gameday-alertmanager.yaml', import.meta.url));
 
-function validate(file: string): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, [bin, 'validate', file], (err, stdout, stderr) => resolve({ code: err ? Number((err as { code?: number }).code ?? 99) : 0, stdout, stderr }));
-  });
-}
+const validate = (file: string): Promise<Ran> => faultline(['validate', file]);
 
 describe('game-day scenario validation', () => {
   const dir = mkdtempSync(join(tmpdir(), 'faultline-gameday-validate-'));

@@ -3,20 +3,15 @@
  * run start, faults, and alert fire/clear times predicted by the burn-rate maths — with nothing run.
  */
 import { describe, expect, it } from 'vitest';
-import { execFile } from 'node:child_process';
+import { faultline, type Ran } from '../helpers/cli.ts';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-const bin = fileURLToPath(new URL('../../bin/faultline.mjs', import.meta.url));
 const scen = (name: string): string => fileURLToPath(new URL(`../../scenarios/${name}`, import.meta.url));
 
-function plan(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, [bin, 'plan', ...args], (err, stdout, stderr) => resolve({ code: err ? Number((err as { code?: number }).code ?? 99) : 0, stdout, stderr }));
-  });
-}
+const plan = (args: string[]): Promise<Ran> => faultline(['plan', ...args]);
 
 interface PlanJson {
   timeScale: number;

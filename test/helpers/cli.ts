@@ -30,3 +30,10 @@ export function faultline(args: string[], opts: RunCliOptions = {}): Promise<Ran
     child.on('exit', (code) => resolve({ code, stdout, stderr }));
   });
 }
+
+/** Runs the CLI and expects exit 0: resolves with its stdout, rejects naming the exit code and stderr otherwise. */
+export async function faultlineOk(args: string[], opts: RunCliOptions = {}): Promise<string> {
+  const r = await faultline(args, opts);
+  if (r.code !== 0) throw new Error(`faultline ${args.join(' ')} exited ${r.code}: ${r.stderr}`);
+  return r.stdout;
+}

@@ -12,16 +12,16 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import { parse, stringify } from 'yaml';
+import { faultline, faultlineOk } from '../helpers/cli.ts';
 
 const run = promisify(execFile);
-const bin = fileURLToPath(new URL('../../bin/faultline.mjs', import.meta.url));
 const gamedaySlo = fileURLToPath(new URL('../../scenarios/gameday-slo.yaml', import.meta.url));
 
 describe('faultline slo rules with Prometheus selectors', () => {
   const dir = mkdtempSync(join(tmpdir(), 'faultline-slo-rules-'));
 
   it('emits one rule group on the SLI selectors, compressed by --time-scale, that promtool loads as it is', async () => {
-    const { stdout } = await run(process.execPath, [bin, 'slo', 'rules', '--slo', gamedaySlo, '--time-scale', '120']);
+    const stdout = await faultlineOk(['slo', 'rules', '--slo', gamedaySlo, '--time-scale', '120']);
     const doc = parse(stdout) as { groups: Array<{ name: string; interval: string; rules: Array<Record<string, unknown>> }> };
     expect(doc.groups).toHaveLength(1);
     const g = doc.groups[0]!;
@@ -49,7 +49,7 @@ describe('faultline slo rules with Prometheus selectors', () => {
   });
 
   it('the selector rules fire and clear in promtool 2.42 where the burn-rate maths says, summing every label set', async () => {
-    const { stdout } = await run(process.execPath, [bin, 'slo', 'rules', '--slo', gamedaySlo]);
+    const stdout = await faultlineOk(['slo', 'rules', '--slo', gamedaySlo]);
     writeFileSync(join(dir, 'real.yml'), stdout);
     // Per minute: 200 OK and 0 errors for 60 min, then 60 OK + 30 × 503 + 10 × 504 for 10 min (40 %),
     // then healthy again. Another job's series must not count.
@@ -104,7 +104,7 @@ describe('faultline slo rules with Prometheus selectors', () => {
 
   it('--alertmanager writes a route + webhook receiver config (send_resolved) that amtool loads as it is', async () => {
     const am = join(dir, 'alertmanager.yml');
-    await run(process.execPath, [bin, 'slo', 'rules', '--slo', gamedaySlo, '--time-scale', '120', '--alertmanager', am, '--receiver', 'http://127.0.0.1:9311/alertmanager']);
+    await faultlineOk(['slo', 'rules', '--slo', gamedaySlo, '--time-scale', '120', '--alertmanager', am, '--receiver', 'http://127.0.0.1:9311/alertmanager']);
     const doc = parse(readFileSync(am, 'utf8')) as {
       route: { receiver: string; routes: Array<Record<string, unknown>> };
       receivers: Array<{ name: string; webhook_configs?: Array<{ url: string; send_resolved: boolean }> }>;
@@ -121,12 +121,12 @@ describe('faultline slo rules with Prometheus selectors', () => {
       both,
       'apiVersion: faultline/v1\nkind: SLO\nname: x\nobjective: 99\nsli:\n  prometheus: { total: a_total, errors: \'a_total{code="500"}\' }\nmetrics: { total: a_total, errors: b_total }\n',
     );
-    const err = (await run(process.execPath, [bin, 'slo', 'rules', '--slo', both]).catch((e) => e)) as { code: number; stderr: string };
+    const err = await faultline(['slo', 'rules', '--slo', both]);
     expect(err.code).toBe(2);
     expect(err.stderr).toContain("field 'sli.prometheus'");
     const bad = join(dir, 'bad-selector.yaml');
     writeFileSync(bad, 'apiVersion: faultline/v1\nkind: SLO\nname: x\nobjective: 99\nsli:\n  prometheus: { total: "sum(rate(a_total[5m]))", errors: a_total }\n');
-    const err2 = (await run(process.execPath, [bin, 'slo', 'rules', '--slo', bad]).catch((e) => e)) as { code: number; stderr: string };
+    const err2 = await faultline(['slo', 'rules', '--slo', bad]);
     expect(err2.code).toBe(2);
     expect(err2.stderr).toMatch(/bad-selector\.yaml:6 field 'sli\.prometheus\.total'/);
   });
