@@ -8,6 +8,7 @@ import { parseHostPort, type NetworkPolicy, type Rng } from '../shared/index.ts'
 import type { Direction } from './faults.ts';
 import type { Balancer, RoutedConnection } from './balancer.ts';
 import { Link, type LinkHost } from './link.ts';
+import { ReadBuffer } from './read-buffer.ts';
 
 /** What a connection needs from the proxy that accepted it. */
 export interface ConnectionOwner {
@@ -16,7 +17,9 @@ export interface ConnectionOwner {
   readonly counters: {
     upstreamErrors: number;
     reset: number;
+    /** Bytes read per direction by connections that have finished (live ones are counted by their sockets). */
     bytes: Record<Direction, number>;
+    /** Chunks that went through the staged path (a link with faults), per direction. */
     chunks: Record<Direction, number>;
   };
   warnNotLoopback(upstream: string): void;
@@ -35,8 +38,10 @@ export class Connection implements LinkHost, RoutedConnection {
   closed = false;
   /** Balancer proxies: the upstream this connection was routed to (its name). */
   routedTo: string | undefined;
-  /** The client sent bytes the upstream has not answered yet (a request in flight). */
-  awaiting = false;
+  /** Client bytes read when the upstream last answered (for `awaiting`). */
+  private answeredUpTo = 0;
+  /** What the upstream socket reads into (created with the dial). */
+  private reads: ReadBuffer | undefined;
   /** Faults that applied to this connection at least once (for the per-fault connection count). */
   readonly faultsSeen = new WeakSet<object>();
   private readonly closing = new AbortController();
@@ -54,19 +59,51 @@ export class Connection implements LinkHost, RoutedConnection {
     this.up = new Link(this, 'upstream', rng.fork('upstream'));
     this.down = new Link(this, 'downstream', rng.fork('downstream'));
     client.setNoDelay(true);
-    client.on('data', (d: Buffer) => {
-      this.awaiting = true;
-      this.up.onData(d);
-    });
+    // The upstream link is staged until the upstream connects (then it pipes the client socket).
+    client.on('data', this.up.onData);
     client.on('end', () => this.up.onEnd());
     client.on('error', (e: NodeJS.ErrnoException) => this.onSocketError('client', e));
     client.on('close', () => this.onSocketClose());
+    this.down.kick(); // plain until a fault attaches
   }
 
-  countRead(direction: Direction, bytes: number): void {
-    this.proxy.counters.bytes[direction] += bytes;
+  /** The client sent bytes the upstream has not answered yet (a request in flight). */
+  get awaiting(): boolean {
+    return this.client.bytesRead > this.answeredUpTo;
+  }
+  set awaiting(v: boolean) {
+    this.answeredUpTo = v ? -1 : this.client.bytesRead;
+  }
+
+  countChunk(direction: Direction): void {
     this.proxy.counters.chunks[direction]++;
   }
+
+  /** Bytes read so far from the client (upstream direction) and from the upstream (downstream). */
+  bytesRead(direction: Direction): number {
+    return direction === 'upstream' ? this.client.bytesRead : (this.upstream?.bytesRead ?? 0);
+  }
+
+  /**
+   * Reads of the upstream socket land in its ReadBuffer. Plain: written to the client as they are
+   * (the write keeps the buffer when it could not complete at once). Staged: the chunk outlives the
+   * read, so a small read is copied and a large one keeps the buffer.
+   */
+  private readonly onUpstreamRead = (n: number, buf: Buffer): boolean => {
+    this.answeredUpTo = this.client.bytesRead;
+    const reads = this.reads as ReadBuffer;
+    if (this.down.plain) {
+      this.down.writePlain(buf.subarray(0, n));
+      if (this.client.writableLength !== 0) reads.handOver();
+    } else if (n * 2 < buf.length) {
+      this.down.onData(Buffer.from(buf.subarray(0, n)));
+    } else {
+      this.down.onData(buf.subarray(0, n));
+      reads.handOver();
+    }
+    reads.grow(n);
+    return true;
+  };
 
   dial(upstream: string): void {
     if (this.closed || this.upstream) return;
@@ -79,16 +116,13 @@ export class Connection implements LinkHost, RoutedConnection {
       this.close('upstream not loopback');
       return;
     }
-    const sock = net.connect({ host, port, allowHalfOpen: true, noDelay: true });
+    this.reads ??= new ReadBuffer();
+    const sock = net.connect({ host, port, allowHalfOpen: true, noDelay: true, onread: { buffer: this.reads.next, callback: this.onUpstreamRead } });
     this.upstream = sock;
     sock.on('connect', () => {
       this.upstreamReady = true;
       this.resolveUpstream();
       this.up.kick();
-    });
-    sock.on('data', (d: Buffer) => {
-      this.awaiting = false;
-      this.down.onData(d);
     });
     sock.on('end', () => {
       this.proxy.balancer?.upstreamEnded(this);
@@ -156,6 +190,8 @@ export class Connection implements LinkHost, RoutedConnection {
       return;
     }
     this.closed = true;
+    this.proxy.counters.bytes.upstream += this.bytesRead('upstream');
+    this.proxy.counters.bytes.downstream += this.bytesRead('downstream');
     this.closing.abort();
     this.up.detachAll();
     this.down.detachAll();

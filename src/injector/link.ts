@@ -1,7 +1,18 @@
 /**
  * One direction of a proxied connection: `upstream` (client → server) or `downstream` (server →
- * client). With no fault a link is a straight pipe; with faults each chunk runs through the faults'
- * stages in the order the faults were added, and is written no earlier than its stages allow.
+ * client).
+ *
+ * A link is in one of two modes:
+ * - **plain** (no active stage, nothing queued, destination connected): bytes flow without the link
+ *   looking at them — the client socket is `pipe()`d into the upstream socket, and the upstream
+ *   socket's reads land in a reused scratch buffer (`onread`, see ScratchReads) that is written to the
+ *   client as is. No per-chunk object, timer or statistic; bytes are counted by the sockets.
+ * - **staged**: each chunk is queued and runs through the faults' stages in the order the faults were
+ *   added, and is written no earlier than its stages allow.
+ *
+ * Attaching a stage switches to staged at once (what was already written stays ahead of what is
+ * queued); when the last stage is detached the queue drains through the staged path first, then the
+ * link goes plain again — bytes are neither lost nor reordered by a switch.
  */
 import type net from 'node:net';
 import { sleep, type Rng } from '../shared/index.ts';
@@ -18,8 +29,8 @@ export interface LinkHost {
   readonly upstreamConnected: Promise<void>;
   readonly closed: boolean;
   readonly closedSignal: AbortSignal;
-  /** Counts bytes read on a link (the proxy's per-direction counters). */
-  countRead(direction: Direction, bytes: number): void;
+  /** Counts a chunk that went through the staged path (the proxy's per-direction chunk counters). */
+  countChunk(direction: Direction): void;
   reset(reason: string): void;
   close(reason: string): void;
 }
@@ -28,17 +39,30 @@ const HIGH_WATER = 1 << 20; // bytes queued on a faulted link before the source 
 
 const nowMs = (): number => performance.now();
 
+interface Attached {
+  readonly fault: ActiveFault;
+  readonly stage: Stage;
+}
+
+const isPromise = <T>(v: T | Promise<T>): v is Promise<T> => typeof (v as { then?: unknown } | null)?.then === 'function';
+
 export class Link implements LinkContext {
   readonly direction: Direction;
   readonly connectionId: number;
   readonly rng: Rng;
-  stages: Array<{ fault: ActiveFault; stage: Stage }> = [];
+  /** Replaced (never mutated) on attach/detach, so the pump can hold a snapshot without copying. */
+  stages: readonly Attached[] = [];
+  /** Bytes flow without the link (see the file comment). */
+  plain = false;
   private queue: Chunk[] = [];
+  private queueHead = 0;
   private queuedBytes = 0;
   private pumping = false;
   private srcEnded = false;
   private endSent = false;
-  private conn: LinkHost;
+  /** The source is paused until the destination drains (plain mode backpressure). */
+  private awaitingDrain = false;
+  private readonly conn: LinkHost;
 
   constructor(conn: LinkHost, direction: Direction, rng: Rng) {
     this.conn = conn;
@@ -62,42 +86,54 @@ export class Link implements LinkContext {
   reset = (reason: string): void => this.conn.reset(reason);
   close = (reason: string): void => this.conn.close(reason);
 
-  onData(data: Buffer): void {
-    this.conn.countRead(this.direction, data.length);
-    if (!this.pumping && this.queue.length === 0 && this.stages.length === 0 && this.dstReady) {
-      this.write(data);
-      return;
-    }
+  /** A chunk read on the staged path (the `data` listener of a staged client socket, or a copied scratch read). */
+  readonly onData = (data: Buffer): void => {
+    this.conn.countChunk(this.direction);
     this.queue.push({ data, readAt: nowMs() });
     this.queuedBytes += data.length;
     if (this.queuedBytes > HIGH_WATER) this.src?.pause();
     void this.pump();
+  };
+
+  /**
+   * Plain mode: writes a chunk straight to the destination. Returns false when the destination is
+   * full (the source is paused until it drains).
+   */
+  writePlain(data: Buffer): boolean {
+    const dst = this.dst;
+    if (!dst || dst.destroyed) return true;
+    if (dst.write(data)) return true;
+    this.pauseUntilDrain(dst);
+    return false;
   }
 
   onEnd(): void {
     this.srcEnded = true;
-    if (!this.pumping && this.queue.length === 0 && this.stages.length === 0 && this.dstReady) {
+    if (this.plain) {
+      this.setPlain(false);
       this.sendEnd();
       return;
     }
     void this.pump();
   }
 
-  /** Kick the pump (e.g. when the upstream connects or a stage is detached). */
+  /** Kick the pump (e.g. when the upstream connects or a stage is detached); goes plain when nothing is left to do. */
   kick(): void {
-    if (this.queue.length > 0 || (this.srcEnded && !this.endSent)) void this.pump();
+    if (this.queueHead < this.queue.length || (this.srcEnded && !this.endSent)) void this.pump();
+    else this.settle();
   }
 
-  private write(data: Buffer): boolean {
-    const dst = this.dst;
-    if (!dst || dst.destroyed) return true;
-    const ok = dst.write(data);
-    if (!ok) {
-      const src = this.src;
-      src?.pause();
-      dst.once('drain', () => src?.resume());
-    }
-    return ok;
+  private pauseUntilDrain(dst: net.Socket): void {
+    const src = this.src;
+    if (!src) return;
+    src.pause();
+    if (this.awaitingDrain) return;
+    this.awaitingDrain = true;
+    dst.once('drain', () => {
+      this.awaitingDrain = false;
+      // Staged mode resumes by its own queue accounting.
+      if (this.plain || this.queuedBytes <= HIGH_WATER / 2) src.resume();
+    });
   }
 
   private sendEnd(): void {
@@ -107,56 +143,101 @@ export class Link implements LinkContext {
     if (dst && !dst.destroyed) dst.end();
   }
 
+  /** Goes plain when nothing stands in the way, staged otherwise. */
+  private settle(): void {
+    const wantPlain = this.stages.length === 0 && !this.pumping && this.queueHead >= this.queue.length && this.dstReady && !this.srcEnded && !this.conn.closed;
+    this.setPlain(wantPlain);
+  }
+
+  private setPlain(plain: boolean): void {
+    if (plain === this.plain) return;
+    this.plain = plain;
+    // The client socket is piped in plain mode; the upstream socket's scratch reads check `plain` themselves.
+    if (this.direction !== 'upstream') return;
+    const client = this.conn.client;
+    const upstream = this.conn.upstream;
+    if (plain && upstream) {
+      client.off('data', this.onData);
+      client.pipe(upstream, { end: false });
+    } else if (!plain) {
+      if (upstream) client.unpipe(upstream);
+      client.on('data', this.onData);
+      // unpipe leaves a source that pipe paused for backpressure paused: the staged queue takes over.
+      if (!this.awaitingDrain && this.queuedBytes <= HIGH_WATER) client.resume();
+    }
+  }
+
+  /** Runs one chunk through a snapshot of the stages (no array is allocated for a one-chunk result). */
+  private async runStages(first: Chunk, stages: readonly Attached[]): Promise<Chunk[]> {
+    let chunks: Chunk[] = [first];
+    for (const { stage } of stages) {
+      let next: Chunk[] | undefined;
+      for (const c of chunks) {
+        const r = stage.process(c);
+        const out = isPromise(r) ? await r : r;
+        if (next === undefined) next = out;
+        else for (const o of out) next.push(o);
+      }
+      chunks = next ?? [];
+      if (chunks.length === 0) break;
+    }
+    return chunks;
+  }
+
+  private async writeStaged(c: Chunk, stages: readonly Attached[]): Promise<boolean> {
+    if (c.notBefore !== undefined) {
+      const wait = c.notBefore - nowMs();
+      if (wait > 0.5) await sleep(wait, this.conn.closedSignal);
+      if (this.conn.closed) return false;
+    }
+    let delayUs = -1;
+    for (const { fault, stage } of stages) {
+      if (!stage.measuresDelay) continue;
+      if (delayUs < 0) delayUs = Math.max(1, Math.round((nowMs() - c.readAt) * 1000));
+      fault.stats.recordDelay(delayUs);
+    }
+    const dst = this.dst;
+    if (!dst || dst.destroyed) return true;
+    if (!dst.write(c.data)) await new Promise<void>((r) => dst.once('drain', r).once('close', r));
+    return true;
+  }
+
   private async pump(): Promise<void> {
     if (this.pumping) return;
     this.pumping = true;
     try {
-      while (this.queue.length > 0 && !this.conn.closed) {
-        const first = this.queue.shift() as Chunk;
-        this.queuedBytes -= first.data.length;
-        let chunks: Chunk[] = [first];
-        const stages = this.stages.slice();
-        for (const { stage } of stages) {
-          const next: Chunk[] = [];
-          for (const c of chunks) next.push(...(await stage.process(c)));
-          chunks = next;
-          if (chunks.length === 0) break;
+      while (this.queueHead < this.queue.length && !this.conn.closed) {
+        const first = this.queue[this.queueHead] as Chunk;
+        this.queue[this.queueHead++] = undefined as unknown as Chunk;
+        if (this.queueHead === this.queue.length) {
+          this.queue.length = 0;
+          this.queueHead = 0;
         }
+        this.queuedBytes -= first.data.length;
+        const stages = this.stages;
+        const chunks = stages.length === 0 ? [first] : await this.runStages(first, stages);
         if (this.conn.closed) return;
         if (!this.dstReady) await this.conn.upstreamConnected;
         if (this.conn.closed) return;
-        for (const c of chunks) {
-          if (c.notBefore !== undefined) {
-            const wait = c.notBefore - nowMs();
-            if (wait > 0.5) await sleep(wait, this.conn.closedSignal);
-            if (this.conn.closed) return;
-          }
-          const delayUs = Math.max(1, Math.round((nowMs() - c.readAt) * 1000));
-          for (const { fault, stage } of stages) {
-            if (stage.measuresDelay) fault.stats.recordDelay(delayUs);
-          }
-          if (!this.write(c.data)) {
-            const dst = this.dst;
-            if (dst && !dst.destroyed) await new Promise<void>((r) => dst.once('drain', () => r()).once('close', () => r()));
-          }
-        }
-        if (this.queuedBytes <= HIGH_WATER / 2 && this.src?.isPaused()) this.src.resume();
+        for (const c of chunks) if (!(await this.writeStaged(c, stages))) return;
+        if (this.queuedBytes <= HIGH_WATER / 2 && !this.awaitingDrain && this.src?.isPaused()) this.src.resume();
       }
-      if (this.srcEnded && !this.endSent && this.queue.length === 0 && !this.conn.closed) {
-        for (const { stage } of this.stages.slice()) await stage.beforeEnd?.();
+      if (this.srcEnded && !this.endSent && this.queueHead >= this.queue.length && !this.conn.closed) {
+        for (const { stage } of this.stages) await stage.beforeEnd?.();
         if (!this.dstReady) await this.conn.upstreamConnected;
         this.sendEnd();
       }
     } finally {
       this.pumping = false;
     }
-    // Chunks that arrived while we were finishing.
-    if (this.queue.length > 0 && !this.conn.closed) void this.pump();
+    // Chunks that arrived while we were finishing; otherwise back to plain when the stages are gone.
+    if (this.queueHead < this.queue.length && !this.conn.closed) void this.pump();
+    else this.settle();
   }
 
   attach(fault: ActiveFault, stage: Stage): void {
-    this.stages.push({ fault, stage });
-    this.stages.sort((a, b) => a.fault.addedOrder - b.fault.addedOrder);
+    this.stages = [...this.stages, { fault, stage }].sort((a, b) => a.fault.addedOrder - b.fault.addedOrder);
+    this.setPlain(false);
     stage.attach?.();
   }
 
@@ -173,4 +254,3 @@ export class Link implements LinkContext {
     this.stages = [];
   }
 }
-

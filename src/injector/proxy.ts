@@ -368,11 +368,22 @@ export class TcpProxy implements Proxy, ConnectionOwner {
         reset: this.counters.reset,
         upstreamErrors: this.counters.upstreamErrors,
       },
-      bytes: { ...this.counters.bytes },
+      bytes: this.bytesRead(),
       chunks: { ...this.counters.chunks },
       ...(this.balancer ? { upstreams: this.balancer.stats() } : {}),
       faults: this.faultSet.history().map((f) => f.stats.snapshot(f.info)),
     };
+  }
+
+  /** Bytes read per direction: finished connections' totals plus what the live sockets have read. */
+  private bytesRead(): { upstream: number; downstream: number } {
+    const out = { ...this.counters.bytes };
+    for (const conn of this.conns) {
+      if (conn.closed) continue;
+      out.upstream += conn.bytesRead('upstream');
+      out.downstream += conn.bytesRead('downstream');
+    }
+    return out;
   }
 
   async stop(): Promise<void> {

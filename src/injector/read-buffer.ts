@@ -1,0 +1,32 @@
+/**
+ * The buffer an upstream socket reads into (`net.connect`'s `onread`): one per socket, reused from
+ * read to read instead of Node's fresh 64 KiB allocation per read. After each read Node asks for the
+ * buffer of the next one (`next`), so a read whose bytes are still referenced — by a write that could
+ * not complete at once, or by a queued chunk — hands its buffer over and the next read gets a fresh
+ * one. The buffer starts small (an idle keep-alive connection holds 16 KiB) and doubles, up to
+ * 256 KiB, while reads fill it (a bulk transfer then needs a quarter of the read calls).
+ */
+const MIN_BYTES = 16 * 1024;
+const MAX_BYTES = 256 * 1024;
+
+export class ReadBuffer {
+  private buf = Buffer.allocUnsafe(MIN_BYTES);
+
+  /** The buffer for the next read (the `onread.buffer` function). */
+  readonly next = (): Buffer => this.buf;
+
+  /** The current buffer is kept by whoever holds the last read: the next read gets another. */
+  handOver(): void {
+    this.buf = Buffer.allocUnsafe(this.buf.length);
+  }
+
+  /** A read of `n` bytes filled the buffer: the next one is larger. */
+  grow(n: number): void {
+    if (n === this.buf.length && n < MAX_BYTES) this.buf = Buffer.allocUnsafe(n * 2);
+  }
+
+  /** Bytes the buffer holds (for deciding between copying a small read and handing the buffer over). */
+  get size(): number {
+    return this.buf.length;
+  }
+}
