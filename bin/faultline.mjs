@@ -10,7 +10,6 @@ try {
   process.exit(4);
 }
 const code = await cli.main(process.argv.slice(2));
-// The command has finished, reports and output are written (stdout and stderr are synchronous for files,
-// pipes and terminals on POSIX): exit now. Left to Node's own teardown, a handle still closing after a
-// partition drill made FreeEnvironment's cleanup loop spin at 100 % CPU and never exit.
-process.exit(code);
+// Exit by letting the event loop end: every command closes what it opened (a handle left open is a bug
+// that the CLI tests catch as a hang, not something to paper over with process.exit).
+process.exitCode = code;

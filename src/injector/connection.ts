@@ -9,6 +9,7 @@ import type { Direction } from './faults.ts';
 import type { Balancer, RoutedConnection } from './balancer.ts';
 import { Link, type LinkHost } from './link.ts';
 import { ReadBuffer } from './read-buffer.ts';
+import { resetSocket } from './socket-reset.ts';
 
 /** What a connection needs from the proxy that accepted it. */
 export interface ConnectionOwner {
@@ -171,9 +172,7 @@ export class Connection implements LinkHost, RoutedConnection {
     if (this.closed) return;
     this.proxy.counters.reset++;
     for (const s of [this.client, this.upstream]) {
-      if (!s || s.destroyed) continue;
-      if (s.connecting || s.readyState === 'opening') s.destroy();
-      else s.resetAndDestroy();
+      if (s) resetSocket(s);
     }
     this.finish();
   }

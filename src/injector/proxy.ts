@@ -16,6 +16,7 @@ import { Balancer, type BalancerOptions, type UpstreamStats } from './balancer.t
 import { ActiveFaults, type ActiveFault } from './active-faults.ts';
 import type { FaultStats } from './fault-statistics.ts';
 import { Connection, type ConnectionOwner } from './connection.ts';
+import { resetSocket } from './socket-reset.ts';
 
 export interface ProxyOptions {
   name: string;
@@ -204,7 +205,7 @@ export class TcpProxy implements Proxy, ConnectionOwner {
   private refuse(client: net.Socket): void {
     this.counters.refused++;
     client.on('error', () => {});
-    client.resetAndDestroy();
+    resetSocket(client);
   }
 
   private accept(client: net.Socket): void {
