@@ -1,6 +1,9 @@
 /**
  * `npm run bench`: runs every benchmark suite (or those named: `npm run bench -- injector slo`) and
  * writes results under reports/bench/. Targets are reported, never asserted.
+ *
+ * `npm run bench -- --quick` is the regression guard (under a minute): the suites' short smoke runs,
+ * fuzz with 1,000 inputs of each kind, and no kill or soak trials (minutes each) unless they are named.
  */
 import { mkdirSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
@@ -18,8 +21,13 @@ const suites: Record<string, () => Promise<{ default: Suite }>> = {
 };
 
 mkdirSync('reports/bench', { recursive: true });
+const QUICK = process.argv.includes('--quick');
+/** Suites that take minutes whatever the flags: in a --quick run they run only when named. */
+const SLOW_SUITES = new Set(['kill', 'soak']);
 const wanted = process.argv.slice(2).filter((a) => !a.startsWith('-'));
-const names = wanted.length > 0 ? wanted : Object.keys(suites);
+const names = wanted.length > 0 ? wanted : Object.keys(suites).filter((n) => !(QUICK && SLOW_SUITES.has(n)));
+// The fuzz suite reads its input count from the environment; a quick run fuzzes 1,000 of each.
+if (QUICK) process.env.FAULTLINE_FUZZ_RUNS ??= '1000';
 const unknown = names.filter((n) => !suites[n]);
 if (unknown.length > 0) {
   console.error(`bench: unknown suite '${unknown[0]}' (have: ${Object.keys(suites).join(', ')})`);
@@ -49,4 +57,5 @@ if (ratios.length > 0) {
   console.log('\nratio against target:');
   for (const r of ratios) console.log(`  ${`${r.suite}: ${r.name}`.padEnd(58)} ${r2(r.value).padStart(10)}   target ${r.target}${r.met === null ? '' : r.met ? '   met' : '   NOT met'}`);
 }
-console.log(`\nbench: ${names.length} suite(s) in ${secs(Date.now() - t0)}; ${busy()} at the end${process.argv.includes('--quick') ? ' (--quick: smoke numbers on this machine now, not the reported ones)' : ''}`);
+const skipped = QUICK && wanted.length === 0 ? `; not run in --quick: ${[...SLOW_SUITES].join(', ')} (name them to run them)` : '';
+console.log(`\nbench: ${names.length} suite(s) in ${secs(Date.now() - t0)}; ${busy()} at the end${QUICK ? ' (--quick: smoke numbers on this machine now, not the reported ones)' : ''}${skipped}`);

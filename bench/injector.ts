@@ -1,25 +1,34 @@
 /**
  * Injector benchmark, all on loopback in the same run:
- *  - bulk throughput (MB/s) and request latency p50/p99 at a fixed open-loop rate: direct vs HAProxy
- *    (TCP mode) vs faultline with no faults (faultline serve in its own process, like HAProxy);
+ *  - no-fault overhead: direct vs HAProxy `mode tcp` vs HAProxy `mode http` vs faultline (faultline
+ *    serve in its own process, like HAProxy), interleaved over several rounds, medians reported:
+ *    keep-alive HTTP requests/s (wrk, closed loop), bulk MB/s (one TCP download), and the p99 faultline
+ *    adds at 2,000 req/s open loop over direct ("3 runs of 3": three runs, each the median of three
+ *    interleaved measurements per path);
  *  - fault accuracy: requested vs achieved latency, bandwidth and loss rate.
  * Targets are reported, never asserted.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import dgram from 'node:dgram';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { startProxy, startUdpProxy } from '../src/injector/index.ts';
 import { runLoad } from '../src/load/index.ts';
 import { ensureBinary, freePort, nodeChild, r2, reportRatio, stop, writeBench } from './helpers.ts';
 
-// `npm run bench -- injector --quick`: a short smoke run (smaller transfers, shorter load phases).
+// `npm run bench -- injector --quick`: a short smoke run (smaller transfers, shorter phases, fewer rounds).
 const QUICK = process.argv.includes('--quick');
 const BULK_BYTES = (QUICK ? 64 : 512) * 1024 * 1024;
-const LOAD_MS = QUICK ? 2000 : 6000;
+const ROUNDS = QUICK ? 3 : 5;
+const WRK_S = QUICK ? 1 : 5;
+const WRK_CONNECTIONS = 32;
+const LOAD_MS = QUICK ? 800 : 4000;
+const LATENCY_RUNS = QUICK ? 1 : 3;
 const SAMPLES = QUICK ? 100 : 400;
+const RATE = 2000;
 
 const SERVERS = `
 const http = require('http'), net = require('net');
@@ -29,6 +38,14 @@ const bulk = net.createServer((s) => { let left = ${BULK_BYTES}; const pump = ()
 const echo = net.createServer((s) => { s.on('error', () => {}); s.pipe(s); });
 h.listen(0, '127.0.0.1', () => bulk.listen(0, '127.0.0.1', () => echo.listen(0, '127.0.0.1', () => console.log([h.address().port, bulk.address().port, echo.address().port].join(',')))));
 `;
+
+/** The paths compared; `bulk` is undefined where the path cannot carry raw TCP (HAProxy in HTTP mode). */
+type PathName = 'direct' | 'haproxy-tcp' | 'haproxy-http' | 'faultline';
+const PATHS: readonly PathName[] = ['direct', 'haproxy-tcp', 'haproxy-http', 'faultline'];
+interface Ports {
+  http: number;
+  bulk?: number;
+}
 
 async function bulkMBps(port: number): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -41,30 +58,57 @@ async function bulkMBps(port: number): Promise<number> {
   });
 }
 
-async function latencyAt(port: number, rate: number): Promise<{ p50: number | null; p99: number | null; service99: number | null }> {
-  const r = await runLoad({
-    target: { kind: 'http', url: `http://127.0.0.1:${port}/` },
-    schedule: { type: 'constant', rate, duration: LOAD_MS },
-    warmupMs: QUICK ? 500 : 1500,
-    seed: 1,
-  });
-  return { p50: r.latencyMs.corrected.p50, p99: r.latencyMs.corrected.p99, service99: r.latencyMs.service.p99 };
+const run = promisify(execFile);
+
+/** Keep-alive HTTP requests/s through a path (wrk, one thread, closed loop). */
+async function wrkRps(wrk: string, port: number): Promise<number | null> {
+  const { stdout } = await run(wrk, ['-t1', `-c${WRK_CONNECTIONS}`, `-d${WRK_S}s`, `http://127.0.0.1:${port}/`]);
+  const m = /Requests\/sec:\s+([\d.]+)/.exec(stdout);
+  return m ? Number(m[1]) : null;
 }
 
-async function startHaproxy(bin: string, httpUp: number, bulkUp: number): Promise<{ child: ChildProcess; http: number; bulk: number }> {
-  const [hp, bp] = [await freePort(), await freePort()];
+async function latencyAt(port: number): Promise<{ p50: number | null; p99: number | null }> {
+  const r = await runLoad({
+    target: { kind: 'http', url: `http://127.0.0.1:${port}/` },
+    schedule: { type: 'constant', rate: RATE, duration: LOAD_MS },
+    warmupMs: QUICK ? 200 : 1000,
+    prewarmConnections: 8,
+    seed: 1,
+  });
+  return { p50: r.latencyMs.corrected.p50, p99: r.latencyMs.corrected.p99 };
+}
+
+const median = (xs: readonly (number | null)[]): number | null => {
+  const v = xs.filter((x): x is number => x !== null && Number.isFinite(x)).sort((a, b) => a - b);
+  if (v.length === 0) return null;
+  const mid = Math.floor(v.length / 2);
+  return v.length % 2 === 1 ? (v[mid] as number) : ((v[mid - 1] as number) + (v[mid] as number)) / 2;
+};
+
+async function startHaproxy(bin: string, httpUp: number, bulkUp: number): Promise<{ child: ChildProcess; tcp: Ports; http: Ports }> {
+  const [tcpHttp, tcpBulk, httpHttp] = [await freePort(), await freePort(), await freePort()];
   const dir = mkdtempSync(join(tmpdir(), 'faultline-haproxy-'));
   const cfg = join(dir, 'haproxy.cfg');
   writeFileSync(
     cfg,
-    `global\n  maxconn 4000\ndefaults\n  mode tcp\n  timeout connect 5s\n  timeout client 120s\n  timeout server 120s\nfrontend fh\n  bind 127.0.0.1:${hp}\n  default_backend bh\nbackend bh\n  server s1 127.0.0.1:${httpUp}\nfrontend fb\n  bind 127.0.0.1:${bp}\n  default_backend bb\nbackend bb\n  server s2 127.0.0.1:${bulkUp}\n`,
+    [
+      'global\n  maxconn 4000',
+      'defaults\n  timeout connect 5s\n  timeout client 120s\n  timeout server 120s\n  timeout http-keep-alive 60s',
+      `frontend th\n  mode tcp\n  bind 127.0.0.1:${tcpHttp}\n  default_backend th`,
+      `backend th\n  mode tcp\n  server s1 127.0.0.1:${httpUp}`,
+      `frontend tb\n  mode tcp\n  bind 127.0.0.1:${tcpBulk}\n  default_backend tb`,
+      `backend tb\n  mode tcp\n  server s2 127.0.0.1:${bulkUp}`,
+      `frontend hh\n  mode http\n  option http-keep-alive\n  bind 127.0.0.1:${httpHttp}\n  default_backend hh`,
+      `backend hh\n  mode http\n  http-reuse always\n  server s3 127.0.0.1:${httpUp}`,
+      '',
+    ].join('\n'),
   );
   const child = spawn(bin, ['-f', cfg, '-db'], { stdio: ['ignore', 'ignore', 'inherit'] });
   child.once('exit', () => rmSync(dir, { recursive: true, force: true }));
   // Wait until it accepts.
   for (let i = 0; i < 50; i++) {
     const ok = await new Promise<boolean>((r) => {
-      const s = net.connect({ port: hp, host: '127.0.0.1' });
+      const s = net.connect({ port: httpHttp, host: '127.0.0.1' });
       s.once('connect', () => {
         s.destroy();
         r(true);
@@ -74,7 +118,7 @@ async function startHaproxy(bin: string, httpUp: number, bulkUp: number): Promis
     if (ok) break;
     await new Promise((r) => setTimeout(r, 100));
   }
-  return { child, http: hp, bulk: bp };
+  return { child, tcp: { http: tcpHttp, bulk: tcpBulk }, http: { http: httpHttp } };
 }
 
 async function startFaultlineProxies(httpUp: number, bulkUp: number): Promise<{ child: ChildProcess; http: number; bulk: number }> {
@@ -118,52 +162,70 @@ const pct = (xs: number[], p: number): number => {
   return s[Math.min(s.length - 1, Math.ceil((p / 100) * s.length) - 1)] as number;
 };
 
+/** The no-fault comparison: every path interleaved in each round, medians reported. */
+async function compare(paths: Partial<Record<PathName, Ports>>, wrk: string | undefined): Promise<{
+  rps: Record<PathName, (number | null)[]>;
+  bulk: Record<PathName, (number | null)[]>;
+  latency: Array<Record<'direct' | 'faultline', { p50: number | null; p99: number | null }[]>>;
+}> {
+  const rps = Object.fromEntries(PATHS.map((p) => [p, [] as (number | null)[]])) as Record<PathName, (number | null)[]>;
+  const bulk = Object.fromEntries(PATHS.map((p) => [p, [] as (number | null)[]])) as Record<PathName, (number | null)[]>;
+  for (let round = 0; round < ROUNDS; round++) {
+    // Rotate the order each round so no path always runs first (or right after the bulk transfers).
+    const order = PATHS.map((_, i) => PATHS[(i + round) % PATHS.length] as PathName);
+    for (const name of order) {
+      const ports = paths[name];
+      if (ports?.bulk !== undefined) bulk[name].push(await bulkMBps(ports.bulk));
+    }
+    for (const name of order) {
+      const ports = paths[name];
+      if (ports && wrk) rps[name].push(await wrkRps(wrk, ports.http));
+    }
+  }
+  // Added p99: direct and faultline interleaved, three measurements per run, LATENCY_RUNS runs.
+  const latency: Array<Record<'direct' | 'faultline', { p50: number | null; p99: number | null }[]>> = [];
+  await latencyAt((paths.direct as Ports).http); // warm the generator and the server first
+  for (let r = 0; r < LATENCY_RUNS; r++) {
+    const one: Record<'direct' | 'faultline', { p50: number | null; p99: number | null }[]> = { direct: [], faultline: [] };
+    for (let i = 0; i < 3; i++) {
+      const order: readonly ('direct' | 'faultline')[] = i % 2 === 0 ? ['direct', 'faultline'] : ['faultline', 'direct'];
+      for (const name of order) one[name].push(await latencyAt((paths[name] as Ports).http));
+    }
+    latency.push(one);
+  }
+  return { rps, bulk, latency };
+}
+
 export default async function bench(): Promise<void> {
   const servers = await nodeChild(SERVERS);
   const [httpPort, bulkPort, echoPort] = servers.line.split(',').map(Number) as [number, number, number];
   const haproxyBin = ensureBinary('haproxy', 'haproxy');
+  const wrkBin = ensureBinary('wrk', 'wrk');
   let haproxy: Awaited<ReturnType<typeof startHaproxy>> | undefined;
   let fl: Awaited<ReturnType<typeof startFaultlineProxies>> | undefined;
-  const rate = 2000;
   try {
     fl = await startFaultlineProxies(httpPort, bulkPort);
     if (haproxyBin) haproxy = await startHaproxy(haproxyBin, httpPort, bulkPort);
-
-    const throughput: Record<string, number | null> = {};
-    const latency: Record<string, { p50: number | null; p99: number | null; service99: number | null } | null> = {};
-    // Interleave the peers twice and keep the better run of each (the box has 2 shared cores).
-    for (let round = 0; round < 2; round++) {
-      for (const [name, port] of [
-        ['direct', bulkPort],
-        ['haproxy', haproxy?.bulk],
-        ['faultline', fl.bulk],
-      ] as const) {
-        if (port === undefined) {
-          throughput[name] = null;
-          continue;
-        }
-        const v = await bulkMBps(port);
-        throughput[name] = Math.max(throughput[name] ?? 0, v);
-      }
-    }
-    // Warm the generator and the server first (the first peer measured must not pay for the JIT), then
-    // interleave the peers twice and keep each one's better run, as for throughput.
-    await latencyAt(httpPort, rate);
-    for (let round = 0; round < 2; round++) {
-      for (const [name, port] of [
-        ['direct', httpPort],
-        ['haproxy', haproxy?.http],
-        ['faultline', fl.http],
-      ] as const) {
-        if (port === undefined) {
-          latency[name] = null;
-          continue;
-        }
-        const r = await latencyAt(port, rate);
-        const prev = latency[name];
-        if (!prev || (r.p99 ?? Infinity) < (prev.p99 ?? Infinity)) latency[name] = r;
-      }
-    }
+    const paths: Partial<Record<PathName, Ports>> = {
+      direct: { http: httpPort, bulk: bulkPort },
+      faultline: { http: fl.http, bulk: fl.bulk },
+      ...(haproxy ? { 'haproxy-tcp': haproxy.tcp, 'haproxy-http': haproxy.http } : {}),
+    };
+    const measured = await compare(paths, wrkBin);
+    const rps = Object.fromEntries(PATHS.map((p) => [p, median(measured.rps[p])])) as Record<PathName, number | null>;
+    const throughput = Object.fromEntries(PATHS.map((p) => [p, median(measured.bulk[p])])) as Record<PathName, number | null>;
+    const addedRuns = measured.latency.map((run) => {
+      const f = median(run.faultline.map((x) => x.p99));
+      const d = median(run.direct.map((x) => x.p99));
+      return f !== null && d !== null ? f - d : null;
+    });
+    const p99Of = (name: 'direct' | 'faultline'): number | null => median(measured.latency.flatMap((run) => run[name].map((x) => x.p99)));
+    const p50Of = (name: 'direct' | 'faultline'): number | null => median(measured.latency.flatMap((run) => run[name].map((x) => x.p50)));
+    const ratio = (a: number | null, b: number | null): number | null => (a !== null && b !== null && b > 0 ? a / b : null);
+    const rpsRatioTcp = ratio(rps.faultline, rps['haproxy-tcp']);
+    const rpsRatioHttp = ratio(rps.faultline, rps['haproxy-http']);
+    const bulkRatioTcp = ratio(throughput.faultline, throughput['haproxy-tcp']);
+    const worstAdded = addedRuns.some((x) => x === null) ? null : Math.max(...(addedRuns as number[]));
 
     // Fault accuracy (in-process proxy; the proxy records what it achieved too).
     const p = await startProxy({ name: 'accuracy', upstream: `127.0.0.1:${echoPort}`, seed: 11 });
@@ -249,38 +311,48 @@ export default async function bench(): Promise<void> {
     udpEcho.close();
     await udp.stop();
 
-    const addedP99NoFaults = latency.faultline && latency.direct && latency.faultline.p99 !== null && latency.direct.p99 !== null ? latency.faultline.p99 - latency.direct.p99 : null;
-    const ratioToHaproxy = throughput.faultline && throughput.haproxy ? throughput.faultline / throughput.haproxy : null;
     const json = {
       machine: { cores: (await import('node:os')).cpus().length, node: process.version },
-      bulkThroughputMBps: throughput,
-      throughputRatioFaultlineToHaproxy: ratioToHaproxy,
-      latencyAtRate: { rate, ...latency },
       quick: QUICK,
-      addedP99MsNoFaults: addedP99NoFaults,
+      rounds: ROUNDS,
+      keepAliveRps: { median: rps, runs: measured.rps, wrk: `-t1 -c${WRK_CONNECTIONS} -d${WRK_S}s` },
+      bulkMBps: { median: throughput, runs: measured.bulk, bytes: BULK_BYTES },
+      ratios: { rpsFaultlineToHaproxyTcp: rpsRatioTcp, rpsFaultlineToHaproxyHttp: rpsRatioHttp, bulkFaultlineToHaproxyTcp: bulkRatioTcp },
+      latencyAtRate: { rate: RATE, loadMs: LOAD_MS, runs: measured.latency, addedP99MsPerRun: addedRuns },
       accuracy: {
         latency: latencyAcc,
         bandwidth: { requestedKBps: 2000, achievedKBps: bwRate, proxyRecordedKBps: bwRecorded, errorPct: ((bwRate - 2000) / 2000) * 100, within: Math.abs(bwRate - 2000) <= 100 },
         tcpLoss,
         udpLoss: { requested: lossP, observed: observedLoss, interval99: [lossP - half, lossP + half], within: Math.abs(observedLoss - lossP) <= half, datagrams: n },
       },
-      targets: { addedP99Ms: '< 0.3', throughputRatio: '>= 0.5', latencyMedianMs: '±1', latencyP99Ms: '+3', bandwidthPct: '±5', loss: 'within 99 % binomial interval' },
+      targets: { rpsRatioToHaproxyTcp: '>= 0.9', bulkRatioToHaproxyTcp: '>= 0.9', addedP99Ms: '<= 0.3 in every run', latencyMedianMs: '±1', latencyP99Ms: '+3', bandwidthPct: '±5', loss: 'within 99 % binomial interval' },
     };
+    const row = (k: PathName): string =>
+      `| ${k} | ${r2(rps[k])} | ${r2(throughput[k])} | ${k === 'direct' || k === 'faultline' ? `${r2(p50Of(k))} | ${r2(p99Of(k))}` : '- | -'} |`;
     const md = `# Injector benchmark (loopback, ${json.machine.cores} cores, ${json.machine.node}${QUICK ? ', QUICK smoke run: not final numbers' : ''})
 
-| path | bulk MB/s | p50 ms @ ${rate}/s | p99 ms @ ${rate}/s |
-|---|---|---|---|
-${(['direct', 'haproxy', 'faultline'] as const).map((k) => `| ${k} | ${r2(throughput[k])} | ${r2(latency[k]?.p50)} | ${r2(latency[k]?.p99)} |`).join('\n')}
+No faults. Medians of ${ROUNDS} interleaved rounds (the order rotates each round); keep-alive requests/s by
+\`wrk -t1 -c${WRK_CONNECTIONS} -d${WRK_S}s\`, bulk by one ${BULK_BYTES / 1024 / 1024} MiB TCP download; latency by faultline's
+open-loop generator at ${RATE} req/s (${LOAD_MS / 1000} s per measurement, corrected for coordinated omission).
 
-- faultline / HAProxy throughput: **${r2(ratioToHaproxy)}** (target ≥ 0.5)
-- added p99 with no faults vs direct: **${r2(addedP99NoFaults)} ms** (target < 0.3 ms)
+| path | keep-alive req/s | bulk MB/s | p50 ms @ ${RATE}/s | p99 ms @ ${RATE}/s |
+|---|---|---|---|---|
+${PATHS.map(row).join('\n')}
+
+- faultline / HAProxy \`mode tcp\`, keep-alive requests/s: **${r2(rpsRatioTcp)}** (target ≥ 0.9)
+- faultline / HAProxy \`mode tcp\`, bulk MB/s: **${r2(bulkRatioTcp)}** (target ≥ 0.9)
+- faultline / HAProxy \`mode http\`, keep-alive requests/s: **${r2(rpsRatioHttp)}** (for comparison; HTTP mode parses every request)
+- added p99 vs direct at ${RATE} req/s, ${LATENCY_RUNS} run(s) of 3 (median of each run's three): **${addedRuns.map((x) => `${r2(x)} ms`).join(', ')}** (target ≤ 0.3 ms in every run)
 - latency fault 50 ms: client-observed added p50 **${r2(latencyAcc.clientAddedP50Ms)} ms**, p99 **${r2(latencyAcc.clientAddedP99Ms)} ms** over ${SAMPLES} round trips; proxy-recorded p50 ${r2(achievedStats?.p50)} / p99 ${r2(achievedStats?.p99)} ms (target ±1 ms median, +3 ms p99) → ${latencyAcc.withinTarget ? 'within' : 'OUTSIDE'}
 - bandwidth 2000 KB/s: achieved **${r2(bwRate)} KB/s** (${r2(json.accuracy.bandwidth.errorPct)} %, target ±5 %); proxy-recorded ${r2(bwRecorded)} KB/s
 - TCP loss 10 % (RTO ${lossRto} ms): client-observed stall rate **${(tcpLoss.clientObservedStallRate * 100).toFixed(2)} %** over ${lossN} chunks (proxy-recorded ${tcpLoss.proxyRecordedStallRate === null ? '-' : (tcpLoss.proxyRecordedStallRate * 100).toFixed(2)} %); 99 % interval [${((lossP - lossHalf) * 100).toFixed(2)}, ${((lossP + lossHalf) * 100).toFixed(2)}] % → ${tcpLoss.within ? 'within' : 'OUTSIDE'}
 - UDP loss 10 %: observed **${(observedLoss * 100).toFixed(2)} %** over ${n} datagrams; 99 % interval [${((lossP - half) * 100).toFixed(2)}, ${((lossP + half) * 100).toFixed(2)}] % → ${json.accuracy.udpLoss.within ? 'within' : 'OUTSIDE'}
 `;
-    reportRatio({ suite: 'injector', name: 'faultline / HAProxy bulk throughput (no faults)', value: ratioToHaproxy, target: '≥ 0.9', met: ratioToHaproxy === null ? false : ratioToHaproxy >= 0.9 });
-    reportRatio({ suite: 'injector', name: 'added p99 ms vs direct (no faults)', value: addedP99NoFaults, target: '≤ 0.3', met: addedP99NoFaults === null ? false : addedP99NoFaults <= 0.3 });
+    const at = (v: number | null, ok: (v: number) => boolean): boolean => v !== null && ok(v);
+    reportRatio({ suite: 'injector', name: 'faultline / HAProxy tcp keep-alive req/s', value: rpsRatioTcp, target: '≥ 0.9', met: at(rpsRatioTcp, (v) => v >= 0.9) });
+    reportRatio({ suite: 'injector', name: 'faultline / HAProxy tcp bulk MB/s', value: bulkRatioTcp, target: '≥ 0.9', met: at(bulkRatioTcp, (v) => v >= 0.9) });
+    reportRatio({ suite: 'injector', name: 'faultline / HAProxy http keep-alive req/s', value: rpsRatioHttp, target: 'for comparison', met: null });
+    reportRatio({ suite: 'injector', name: `added p99 ms vs direct, worst of ${LATENCY_RUNS} run(s) of 3`, value: worstAdded, target: '≤ 0.3', met: at(worstAdded, (v) => v <= 0.3) });
     writeBench(QUICK ? 'injector-quick' : 'injector', json, QUICK ? `> Smoke run (--quick): fewer samples, not the reported numbers.\n\n${md}` : md);
   } finally {
     await stop(haproxy?.child);

@@ -18,7 +18,7 @@ import { ensureBinary, nodeChild, r2, reportRatio, stop, writeBench } from './he
 
 /** `npm run bench -- load --quick`: a short smoke run (fewer, shorter steps) written to load-quick.*. */
 const QUICK = process.argv.includes('--quick');
-const STEP_S = QUICK ? 3 : 10;
+const STEP_S = QUICK ? 2 : 10;
 const WRK_S = QUICK ? 1 : 5;
 const STALL_S = QUICK ? 4 : 8;
 const RATES = QUICK ? [5_000, 10_000, 20_000] : [5_000, 7_500, 10_000, 12_500, 15_000, 17_500, 20_000, 25_000, 30_000];
