@@ -18,6 +18,7 @@ const suites: Record<string, () => Promise<{ default: Suite }>> = {
   fuzz: () => import('./fuzz.ts'),
   kill: () => import('./kill.ts'),
   soak: () => import('./soak.ts'),
+  rollout: () => import('./rollout.ts'),
 };
 
 mkdirSync('reports/bench', { recursive: true });

@@ -5,7 +5,7 @@
  */
 import { writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
-import { ExitCode, InputError, loadSpecFile, parseDuration, randomSeed, redactValue } from '../shared/index.ts';
+import { assertAllowed, ExitCode, InputError, loadSpecFile, networkPolicy, parseDuration, randomSeed, redactValue } from '../shared/index.ts';
 import { parseRings, rolloutFileSchema, rolloutSchema, runRollout, type RolloutSpec, type RunResult } from '../scenario/index.ts';
 import { BALANCE_POLICIES, type BalancePolicy } from '../injector/index.ts';
 import { runId, verdictTable, writeReports } from '../report/index.ts';
@@ -20,14 +20,21 @@ Usage:
                           [--bad-release errors:0.05|latency:MS|no-drain|readyz-never-flips]
                           [--no-health-check] [--interval 100ms] [--policy round-robin|least-connections]
                           [--gate-window 3s] [--gate-max-error-ratio 0.01] [--gate-p99 500ms]
-                          [--latency-slo 500ms] [--seed S] [--report-dir DIR] [--json FILE]
+                          [--latency-slo 500ms] [--no-slo-alerts] [--slo-objective 99.9] [--slo-time-scale 720]
+                          [--lb-url URL --lb-ports P1,P2,… [--lb-check-interval 1s]] [--allow-network CIDR]…
+                          [--seed S] [--report-dir DIR] [--json FILE]
 
 Starts N replicas of the built-in reference service (or your own: a kind: RolloutDrill file with
 rollout.commands.start [argv with {port}], stopSignal, readinessUrl) as real processes behind the
 injector's readiness-gated balancer, drives open-loop load through it throughout, and replaces the
 replicas one at a time: SIGTERM, watch the drain (/healthz must stay 200, /readyz must turn 503),
 wait for the exit, start the replacement, admit it when /readyz is 200. After each ring a health gate
-(the new replicas' error ratio and p99 over a window) halts the rollout and rolls the ring back.
+(the new replicas' error ratio and p99 over a window, and the SLO engine's burn-rate alerts fed by the
+load: a page alert firing during the ring) halts the rollout and rolls the ring back.
+--lb-url drives the load at your own load balancer instead: replica i listens on the i-th of
+--lb-ports (your balancer's servers), --lb-check-interval is your balancer's health-check interval;
+which replica served a request comes from the answers' x-faultline-replica header (rows that need it
+say "not measurable" without it). The URL must be loopback unless --allow-network admits it.
 --bad-release errors:R / latency:MS makes the new version bad; no-drain / readyz-never-flips makes
 the replicas being replaced stop badly (the honesty controls); --no-health-check turns the
 balancer's readiness check off. Every check names what it saw.
@@ -52,6 +59,31 @@ function badRelease(text: string): Record<string, unknown> {
   throw new InputError('FAULTLINE_CLI_USAGE', `--bad-release must be errors:R, latency:MS, no-drain or readyz-never-flips (got '${text}')`, { field: 'bad-release' });
 }
 
+/** --lb-url / --lb-ports / --lb-check-interval over the file's `loadBalancer` (ports: one per replica). */
+function applyLoadBalancerFlags(spec: RolloutSpec, values: { 'lb-url'?: string; 'lb-ports'?: string; 'lb-check-interval'?: string }): void {
+  const url = values['lb-url'];
+  if (url !== undefined) {
+    let u: URL | undefined;
+    try {
+      u = new URL(url);
+    } catch {
+      // reported below
+    }
+    if (!u || !/^https?:$/.test(u.protocol)) throw new InputError('FAULTLINE_CLI_USAGE', `--lb-url must be an http(s) URL (got '${url}')`, { field: 'lb-url' });
+    spec.loadBalancer = { url, ports: spec.loadBalancer?.ports ?? [], checkInterval: spec.loadBalancer?.checkInterval ?? 1000 };
+  }
+  if ((values['lb-ports'] !== undefined || values['lb-check-interval'] !== undefined) && !spec.loadBalancer) throw new InputError('FAULTLINE_CLI_USAGE', '--lb-ports and --lb-check-interval need --lb-url (or rollout.loadBalancer in the file)', { field: 'lb-url' });
+  if (!spec.loadBalancer) return;
+  if (values['lb-ports'] !== undefined) {
+    const ports = values['lb-ports'].split(',').map((p) => Number(p.trim()));
+    if (!ports.every((p) => Number.isInteger(p) && p >= 1 && p <= 65535)) throw new InputError('FAULTLINE_CLI_USAGE', `--lb-ports must be ports 1..65535 separated by commas (got '${values['lb-ports']}')`, { field: 'lb-ports' });
+    spec.loadBalancer.ports = ports;
+  }
+  if (values['lb-check-interval'] !== undefined) spec.loadBalancer.checkInterval = parseDuration(values['lb-check-interval'], 'lb-check-interval');
+  const n = spec.loadBalancer.ports.length;
+  if (n !== spec.replicas || new Set(spec.loadBalancer.ports).size !== n) throw new InputError('FAULTLINE_CLI_USAGE', `--lb-ports must name ${spec.replicas} different ports, one per replica (got ${n === 0 ? 'none' : spec.loadBalancer.ports.join(',')})`, { field: 'lb-ports' });
+}
+
 export async function runRolloutCommand(argv: string[], io: CliIo): Promise<number> {
   const { values } = parseFlags(argv, {
     scenario: { type: 'string' },
@@ -69,6 +101,13 @@ export async function runRolloutCommand(argv: string[], io: CliIo): Promise<numb
     'gate-max-error-ratio': { type: 'string' },
     'gate-p99': { type: 'string' },
     'latency-slo': { type: 'string' },
+    'no-slo-alerts': { type: 'boolean' },
+    'slo-objective': { type: 'string' },
+    'slo-time-scale': { type: 'string' },
+    'lb-url': { type: 'string' },
+    'lb-ports': { type: 'string' },
+    'lb-check-interval': { type: 'string' },
+    'allow-network': { type: 'string', multiple: true },
     seed: { type: 'string' },
     'report-dir': { type: 'string' },
     json: { type: 'string' },
@@ -106,6 +145,12 @@ export async function runRolloutCommand(argv: string[], io: CliIo): Promise<numb
   if (values['gate-max-error-ratio'] !== undefined) spec.gate.maxErrorRatio = num(values['gate-max-error-ratio'], 'gate-max-error-ratio', (n) => n >= 0 && n <= 1, 'a ratio from 0 to 1');
   if (values['gate-p99'] !== undefined) spec.gate.p99Below = parseDuration(values['gate-p99'], 'gate-p99');
   if (values['latency-slo'] !== undefined) spec.latencySlo.p99Below = parseDuration(values['latency-slo'], 'latency-slo');
+  if (values['no-slo-alerts']) spec.alerts.enabled = false;
+  if (values['slo-objective'] !== undefined) spec.alerts.slo.objective = num(values['slo-objective'], 'slo-objective', (n) => n > 0 && n < 100, 'a percentage between 0 and 100, e.g. 99.9');
+  if (values['slo-time-scale'] !== undefined) spec.alerts.timeScale = num(values['slo-time-scale'], 'slo-time-scale', (n) => n > 0, 'a positive number');
+  applyLoadBalancerFlags(spec, values);
+  const network = networkPolicy(values['allow-network'] ?? [], 'allow-network');
+  if (spec.loadBalancer) assertAllowed(new URL(spec.loadBalancer.url).hostname, 'load balancer URL', values['lb-url'] !== undefined ? 'lb-url' : 'rollout.loadBalancer.url', network);
   try {
     parseRings(spec.rings, spec.replicas);
   } catch (e) {
@@ -121,7 +166,7 @@ export async function runRolloutCommand(argv: string[], io: CliIo): Promise<numb
   io.stdout.write(`rollout drill: ${spec.replicas} replicas ${spec.from.version} → ${spec.to.version}, rings ${spec.rings}, ${spec.load.rate} req/s, seed ${seed}\n`);
   let rollout;
   try {
-    rollout = await runRollout({ spec, seed, signal: controller.signal, onStep: (line) => io.stdout.write(`  ${line}\n`) });
+    rollout = await runRollout({ spec, seed, signal: controller.signal, network, onStep: (line) => io.stdout.write(`  ${line}\n`) });
   } finally {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);

@@ -29,7 +29,8 @@ export type { RolloutSpec, RolloutInput, ReleaseSpec, Ring } from './rollout-spe
 export { runRollout, REPLICA_HEADER } from './rollout-step.ts';
 export type { RolloutOptions } from './rollout-step.ts';
 export { classifyRequests, judgeGate, judgeRollout, ROLLOUT_STEP } from './rollout-checks.ts';
-export type { RolloutResult, ReplicaRecord, RingRecord, GateResult, RolloutRequest, DrainPoll, Classification } from './rollout-checks.ts';
+export type { RolloutResult, ReplicaRecord, RingRecord, GateResult, RolloutRequest, DrainPoll, Classification, FiredAlert, RolloutSloRecord } from './rollout-checks.ts';
+export { alertsInSpan, decideGate, rollbackSlots } from './rollout-gate.ts';
 export { monitoringSchema, observedExpectationSchema } from './monitoring-spec.ts';
 export type { MonitoringSpec, ObservedExpectationSpec } from './monitoring-spec.ts';
 export { startMonitoring, fetchPrometheusRules, fetchScrapeInterval } from './monitoring.ts';

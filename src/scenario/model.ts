@@ -48,6 +48,7 @@ function checkNetwork(src: SpecSource, spec: ScenarioSpec, opts: ValidateOptions
   spec.probes.forEach((p, i) => {
     for (const h of probeHosts(p)) at(['probes', i, ...h.field.split('.')], h.host, h.what);
   });
+  if (spec.rollout?.loadBalancer) at(['rollout', 'loadBalancer', 'url'], new URL(spec.rollout.loadBalancer.url).hostname, 'load balancer URL host');
   return policy;
 }
 

@@ -7,6 +7,37 @@ import type { Verdict } from './verdict.ts';
 
 export const ROLLOUT_STEP = 'rollout';
 
+/** One firing episode of an SLO burn-rate alert tier, in ms since the drill started. */
+export interface FiredAlert {
+  slo: string;
+  tier: string;
+  severity: 'page' | 'ticket';
+  firedAt: number;
+  clearedAt: number | null;
+  /** The tier's windows as the policy states them (real-equivalent), e.g. `1h/5m`. */
+  windows: string;
+}
+
+const secs = (ms: number): string => `${(ms / 1000).toFixed(2)} s`;
+
+/** How an alert reads in a row: `SLO alert rollout/page-slow (page, 6h/30m) fired at 7.42 s`. */
+export function alertText(a: FiredAlert): string {
+  return `SLO alert ${a.slo}/${a.tier} (${a.severity}, ${a.windows}) fired at ${secs(a.firedAt)}${a.clearedAt === null ? '' : `, cleared at ${secs(a.clearedAt)}`}`;
+}
+
+export interface RolloutSloRecord {
+  slo: string;
+  objective: number;
+  sli: { type: 'availability' | 'latency' | 'both'; latencyThresholdMs?: number };
+  timeScale: number;
+  /** The severities whose alerts halt a ring. */
+  halt: string[];
+  /** Every firing episode of every tier (ms since the drill started). */
+  alerts: FiredAlert[];
+  events: { total: number; errors: number };
+}
+
+
 /** One request as the load saw it (times in ms since the drill started). */
 export interface RolloutRequest {
   t: number;
@@ -40,6 +71,8 @@ export interface ReplicaRecord {
   startedAt: number;
   /** First /readyz 200 seen by the drill's own poll or the balancer's check. */
   readyAt: number | null;
+  /** Sent time of the last /readyz poll that was not 200 before it became ready (answers before it came too early). */
+  notReadyPollAt?: number;
   /** Entered the balancer's rotation. */
   admittedAt: number | null;
   sigtermAt: number | null;
@@ -58,7 +91,11 @@ export interface ReplicaRecord {
   /** Still serving when the drill ended, then stopped by it (not part of the rollout). */
   stoppedAtEnd?: boolean;
   polls: DrainPoll[];
-  balancer: { firstRoutedAt: number | null; lastRoutedAt: number | null; connections: number; brokenInFlight: number; connectFailures: number; brokenAt: number[]; transitions?: Array<{ t: number; to: string; reason: string }> };
+  /**
+   * Its traffic: from faultline's balancer (connections), or through your load balancer from the
+   * answers' replica header (requests: first/last sent, first answered, answers in `connections`).
+   */
+  balancer: { firstRoutedAt: number | null; lastRoutedAt: number | null; firstAnsweredAt?: number; connections: number; brokenInFlight: number; connectFailures: number; brokenAt: number[]; transitions?: Array<{ t: number; to: string; reason: string }> };
   /** The tail of its output, for diagnosis. */
   output?: string;
 }
@@ -73,6 +110,8 @@ export interface GateResult {
   errorRatio: number | null;
   p99Ms: number | null;
   overall: { requests: number; bad: number; errorRatio: number | null };
+  /** SLO alerts of a halting severity that fired during the ring (ms since the drill started). */
+  alerts?: FiredAlert[];
   reason: string;
 }
 
@@ -97,7 +136,10 @@ export interface RolloutResult {
   rings: RingRecord[];
   halted: { ring: string; reason: string } | null;
   replicas: ReplicaRecord[];
-  balancer: { url: string; policy: string; healthCheck: boolean; intervalMs: number; refused: number };
+  /** `external`: your load balancer at `url` (`header`: answers named their replica). */
+  balancer: { url: string; policy: string; healthCheck: boolean; intervalMs: number; refused: number; external?: { header: boolean } };
+  /** The SLO engine fed with the load (absent when alerts are off). */
+  slo?: RolloutSloRecord;
   load: { rate: number; sent: number; completed: number; good: number; bad: number; dropped: number; p99Ms: number | null; valid: boolean; invalidReasons: string[] };
   /** Per second since the drill started: requests and failures (for the chart). */
   perSecond: Array<{ second: number; requests: number; bad: number }>;
@@ -266,47 +308,17 @@ export function judgeRollout(r: Omit<RolloutResult, 'verdicts' | 'status' | 'rea
   out.push(row('healthz-while-draining', '/healthz 200 on every poll of a draining replica until it stops listening', healthOk, 'every poll 200, at least one per replica', healthz.join('; ') || 'no replica was signalled'));
   out.push(row('readyz-503-while-draining', '/readyz 503 while draining (from SIGTERM on, within one check interval)', readyOk, `503 within ${o.intervalMs} ms of SIGTERM and on every poll after`, readyz.join('; ') || 'no replica was signalled'));
 
-  // No new connection routed to a replica later than one check interval (plus the round trip of the
-  // check that saw it not ready) after it stopped being ready (SIGTERM: from then on it must say 503).
-  const late: string[] = [];
-  let routeOk = signalled.length > 0;
-  for (const x of signalled) {
-    const since = x.sigtermAt as number;
-    const last = x.balancer.lastRoutedAt;
-    const after = last !== null && last > since ? last - since : null;
-    // The check's round trip counts, up to one more interval (a check that timed out says nothing about readiness).
-    const rtt = Math.min(x.outOfRotationCheckMs ?? DEFAULT_CHECK_RTT_MS, o.intervalMs);
-    const bound = o.intervalMs + rtt;
-    const outText =
-      x.outOfRotationAt === null
-        ? 'never taken out of rotation'
-        : x.outOfRotationBy === 'removed'
-          ? `never failed a readiness check: in rotation until removed ${ms(x.outOfRotationAt - since)} after SIGTERM`
-          : `out of rotation ${ms(x.outOfRotationAt - since)} after SIGTERM (check took ${ms(rtt)})`;
-    if (after !== null && after > bound) routeOk = false;
-    late.push(`${x.name}: ${after === null ? 'no new connection after SIGTERM' : `last new connection ${ms(after)} after SIGTERM`}${after !== null && after > bound ? ` (> ${ms(bound)})` : ''}, ${outText}`);
-  }
-  out.push(row('no-traffic-after-not-ready', `no new connection routed to a replica more than one check interval (${o.intervalMs} ms + the check's round trip, at most one more interval) after it stopped being ready`, routeOk, `last new connection ≤ ${o.intervalMs} ms + check round trip (≤ ${2 * o.intervalMs} ms) after SIGTERM`, late.join('; ') || 'no replica was signalled'));
-
-  // Replacements got traffic only after their /readyz returned 200.
-  const started = r.replicas.filter((x) => x.role !== 'initial');
-  let admitOk = true;
-  const admit: string[] = [];
-  for (const x of started) {
-    const first = x.balancer.firstRoutedAt;
-    const early = first !== null && (x.readyAt === null || first < x.readyAt);
-    if (early) admitOk = false;
-    admit.push(`${x.name}: ready ${x.readyAt === null ? 'never' : `${ms(x.readyAt - x.startedAt)} after start`}, first connection ${first === null ? 'none' : `${ms(first - x.startedAt)} after start`}${early ? ' — BEFORE ready' : ''}`);
-  }
-  out.push(row('replacement-after-ready', 'each replacement received traffic only after its /readyz returned 200', admitOk, 'first connection after the first /readyz 200', admit.join('; ') || 'no replacement started'));
+  out.push(r.balancer.external ? routedAfterNotReadyByHeader(r, signalled, o, row) : routedAfterNotReady(signalled, o, row));
+  out.push(r.balancer.external ? admittedByHeader(r, row) : admittedAfterReady(r, row));
 
   out.push(row('latency-slo', `latency SLO held (corrected p99 ≤ ${o.latencyP99Below} ms)`, r.load.p99Ms !== null && r.load.p99Ms <= o.latencyP99Below, `p99 ≤ ${o.latencyP99Below} ms`, `p99 ${r.load.p99Ms === null ? '-' : `${r.load.p99Ms} ms`} over ${r.load.completed} requests at ${r.load.rate} req/s${r.load.valid ? '' : ` (load invalid: ${r.load.invalidReasons.join('; ')})`}`));
 
   for (const ring of r.rings) {
     if (!ring.gate) continue;
     const g = ring.gate;
-    out.push(row(`gate/${ring.name}`, `health gate after ring ${ring.name} (${g.newReplicas.join(', ')})`, g.passed, `new-release error ratio ≤ limit, p99 ≤ limit over ${formatDuration(g.windowMs[1] - g.windowMs[0])}`, `${g.passed ? '' : 'HALT: '}${g.reason}${ring.rolledBack ? '; ring rolled back' : ''}`));
+    out.push(row(`gate/${ring.name}`, `health gate after ring ${ring.name} (${g.newReplicas.join(', ')})`, g.passed, `new-release error ratio ≤ limit, p99 ≤ limit over ${formatDuration(g.windowMs[1] - g.windowMs[0])}${r.slo ? `, no SLO alert of severity ${r.slo.halt.join('/')} firing` : ''}`, `${g.passed ? '' : 'HALT: '}${g.reason}${ring.rolledBack ? '; ring rolled back' : ''}`));
   }
+  if (r.slo) out.push(sloAlertsRow(r, row));
 
   // Serving at the end: never signalled by the rollout and still up when the drill stopped everything.
   const onNew = r.replicas.filter((x) => x.sigtermAt === null && (x.exitedAt === null || x.stoppedAtEnd === true) && x.version === o.to).length;
@@ -337,4 +349,104 @@ export function judgeRollout(r: Omit<RolloutResult, 'verdicts' | 'status' | 'rea
     ),
   );
   return out;
+}
+
+type Row = (id: string, title: string, passed: boolean, expected: string, observed: string) => Verdict;
+
+/** Through faultline's balancer: its record of each new connection and of the check that took the replica out. */
+function routedAfterNotReady(signalled: readonly ReplicaRecord[], o: JudgeOptions, row: Row): Verdict {
+  // No new connection routed to a replica later than one check interval (plus the round trip of the
+  // check that saw it not ready) after it stopped being ready (SIGTERM: from then on it must say 503).
+  const late: string[] = [];
+  let routeOk = signalled.length > 0;
+  for (const x of signalled) {
+    const since = x.sigtermAt as number;
+    const last = x.balancer.lastRoutedAt;
+    const after = last !== null && last > since ? last - since : null;
+    // The check's round trip counts, up to one more interval (a check that timed out says nothing about readiness).
+    const rtt = Math.min(x.outOfRotationCheckMs ?? DEFAULT_CHECK_RTT_MS, o.intervalMs);
+    const bound = o.intervalMs + rtt;
+    const outText =
+      x.outOfRotationAt === null
+        ? 'never taken out of rotation'
+        : x.outOfRotationBy === 'removed'
+          ? `never failed a readiness check: in rotation until removed ${ms(x.outOfRotationAt - since)} after SIGTERM`
+          : `out of rotation ${ms(x.outOfRotationAt - since)} after SIGTERM (check took ${ms(rtt)})`;
+    if (after !== null && after > bound) routeOk = false;
+    late.push(`${x.name}: ${after === null ? 'no new connection after SIGTERM' : `last new connection ${ms(after)} after SIGTERM`}${after !== null && after > bound ? ` (> ${ms(bound)})` : ''}, ${outText}`);
+  }
+  return row('no-traffic-after-not-ready', `no new connection routed to a replica more than one check interval (${o.intervalMs} ms + the check's round trip, at most one more interval) after it stopped being ready`, routeOk, `last new connection ≤ ${o.intervalMs} ms + check round trip (≤ ${2 * o.intervalMs} ms) after SIGTERM`, late.join('; ') || 'no replica was signalled');
+}
+
+const NOT_MEASURABLE = 'not measurable through an external load balancer: no answer named its replica (x-faultline-replica header)';
+
+/**
+ * Through your load balancer: the requests each draining replica answered (its header), by the time
+ * they were sent; the bound is your balancer's check interval plus a check's round trip.
+ */
+function routedAfterNotReadyByHeader(r: Omit<RolloutResult, 'verdicts' | 'status' | 'reason'>, signalled: readonly ReplicaRecord[], o: JudgeOptions, row: Row): Verdict {
+  const id = 'no-traffic-after-not-ready';
+  const title = `no request routed to a replica more than your load balancer's check interval (${o.intervalMs} ms + ${DEFAULT_CHECK_RTT_MS} ms round trip) after it stopped being ready — by the replica header of the answers`;
+  const bound = o.intervalMs + DEFAULT_CHECK_RTT_MS;
+  const expected = `last request it answered sent ≤ ${bound} ms after SIGTERM`;
+  if (!r.balancer.external?.header) return row(id, title, false, expected, NOT_MEASURABLE);
+  let ok = signalled.length > 0;
+  const parts = signalled.map((x) => {
+    const since = x.sigtermAt as number;
+    const last = x.balancer.lastRoutedAt;
+    const after = last !== null && last > since ? last - since : null;
+    if (after !== null && after > bound) ok = false;
+    return `${x.name}: ${after === null ? 'answered no request sent after SIGTERM' : `last request it answered sent ${ms(after)} after SIGTERM${after > bound ? ` (> ${ms(bound)})` : ''}`}`;
+  });
+  return row(id, title, ok, expected, parts.join('; ') || 'no replica was signalled');
+}
+
+/** Through faultline's balancer: each replacement's first connection against its first /readyz 200. */
+function admittedAfterReady(r: Omit<RolloutResult, 'verdicts' | 'status' | 'reason'>, row: Row): Verdict {
+  const started = r.replicas.filter((x) => x.role !== 'initial');
+  let admitOk = true;
+  const admit: string[] = [];
+  for (const x of started) {
+    const first = x.balancer.firstRoutedAt;
+    const early = first !== null && (x.readyAt === null || first < x.readyAt);
+    if (early) admitOk = false;
+    admit.push(`${x.name}: ready ${x.readyAt === null ? 'never' : `${ms(x.readyAt - x.startedAt)} after start`}, first connection ${first === null ? 'none' : `${ms(first - x.startedAt)} after start`}${early ? ' — BEFORE ready' : ''}`);
+  }
+  return row('replacement-after-ready', 'each replacement received traffic only after its /readyz returned 200', admitOk, 'first connection after the first /readyz 200', admit.join('; ') || 'no replacement started');
+}
+
+/**
+ * Through your load balancer: a replacement that answered a request before a /readyz poll (sent
+ * later) still said not ready got traffic before it was ready.
+ */
+function admittedByHeader(r: Omit<RolloutResult, 'verdicts' | 'status' | 'reason'>, row: Row): Verdict {
+  const id = 'replacement-after-ready';
+  const title = 'each replacement received traffic only after its /readyz returned 200 — by the replica header of the answers';
+  const expected = 'no answer from it before its last not-ready /readyz poll was sent';
+  if (!r.balancer.external?.header) return row(id, title, false, expected, NOT_MEASURABLE);
+  let ok = true;
+  const parts = r.replicas
+    .filter((x) => x.role !== 'initial')
+    .map((x) => {
+      const first = x.balancer.firstAnsweredAt ?? null;
+      const early = first !== null && (x.readyAt === null || (x.notReadyPollAt !== undefined && first < x.notReadyPollAt));
+      if (early) ok = false;
+      return `${x.name}: ready ${x.readyAt === null ? 'never' : `${ms(x.readyAt - x.startedAt)} after start`}, first answer ${first === null ? 'none' : `${ms(first - x.startedAt)} after start`}${early ? ` — BEFORE ready (a /readyz poll ${ms((x.notReadyPollAt ?? first) - x.startedAt)} after start still said not ready)` : ''}`;
+    });
+  return row(id, title, ok, expected, parts.join('; ') || 'no replacement started');
+}
+
+/** The SLO engine's alerts over the whole rollout (from the first signal on). */
+function sloAlertsRow(r: Omit<RolloutResult, 'verdicts' | 'status' | 'reason'>, row: Row): Verdict {
+  const s = r.slo as RolloutSloRecord;
+  const from = r.rollout.startedAt ?? Infinity;
+  const halting = s.alerts.filter((a) => s.halt.includes(a.severity) && (a.clearedAt === null || a.clearedAt >= from));
+  const sli = s.sli.type === 'availability' ? 'availability' : `${s.sli.type}, ${s.sli.latencyThresholdMs} ms`;
+  return row(
+    'slo-alerts',
+    `no SLO burn-rate alert of severity ${s.halt.join('/')} fired during the rollout (SLO ${s.slo} ${s.objective} %, ${sli}, windows ÷${s.timeScale})`,
+    halting.length === 0,
+    'no alert firing from the first signal on',
+    `${s.events.total} events, ${s.events.errors} bad; ${halting.length ? halting.map(alertText).join('; ') : 'no alert fired'}${s.alerts.length > halting.length ? ` (${s.alerts.length - halting.length} other episode(s): ${s.alerts.filter((a) => !halting.includes(a)).map(alertText).join('; ')})` : ''}`,
+  );
 }

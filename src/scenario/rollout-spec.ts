@@ -6,6 +6,7 @@
 import { z } from 'zod';
 import { durationSchema, InputError, positiveDurationSchema } from '../shared/index.ts';
 import { BALANCE_POLICIES } from '../injector/index.ts';
+import { sloSchema } from '../slo/index.ts';
 
 /** One release of the built-in reference service; the switches make a bad release. */
 export const releaseSchema = z
@@ -110,6 +111,34 @@ export const rolloutSchema = z
       })
       .strict()
       .default({ window: 3000, maxErrorRatio: 0.01, p99Below: 500 }),
+    /**
+     * The SLO engine's burn-rate alerts in the gate: every request of the load is an SLI event of
+     * `slo` (time-compressed by `timeScale`, as the self-test does); a tier of a `halt` severity
+     * firing during a ring halts it and rolls it back.
+     */
+    alerts: z
+      .object({
+        enabled: z.boolean().default(true),
+        slo: sloSchema.prefault({ name: 'rollout', objective: 99.9 }),
+        timeScale: z.number().positive().default(720),
+        halt: z.array(z.enum(['page', 'ticket'])).min(1).default(['page']),
+      })
+      .strict()
+      .prefault({}),
+    /**
+     * Your own load balancer in front of the replicas instead of faultline's: load goes to `url`; the
+     * replica in slot i listens on `ports[i]` (so your balancer knows it, and its replacement takes
+     * the same port). `checkInterval` is your balancer's health-check interval (the bound for traffic
+     * after not-ready). Which replica served a request comes from the answers' replica header.
+     */
+    loadBalancer: z
+      .object({
+        url: z.url({ protocol: /^https?$/ }),
+        ports: z.array(z.number().int().min(1).max(65535)).min(1),
+        checkInterval: positiveDurationSchema.default(1000),
+      })
+      .strict()
+      .optional(),
     /** Latency SLO over the whole rollout (corrected p99 of every request). */
     latencySlo: z.object({ p99Below: positiveDurationSchema.default(500) }).strict().default({ p99Below: 500 }),
     /** Load before the first replacement, and after the last. */
@@ -126,6 +155,8 @@ export const rolloutSchema = z
     } catch (e) {
       ctx.addIssue({ code: 'custom', path: ['rings'], message: (e as Error).message });
     }
+    if (r.loadBalancer && r.loadBalancer.ports.length !== r.replicas) ctx.addIssue({ code: 'custom', path: ['loadBalancer', 'ports'], message: `one port per replica: ${r.replicas} replicas, ${r.loadBalancer.ports.length} ports` });
+    if (r.loadBalancer && new Set(r.loadBalancer.ports).size !== r.loadBalancer.ports.length) ctx.addIssue({ code: 'custom', path: ['loadBalancer', 'ports'], message: 'the ports must differ' });
   });
 
 export type RolloutSpec = z.output<typeof rolloutSchema>;

@@ -485,7 +485,7 @@ export async function runScenario(model: ScenarioModel, plan: ScenarioPlan, opts
   let rollout: RunResult['rollout'];
   if (model.spec.rollout && !abort.signal.aborted && error === undefined) {
     current = 'rollout';
-    rollout = await runRollout({ spec: model.spec.rollout, seed: `${plan.seed}-rollout`, signal: abort.signal });
+    rollout = await runRollout({ spec: model.spec.rollout, seed: `${plan.seed}-rollout`, signal: abort.signal, network: model.network });
     if (rollout.status === 'error' && !abort.signal.aborted) error = `rollout: ${rollout.reason}`;
   }
   if (maxTimer) clearTimeout(maxTimer);

@@ -8,9 +8,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { drillCommand } from '../../src/cli/drill-command.ts';
-import type { CliIo } from '../../src/cli/io.ts';
 import { parseScenario, type RolloutResult } from '../../src/scenario/index.ts';
+import { drill as drillIn, row, rows } from './drill-run.ts';
 
 let dir: string;
 beforeAll(() => {
@@ -18,23 +17,7 @@ beforeAll(() => {
 });
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-/** Runs `faultline drill rollout …` in-process; returns the exit code, the record and the output. */
-async function drill(name: string, args: string[]): Promise<{ code: number; r: RolloutResult; out: string }> {
-  let out = '';
-  const io: CliIo = { stdout: { write: (s: string) => (out += s) }, stderr: { write: (s: string) => (out += s) }, env: {}, cwd: dir };
-  const json = join(dir, `${name}.json`);
-  const code = await drillCommand.run(['rollout', '--seed', name, '--report-dir', join(dir, 'reports'), '--json', json, ...args], io);
-  const r = JSON.parse(readFileSync(json, 'utf8')) as RolloutResult;
-  // Every process the drill started has exited (stopped by pid).
-  for (const x of r.replicas) {
-    expect(x.exitedAt, `${x.name} still running`).not.toBeNull();
-    if (x.pid !== null) expect(() => process.kill(x.pid as number, 0)).toThrow();
-  }
-  return { code, r, out };
-}
-const row = (r: RolloutResult, id: string) => r.verdicts.find((v) => v.id === `rollout/${id}`);
-/** The rows as text, for failure messages. */
-const rows = (r: RolloutResult): string => r.verdicts.map((v) => `${v.passed ? 'pass' : 'FAIL'} ${v.id}: ${v.observed}`).join('\n');
+const drill = (name: string, args: string[]) => drillIn(dir, name, args);
 const failed = (r: RolloutResult): string[] => r.verdicts.filter((v) => !v.passed).map((v) => v.id);
 // Short windows for the controls: they need the mistake to happen, not a long soak.
 const quick = ['--gate-window', '1500ms', '--rate', '200'];
@@ -46,6 +29,9 @@ describe('rollout drill (real replicas, balancer and load)', () => {
     expect(code).toBe(0);
     expect(r.classification.total).toBeGreaterThan(500 * 10);
     expect(r.classification.good).toBe(r.classification.total);
+    // The SLO engine saw every request and no burn-rate alert fired.
+    expect(row(r, 'slo-alerts'), rows(r)).toMatchObject({ passed: true, observed: expect.stringContaining('no alert fired') });
+    expect(r.slo).toMatchObject({ slo: 'rollout', timeScale: 720, alerts: [] });
     expect(r.rings.map((g) => [g.name, g.gate?.passed])).toEqual([
       ['canary', true],
       ['early', true],
@@ -101,6 +87,20 @@ describe('rollout drill (real replicas, balancer and load)', () => {
       ['rollback', '1.0.0'],
     ]);
     expect(canary[2]?.exitedAt).not.toBeNull(); // stopped by the drill at the end, by pid
+  }, 180_000);
+});
+
+describe('rollout gate: the SLO engine\'s alerts', () => {
+  it('a bad release only the burn-rate alert catches (error-ratio limit 50 %) halts at the canary; the gate row names the alert and when it fired', async () => {
+    const { code, r } = await drill('slo-alert', ['--replicas', '3', '--bad-release', 'errors:0.05', '--gate-max-error-ratio', '0.5', '--gate-window', '5s', '--rate', '300']);
+    expect(code).toBe(1);
+    expect(row(r, 'gate/canary'), rows(r)).toMatchObject({ passed: false, observed: expect.stringMatching(/^HALT: SLO alert rollout\/page-(fast|slow) \(page, \d+h\/\d+m\) fired at [\d.]+ s.*new release [\d.]+ % errors.*ring rolled back/) });
+    expect(r.halted?.ring).toBe('canary');
+    expect(r.rings.map((g) => g.name)).toEqual(['canary']);
+    const fired = r.rings[0]?.gate?.alerts?.[0];
+    expect(fired?.firedAt).toBeGreaterThan(r.rings[0]?.startedAt as number);
+    expect(row(r, 'slo-alerts')?.passed, rows(r)).toBe(false);
+    for (const x of r.replicas.filter((y) => y.ring !== 'canary')) expect(x.sigtermAt).toBeNull();
   }, 180_000);
 });
 
