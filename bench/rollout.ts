@@ -1,5 +1,5 @@
 /**
- * Rollout drill benchmark (`npm run bench -- rollout`; not in --quick): a good rollout of 3 reference
+ * Rollout drill benchmark (`npm run bench -- rollout`; skipped by --quick unless named): a good rollout of 3 reference
  * replicas at 500 req/s behind faultline's balancer — failed requests (target 0), the rollout's wall
  * time and each replica's drain time — and the four honesty controls of issue 12, each of which must
  * fail on its own row: replicas that exit at once on SIGTERM, /readyz that never flips, the balancer's
@@ -33,6 +33,11 @@ const drains = (r: RolloutResult): string =>
     .join(', ');
 
 export default async function rolloutBench(): Promise<void> {
+  // Minutes of real processes: not part of a --quick run unless named.
+  if (process.argv.includes('--quick') && !process.argv.slice(2).includes('rollout')) {
+    console.log('bench rollout: skipped in a --quick run (npm run bench -- rollout)');
+    return;
+  }
   const rows: Array<Record<string, unknown>> = [];
   let md = `# rollout drill\n\nload average at the start ${loadavg().map((v) => v.toFixed(1)).join(' / ')}\n\n| case | status | failed requests | requests | rollout wall time | drain per replica | rows failed | as expected |\n|---|---|---|---|---|---|---|---|\n`;
   for (const c of CASES) {
