@@ -5,7 +5,7 @@
  */
 import { writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
-import { assertAllowed, ExitCode, InputError, loadSpecFile, networkPolicy, parseDuration, randomSeed, redactValue } from '../shared/index.ts';
+import { assertAllowed, ExitCode, InputError, loadSpecFile, networkPolicy, parseDuration, randomSeed, redactValue, type NetworkPolicy } from '../shared/index.ts';
 import { parseRings, rolloutFileSchema, rolloutSchema, runRollout, type RolloutSpec, type RunResult } from '../scenario/index.ts';
 import { BALANCE_POLICIES, type BalancePolicy } from '../injector/index.ts';
 import { runId, verdictTable, writeReports } from '../report/index.ts';
@@ -84,35 +84,42 @@ function applyLoadBalancerFlags(spec: RolloutSpec, values: { 'lb-url'?: string; 
   if (n !== spec.replicas || new Set(spec.loadBalancer.ports).size !== n) throw new InputError('FAULTLINE_CLI_USAGE', `--lb-ports must name ${spec.replicas} different ports, one per replica (got ${n === 0 ? 'none' : spec.loadBalancer.ports.join(',')})`, { field: 'lb-ports' });
 }
 
-export async function runRolloutCommand(argv: string[], io: CliIo): Promise<number> {
-  const { values } = parseFlags(argv, {
-    scenario: { type: 'string' },
-    replicas: { type: 'string' },
-    rings: { type: 'string' },
-    from: { type: 'string' },
-    to: { type: 'string' },
-    rate: { type: 'string' },
-    path: { type: 'string' },
-    'bad-release': { type: 'string' },
-    'no-health-check': { type: 'boolean' },
-    interval: { type: 'string' },
-    policy: { type: 'string' },
-    'gate-window': { type: 'string' },
-    'gate-max-error-ratio': { type: 'string' },
-    'gate-p99': { type: 'string' },
-    'latency-slo': { type: 'string' },
-    'no-slo-alerts': { type: 'boolean' },
-    'slo-objective': { type: 'string' },
-    'slo-time-scale': { type: 'string' },
-    'lb-url': { type: 'string' },
-    'lb-ports': { type: 'string' },
-    'lb-check-interval': { type: 'string' },
-    'allow-network': { type: 'string', multiple: true },
-    seed: { type: 'string' },
-    'report-dir': { type: 'string' },
-    json: { type: 'string' },
-  });
-  const file = values.scenario ? loadSpecFile(values.scenario, 'RolloutDrill', rolloutFileSchema) : undefined;
+const FLAGS = {
+  scenario: { type: 'string' },
+  replicas: { type: 'string' },
+  rings: { type: 'string' },
+  from: { type: 'string' },
+  to: { type: 'string' },
+  rate: { type: 'string' },
+  path: { type: 'string' },
+  'bad-release': { type: 'string' },
+  'no-health-check': { type: 'boolean' },
+  interval: { type: 'string' },
+  policy: { type: 'string' },
+  'gate-window': { type: 'string' },
+  'gate-max-error-ratio': { type: 'string' },
+  'gate-p99': { type: 'string' },
+  'latency-slo': { type: 'string' },
+  'no-slo-alerts': { type: 'boolean' },
+  'slo-objective': { type: 'string' },
+  'slo-time-scale': { type: 'string' },
+  'lb-url': { type: 'string' },
+  'lb-ports': { type: 'string' },
+  'lb-check-interval': { type: 'string' },
+  'allow-network': { type: 'string', multiple: true },
+  seed: { type: 'string' },
+  'report-dir': { type: 'string' },
+  json: { type: 'string' },
+} as const;
+
+type Flags = ReturnType<typeof parseRolloutFlags>['values'];
+
+function parseRolloutFlags(argv: string[]) {
+  return parseFlags(argv, FLAGS);
+}
+
+/** The drill's spec: the (validated) file or the defaults, each flag over it checked on its own; and the network allowlist. */
+function specFromFlags(values: Flags, file: { rollout: RolloutSpec } | undefined): { spec: RolloutSpec; network: NetworkPolicy } {
   // Flags override the (already validated) file or the defaults; each flag is checked on its own.
   const spec: RolloutSpec = structuredClone(file?.rollout ?? rolloutSchema.parse({}));
   const num = (v: string, flag: string, ok: (n: number) => boolean, what: string): number => {
@@ -156,6 +163,13 @@ export async function runRolloutCommand(argv: string[], io: CliIo): Promise<numb
   } catch (e) {
     throw new InputError('FAULTLINE_CLI_USAGE', `--rings: ${(e as Error).message}`, { field: 'rings' }, { cause: e });
   }
+  return { spec, network };
+}
+
+export async function runRolloutCommand(argv: string[], io: CliIo): Promise<number> {
+  const { values } = parseRolloutFlags(argv);
+  const file = values.scenario ? loadSpecFile(values.scenario, 'RolloutDrill', rolloutFileSchema) : undefined;
+  const { spec, network } = specFromFlags(values, file);
   const seed = values.seed ?? (file?.seed !== undefined ? String(file.seed) : String(randomSeed()));
   const name = file?.metadata.name ?? 'rollout';
   const controller = new AbortController();

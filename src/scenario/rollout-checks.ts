@@ -259,27 +259,44 @@ export interface JudgeOptions {
 }
 
 /** Pure: the verdict rows of a rollout from its record. */
-export function judgeRollout(r: Omit<RolloutResult, 'verdicts' | 'status' | 'reason'>, o: JudgeOptions): Verdict[] {
-  const row = (id: string, title: string, passed: boolean, expected: string, observed: string): Verdict => ({ id: `${ROLLOUT_STEP}/${id}`, experiment: ROLLOUT_STEP, title, passed, expected, observed });
-  const out: Verdict[] = [];
+export function judgeRollout(r: Draft, o: JudgeOptions): Verdict[] {
+  const row: Row = (id, title, passed, expected, observed) => ({ id: `${ROLLOUT_STEP}/${id}`, experiment: ROLLOUT_STEP, title, passed, expected, observed });
   const signalled = r.replicas.filter((x) => x.sigtermAt !== null);
+  const out: Verdict[] = [failedRequestsRow(r, row), ...drainRows(signalled, o, row)];
+  out.push(r.balancer.external ? routedAfterNotReadyByHeader(r, signalled, o, row) : routedAfterNotReady(signalled, o, row));
+  out.push(r.balancer.external ? admittedByHeader(r, row) : admittedAfterReady(r, row));
+  out.push(row('latency-slo', `latency SLO held (corrected p99 ≤ ${o.latencyP99Below} ms)`, r.load.p99Ms !== null && r.load.p99Ms <= o.latencyP99Below, `p99 ≤ ${o.latencyP99Below} ms`, `p99 ${r.load.p99Ms === null ? '-' : `${r.load.p99Ms} ms`} over ${r.load.completed} requests at ${r.load.rate} req/s${r.load.valid ? '' : ` (load invalid: ${r.load.invalidReasons.join('; ')})`}`));
+  for (const ring of r.rings) {
+    if (!ring.gate) continue;
+    const g = ring.gate;
+    out.push(row(`gate/${ring.name}`, `health gate after ring ${ring.name} (${g.newReplicas.join(', ')})`, g.passed, `new-release error ratio ≤ limit, p99 ≤ limit over ${formatDuration(g.windowMs[1] - g.windowMs[0])}${r.slo ? `, no SLO alert of severity ${r.slo.halt.join('/')} firing` : ''}`, `${g.passed ? '' : 'HALT: '}${g.reason}${ring.rolledBack ? '; ring rolled back' : ''}`));
+  }
+  if (r.slo) out.push(sloAlertsRow(r, row));
+  out.push(completeRow(r, o, row), timingRow(r, signalled, o, row));
+  return out;
+}
+
+type Draft = Omit<RolloutResult, 'verdicts' | 'status' | 'reason'>;
+
+/** Every request classified; none failed after the first signal, none dropped. */
+function failedRequestsRow(r: Draft, row: Row): Verdict {
   const c = r.classification;
   const badTotal = Object.values(c.badByReplica).reduce((a, m) => a + Object.values(m).reduce((x, y) => x + y, 0), 0) + Object.values(c.unattributed).reduce((a, b) => a + b, 0);
   const byReplica = Object.entries(c.badByReplica)
     .map(([name, m]) => `${name}: ${Object.entries(m).map(([k, v]) => `${v} ${k}`).join(', ')}`)
     .concat(Object.keys(c.unattributed).length ? [`unattributed: ${Object.entries(c.unattributed).map(([k, v]) => `${v} ${k}`).join(', ')}`] : []);
   const goodText = Object.entries(c.goodByReplica).map(([k, v]) => `${k} ${v}`).join(', ');
-  out.push(
-    row(
-      'no-failed-requests',
-      'zero failed requests attributable to the rollout (every request classified)',
-      badTotal - c.badBeforeRollout === 0 && c.dropped === 0,
-      '0 failed, 0 dropped',
-      `${c.total} requests: ${c.good} good (${goodText || 'none'}), ${badTotal} failed${byReplica.length ? ` (${byReplica.join('; ')})` : ''}${c.badBeforeRollout ? `, ${c.badBeforeRollout} of them before the rollout` : ''}, ${c.dropped} dropped`,
-    ),
+  return row(
+    'no-failed-requests',
+    'zero failed requests attributable to the rollout (every request classified)',
+    badTotal - c.badBeforeRollout === 0 && c.dropped === 0,
+    '0 failed, 0 dropped',
+    `${c.total} requests: ${c.good} good (${goodText || 'none'}), ${badTotal} failed${byReplica.length ? ` (${byReplica.join('; ')})` : ''}${c.badBeforeRollout ? `, ${c.badBeforeRollout} of them before the rollout` : ''}, ${c.dropped} dropped`,
   );
+}
 
-  // Liveness and readiness while draining, per signalled replica.
+/** Liveness and readiness while draining, per signalled replica. */
+function drainRows(signalled: readonly ReplicaRecord[], o: JudgeOptions, row: Row): [Verdict, Verdict] {
   const healthz: string[] = [];
   const readyz: string[] = [];
   let healthOk = signalled.length > 0;
@@ -305,50 +322,41 @@ export function judgeRollout(r: Omit<RolloutResult, 'verdicts' | 'status' | 'rea
       `${x.name}: ${rz.length === 0 ? `no poll answered (${exitNote})` : first503 < 0 ? `${rz.length} polls, none 503 (status ${[...new Set(rz.map((p) => p.status))].join('/')})` : `503 from ${ms(lateMs)} after SIGTERM on ${after.length} polls${after.length !== after.filter((p) => p.status === 503).length ? ', then not 503 again' : ''}`}`,
     );
   }
-  out.push(row('healthz-while-draining', '/healthz 200 on every poll of a draining replica until it stops listening', healthOk, 'every poll 200, at least one per replica', healthz.join('; ') || 'no replica was signalled'));
-  out.push(row('readyz-503-while-draining', '/readyz 503 while draining (from SIGTERM on, within one check interval)', readyOk, `503 within ${o.intervalMs} ms of SIGTERM and on every poll after`, readyz.join('; ') || 'no replica was signalled'));
+  return [
+    row('healthz-while-draining', '/healthz 200 on every poll of a draining replica until it stops listening', healthOk, 'every poll 200, at least one per replica', healthz.join('; ') || 'no replica was signalled'),
+    row('readyz-503-while-draining', '/readyz 503 while draining (from SIGTERM on, within one check interval)', readyOk, `503 within ${o.intervalMs} ms of SIGTERM and on every poll after`, readyz.join('; ') || 'no replica was signalled'),
+  ];
+}
 
-  out.push(r.balancer.external ? routedAfterNotReadyByHeader(r, signalled, o, row) : routedAfterNotReady(signalled, o, row));
-  out.push(r.balancer.external ? admittedByHeader(r, row) : admittedAfterReady(r, row));
-
-  out.push(row('latency-slo', `latency SLO held (corrected p99 ≤ ${o.latencyP99Below} ms)`, r.load.p99Ms !== null && r.load.p99Ms <= o.latencyP99Below, `p99 ≤ ${o.latencyP99Below} ms`, `p99 ${r.load.p99Ms === null ? '-' : `${r.load.p99Ms} ms`} over ${r.load.completed} requests at ${r.load.rate} req/s${r.load.valid ? '' : ` (load invalid: ${r.load.invalidReasons.join('; ')})`}`));
-
-  for (const ring of r.rings) {
-    if (!ring.gate) continue;
-    const g = ring.gate;
-    out.push(row(`gate/${ring.name}`, `health gate after ring ${ring.name} (${g.newReplicas.join(', ')})`, g.passed, `new-release error ratio ≤ limit, p99 ≤ limit over ${formatDuration(g.windowMs[1] - g.windowMs[0])}${r.slo ? `, no SLO alert of severity ${r.slo.halt.join('/')} firing` : ''}`, `${g.passed ? '' : 'HALT: '}${g.reason}${ring.rolledBack ? '; ring rolled back' : ''}`));
-  }
-  if (r.slo) out.push(sloAlertsRow(r, row));
-
+/** Every replica on the new release and no halt; when halted, what was never started or signalled. */
+function completeRow(r: Draft, o: JudgeOptions, row: Row): Verdict {
   // Serving at the end: never signalled by the rollout and still up when the drill stopped everything.
   const onNew = r.replicas.filter((x) => x.sigtermAt === null && (x.exitedAt === null || x.stoppedAtEnd === true) && x.version === o.to).length;
   const complete = r.halted === null && onNew === o.totalReplicas;
   const untouched = r.halted ? r.replicas.filter((x) => x.role === 'initial' && x.sigtermAt === null).map((x) => x.name) : [];
   const notStarted = r.halted ? [...new Set(r.replicas.filter((x) => x.role === 'initial' && x.ring !== null && !r.rings.some((g) => g.name === x.ring)).map((x) => x.ring as string))] : [];
-  out.push(
-    row(
-      'complete',
-      `every replica runs ${o.to}`,
-      complete,
-      `${o.totalReplicas} of ${o.totalReplicas} on ${o.to}, no halt`,
-      r.halted
-        ? `halted at ring ${r.halted.ring} (${r.halted.reason}), rolled back; ${onNew} on ${o.to}; rings never started: ${notStarted.join(', ') || 'none'}; replicas never signalled: ${untouched.join(', ') || 'none'}`
-        : `${onNew} of ${o.totalReplicas} on ${o.to}`,
-    ),
+  return row(
+    'complete',
+    `every replica runs ${o.to}`,
+    complete,
+    `${o.totalReplicas} of ${o.totalReplicas} on ${o.to}, no halt`,
+    r.halted
+      ? `halted at ring ${r.halted.ring} (${r.halted.reason}), rolled back; ${onNew} on ${o.to}; rings never started: ${notStarted.join(', ') || 'none'}; replicas never signalled: ${untouched.join(', ') || 'none'}`
+      : `${onNew} of ${o.totalReplicas} on ${o.to}`,
   );
+}
 
+/** The rollout's wall time and each signalled replica's drain. */
+function timingRow(r: Draft, signalled: readonly ReplicaRecord[], o: JudgeOptions, row: Row): Verdict {
   const drains = signalled.map((x) => `${x.name} ${x.exitedAt === null ? 'did not exit' : `${ms(x.exitedAt - (x.sigtermAt as number))}${x.killed ? ' (SIGKILLed)' : ''}`}`);
   const wall = r.rollout.startedAt !== null && r.rollout.endedAt !== null ? r.rollout.endedAt - r.rollout.startedAt : null;
-  out.push(
-    row(
-      'timing',
-      `rollout wall time and per-replica drain time (each drained within ${formatDuration(o.drainTimeoutMs)})`,
-      signalled.every((x) => x.exitedAt !== null && !x.killed),
-      `every signalled replica exits by itself within ${formatDuration(o.drainTimeoutMs)}`,
-      `rollout ${wall === null ? '-' : formatDuration(wall)}; drain: ${drains.join(', ') || 'none'}`,
-    ),
+  return row(
+    'timing',
+    `rollout wall time and per-replica drain time (each drained within ${formatDuration(o.drainTimeoutMs)})`,
+    signalled.every((x) => x.exitedAt !== null && !x.killed),
+    `every signalled replica exits by itself within ${formatDuration(o.drainTimeoutMs)}`,
+    `rollout ${wall === null ? '-' : formatDuration(wall)}; drain: ${drains.join(', ') || 'none'}`,
   );
-  return out;
 }
 
 type Row = (id: string, title: string, passed: boolean, expected: string, observed: string) => Verdict;

@@ -119,5 +119,10 @@ rollout: { replicas: 3, rings: "${rings}", to: { version: "2.1.0" } }
     const m = parseScenario(yaml('canary:1,main:rest'));
     expect(m.spec.rollout).toMatchObject({ replicas: 3, rings: 'canary:1,main:rest', to: { version: '2.1.0' }, balancer: { healthCheck: true, interval: 100 } });
     expect(() => parseScenario(yaml('canary:5'))).toThrow(/rollout\.rings|rings ask for 5 replicas/);
+    // Your load balancer: one port per replica, and its URL through the network allowlist.
+    const withLb = (url: string, ports: string): string => yaml('canary:1,main:rest').replace('to: { version: "2.1.0" } }', `to: { version: "2.1.0" }, loadBalancer: { url: "${url}", ports: ${ports}, checkInterval: 200ms } }`);
+    expect(parseScenario(withLb('http://127.0.0.1:8080', '[9001, 9002, 9003]')).spec.rollout?.loadBalancer).toEqual({ url: 'http://127.0.0.1:8080', ports: [9001, 9002, 9003], checkInterval: 200 });
+    expect(() => parseScenario(withLb('http://127.0.0.1:8080', '[9001, 9002]'))).toThrow(/rollout\.loadBalancer\.ports.*one port per replica/s);
+    expect(() => parseScenario(withLb('http://192.0.2.7:8080', '[9001, 9002, 9003]'))).toThrow(/rollout\.loadBalancer\.url.*not a loopback address/s);
   });
 });
