@@ -168,7 +168,8 @@ function httpTarget(spec: Extract<z.output<typeof targetSchema>, { kind: 'http' 
     }
     connector(options, callback);
   };
-  const pool = new UndiciPool(url.origin, { connections, pipelining: 1, keepAliveTimeout: 10_000, ...(spec.maxRequestsPerConnection ? { maxRequestsPerClient: spec.maxRequestsPerConnection } : {}), connect });
+  // headersTimeout/bodyTimeout 0: the driver's deadline FIFO bounds every request, so undici's per-request parser timers are pure cost.
+  const pool = new UndiciPool(url.origin, { connections, pipelining: 1, keepAliveTimeout: 10_000, headersTimeout: 0, bodyTimeout: 0, ...(spec.maxRequestsPerConnection ? { maxRequestsPerClient: spec.maxRequestsPerConnection } : {}), connect });
   const servedByHeader = spec.servedByHeader?.toLowerCase();
   // One options object for every request: undici reads it and does not keep or change it.
   const request: Dispatcher.DispatchOptions = { origin: url.origin, path: url.pathname + url.search, method: spec.method, headers: spec.headers ?? null, body: spec.body ?? null };
