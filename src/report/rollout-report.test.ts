@@ -42,6 +42,10 @@ const rollout: RolloutResult = {
   balancer: { url: 'http://127.0.0.1:1', policy: 'round-robin', healthCheck: true, intervalMs: 100, refused: 0 },
   load: { rate: 300, sent: 2700, completed: 2700, good: 2695, bad: 5, dropped: 0, p99Ms: 31, valid: true, invalidReasons: [] },
   perSecond: Array.from({ length: 9 }, (_, second) => ({ second, requests: 300, bad: second === 5 ? 5 : 0 })),
+  slo: { slo: 'rollout', objective: 99.9, sli: { type: 'availability' }, timeScale: 720, halt: ['page'], events: { total: 2700, errors: 5 }, alerts: [
+    { slo: 'rollout', tier: 'page-slow', severity: 'page', firedAt: 5500, clearedAt: 7600, windows: '6h/30m' },
+    { slo: 'rollout', tier: 'ticket-fast', severity: 'ticket', firedAt: 5500, clearedAt: null, windows: '1d/2h' },
+  ] },
   classification: { total: 2700, good: 2695, dropped: 0, badByReplica: { 'r1-v2.0.0': { http_500: 5 } }, unattributed: {}, goodByReplica: { 'r1-v1.0.0': 600, 'r1-v2.0.0': 95, 'r2-v1.0.0': 2000 }, badBeforeRollout: 0 },
   verdicts: [
     { id: 'rollout/gate/canary', experiment: 'rollout', title: 'health gate after ring canary (r1-v2.0.0)', passed: false, expected: 'new-release error ratio ≤ limit', observed: 'HALT: new-release error ratio 5 % > 1 %; ring rolled back' },
@@ -59,6 +63,9 @@ describe('rollout in the reports', () => {
     expect(html.match(/class="lane lane-gone"/g)).toHaveLength(2);
     expect(html).toContain('canary (rolled back)');
     expect(html).toContain('class="series errors"');
+    // Only the halting (page) alert is drawn, as a band over its firing episode.
+    expect(html.match(/class="slo-alert"/g)).toHaveLength(1);
+    expect(html).toContain('SLO alert rollout/page-slow (page) firing 5.50s – 7.60s');
     expect(html).toContain('<td>r1-v2.0.0</td><td>canary</td><td>replacement</td><td>500 ms</td>');
   });
   it('report.md, JUnit and the verdict rows carry the rollout', () => {

@@ -120,6 +120,11 @@ export function rolloutTimelineSvg(r: RolloutResult): string {
     parts.push(`<line x1="${L}" x2="${W - R}" y1="${y(f * maxReq).toFixed(1)}" y2="${y(f * maxReq).toFixed(1)}" stroke="#eee"/>`);
     parts.push(`<text x="${L - 4}" y="${(y(f * maxReq) + 3).toFixed(1)}" font-size="10" text-anchor="end" fill="#555">${Math.round(f * maxReq)}</text>`);
   }
+  // SLO burn-rate alert episodes (halting severities) as bands behind the series.
+  for (const a of (r.slo?.alerts ?? []).filter((e) => r.slo?.halt.includes(e.severity))) {
+    const to = a.clearedAt ?? end;
+    parts.push(`<rect class="slo-alert" x="${x(a.firedAt).toFixed(1)}" y="${chartTop}" width="${Math.max(1, x(to) - x(a.firedAt)).toFixed(1)}" height="${chartH}" fill="#ffcdd2" fill-opacity="0.5"><title>${esc(`SLO alert ${a.slo}/${a.tier} (${a.severity}) firing ${(a.firedAt / 1000).toFixed(2)}s – ${a.clearedAt === null ? 'end' : `${(a.clearedAt / 1000).toFixed(2)}s`}`)}</title></rect>`);
+  }
   parts.push(`<path class="series load" d="${path(r.perSecond.map((s) => [s.second * 1000 + 500, s.requests]))}" fill="none" stroke="#1565c0" stroke-width="1.6"><title>requests/s</title></path>`);
   parts.push(`<path class="series errors" d="${path(r.perSecond.map((s) => [s.second * 1000 + 500, s.bad]))}" fill="none" stroke="#c62828" stroke-width="1.6"><title>failed/s</title></path>`);
   const ticks = Array.from({ length: 6 }, (_, i) => (i / 5) * end)
@@ -130,7 +135,7 @@ export function rolloutTimelineSvg(r: RolloutResult): string {
     `<text x="${L + 360}" y="${H - 5}" font-size="11" fill="#1565c0">■ requests/s</text>`,
     `<text x="${L + 460}" y="${H - 5}" font-size="11" fill="#c62828">■ failed/s</text>`,
   ].join('');
-  return `<figure><figcaption>Rollout timeline <small>(replicas as lanes; brown tick: out of rotation; red dot: last new connection after SIGTERM; load and failures per second below)</small></figcaption><svg class="chart rollout-timeline" role="img" aria-label="rollout timeline" viewBox="0 0 ${W} ${H}" width="${W}" height="${H}" xmlns="http://www.w3.org/2000/svg">${parts.join('')}${ticks}${legend}</svg></figure>`;
+  return `<figure><figcaption>Rollout timeline <small>(replicas as lanes; brown tick: out of rotation; red dot: last new connection after SIGTERM; load and failures per second below, pink bands: SLO page alerts firing)</small></figcaption><svg class="chart rollout-timeline" role="img" aria-label="rollout timeline" viewBox="0 0 ${W} ${H}" width="${W}" height="${H}" xmlns="http://www.w3.org/2000/svg">${parts.join('')}${ticks}${legend}</svg></figure>`;
 }
 
 export function rolloutHtml(r: RolloutResult): string {
