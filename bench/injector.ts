@@ -15,7 +15,8 @@ import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { startProxy, startUdpProxy } from '../src/injector/index.ts';
+import { startProxy } from '../src/injector/index.ts';
+import { startUdpProxy } from '../src/injector/udp-proxy.ts';
 import { runLoad } from '../src/load/index.ts';
 import { ensureBinary, freePort, nodeChild, r2, reportRatio, stop, writeBench } from './helpers.ts';
 

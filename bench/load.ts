@@ -13,7 +13,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { fileURLToPath } from 'node:url';
-import { runLoad, VALIDITY_RULE, type LoadResult } from '../src/load/index.ts';
+import { runLoad, type LoadResult } from '../src/load/index.ts';
+import { VALIDITY_RULE } from '../src/load/validity.ts';
 import { ensureBinary, nodeChild, r2, reportRatio, stop, writeBench } from './helpers.ts';
 
 /** `npm run bench -- load --quick`: a short smoke run (fewer, shorter steps) written to load-quick.*. */

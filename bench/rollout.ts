@@ -7,7 +7,8 @@
  * sockets on loopback; the drill stops every process it started by pid.
  */
 import { loadavg } from 'node:os';
-import { rolloutSchema, runRollout, type RolloutInput, type RolloutResult } from '../src/scenario/index.ts';
+import { rolloutSchema, runRollout, type RolloutResult } from '../src/scenario/index.ts';
+import { type RolloutInput } from '../src/scenario/rollout-spec.ts';
 import { reportRatio, writeBench } from './helpers.ts';
 
 interface Case {

@@ -3,7 +3,8 @@
  * evaluation cost per tick for the full catalog, shown constant in the number of events ingested.
  */
 import { VirtualClock } from '../src/shared/index.ts';
-import { createSloEngine, parseSloText } from '../src/slo/index.ts';
+import { createSloEngine } from '../src/slo/index.ts';
+import { parseSloText } from '../src/slo/slo-spec.ts';
 import { r2, reportRatio, writeBench } from './helpers.ts';
 
 const slo = parseSloText('apiVersion: faultline/v1\nkind: SLO\nname: bench\nobjective: 99.9\n');

@@ -9,7 +9,7 @@ import type { CliIo, Command } from './io.ts';
 import { processIo } from './io.ts';
 import { commands, isCommandName } from './commands.ts';
 
-export type { CliIo, Command } from './io.ts';
+export type { CliIo } from './io.ts';
 
 // Help, version and unknown-command answers return these without loading src/shared (its front door
 // pulls in yaml and zod, ~0.1 s); the types pin them to ExitCode's values at compile time.

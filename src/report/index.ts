@@ -4,7 +4,6 @@ import { join } from 'node:path';
 import type { RunResult } from '../scenario/index.ts';
 import { renderHtml, renderJournal, renderJunit, renderMarkdown } from './render.ts';
 
-export { renderHtml, renderJournal, renderJunit, renderMarkdown } from './render.ts';
 export { progressReporter, verdictTable } from './progress.ts';
 
 /** A run id that sorts by time: `<scenario>-<UTC timestamp>-<seed>`. */

@@ -412,6 +412,63 @@ class ExperimentRun {
   }
 }
 
+/**
+ * Sets up the environment and monitoring, runs the plan's experiments in order (until the run is
+ * aborted) into `experiments`, then heals and closes everything, also when an experiment throws.
+ * `cleanup` gets how many faults were still injected after the final heal (post-run verification: must be 0).
+ */
+async function runExperiments(
+  model: ScenarioModel,
+  plan: ScenarioPlan,
+  opts: RunOptions,
+  events: RunEvents,
+  experiments: ExperimentResult[],
+  contextFor: (x: ExperimentPlan) => Omit<ExperimentContext, 'env'>,
+  cleanup: (faultsLeft: number) => void,
+): Promise<void> {
+  let env: Environment | undefined;
+  let monitoring: MonitoringSession | undefined;
+  try {
+    monitoring = await startMonitoring(model, events);
+    env = await setUp(model, plan, opts.env ?? {});
+    for (const [i, x] of plan.experiments.entries()) {
+      const ctx: ExperimentContext = { ...contextFor(x), env };
+      if (ctx.runSignal.aborted) break;
+      // Real monitoring (scenario `monitoring:`): watched from the experiment's start until its observed expectations settle.
+      const watch = monitoring?.watch(x, model.spec.experiments[i]?.expect.observed ?? []);
+      const result = await new ExperimentRun(ctx).run();
+      experiments.push(watch ? await watch.finish(result, ctx.runSignal) : result);
+    }
+  } finally {
+    await monitoring?.close().catch(() => {});
+    try {
+      env?.proxy.heal();
+      cleanup(env?.proxy.faults().length ?? 0);
+    } finally {
+      await env?.close().catch(() => {});
+    }
+  }
+}
+
+/** The run's status and exit code from its parts; a skipped part is never a silent pass unless the user allowed skips. */
+export function runOutcome(o: {
+  error: string | undefined;
+  aborted: boolean;
+  experiments: ExperimentResult[];
+  drill: RunResult['drill'];
+  rollout: RunResult['rollout'];
+  faultsLeft: number;
+  allowSkip: boolean;
+}): { status: RunResult['status']; exitCode: number; skipped: string[] } {
+  const drillOk = o.drill === undefined || o.drill.status === 'passed' || o.drill.status === 'skipped';
+  const allPassed = o.experiments.every((x) => x.passed) && drillOk && (o.rollout === undefined || o.rollout.status === 'passed') && o.faultsLeft === 0;
+  const passedOrNot: RunResult['status'] = o.error !== undefined ? 'error' : o.aborted ? 'aborted' : allPassed ? 'passed' : 'failed';
+  const skipped = o.drill?.status === 'skipped' ? [`failover drill: ${o.drill.reason}`] : [];
+  const status: RunResult['status'] = passedOrNot === 'passed' && skipped.length > 0 && !o.allowSkip ? 'skipped' : passedOrNot;
+  const exitCode = { passed: ExitCode.passed, skipped: ExitCode.skipped, failed: ExitCode.expectationFailed, aborted: ExitCode.aborted, error: ExitCode.harnessError }[status];
+  return { status, exitCode, skipped };
+}
+
 /** Runs every experiment of the plan. Never throws for expectation failures; see RunResult.status. */
 export async function runScenario(model: ScenarioModel, plan: ScenarioPlan, opts: RunOptions = {}): Promise<RunResult> {
   const events = opts.events ?? new RunEvents();
@@ -440,9 +497,7 @@ export async function runScenario(model: ScenarioModel, plan: ScenarioPlan, opts
 
   events.emit({ type: 'run-start', plan, file: model.file, startedAt });
   const experiments: ExperimentResult[] = [];
-  let env: Environment | undefined;
   let metrics: MetricsServer | undefined;
-  let monitoring: MonitoringSession | undefined;
   let faultsLeft = 0;
   let drill: RunResult['drill'];
   try {
@@ -450,28 +505,13 @@ export async function runScenario(model: ScenarioModel, plan: ScenarioPlan, opts
       metrics = await startMetricsServer(opts.metricsAddress, model.slo.name);
       events.emit({ type: 'metrics-listening', url: metrics.url });
     }
-    monitoring = await startMonitoring(model, events);
-    env = await setUp(model, plan, opts.env ?? {});
-    for (const [i, x] of plan.experiments.entries()) {
-      if (abort.signal.aborted) break;
+    const contextFor = (x: ExperimentPlan): Omit<ExperimentContext, 'env'> => {
       current = x.name;
-      const ctx: ExperimentContext = { model, plan, experiment: x, env, events, clock, runSignal: abort.signal, metrics, onAbort: doAbort, onFatal, onTick: opts.onTick };
-      // Real monitoring (scenario `monitoring:`): watched from the experiment's start until its observed expectations settle.
-      const watch = monitoring?.watch(x, model.spec.experiments[i]?.expect.observed ?? []);
-      const result = await new ExperimentRun(ctx).run();
-      experiments.push(watch ? await watch.finish(result, abort.signal) : result);
-    }
+      return { model, plan, experiment: x, events, clock, runSignal: abort.signal, metrics, onAbort: doAbort, onFatal, onTick: opts.onTick };
+    };
+    await runExperiments(model, plan, opts, events, experiments, contextFor, (n) => (faultsLeft = n));
   } catch (e) {
     error ??= errorMessage(e);
-  } finally {
-    await monitoring?.close().catch(() => {});
-    try {
-      env?.proxy.heal();
-      // Post-run verification: nothing is left injected.
-      faultsLeft = env?.proxy.faults().length ?? 0;
-    } finally {
-      await env?.close().catch(() => {});
-    }
   }
   const drillSpec = model.spec.failoverDrill;
   if (drillSpec && !abort.signal.aborted && error === undefined) {
@@ -491,22 +531,7 @@ export async function runScenario(model: ScenarioModel, plan: ScenarioPlan, opts
   if (maxTimer) clearTimeout(maxTimer);
   opts.signal?.removeEventListener('abort', onSignal);
   await metrics?.close().catch(() => {});
-  const drillOk = drill === undefined || drill.status === 'passed' || drill.status === 'skipped';
-  const passedOrNot: RunResult['status'] =
-    error !== undefined ? 'error' : abort.signal.aborted ? 'aborted' : experiments.every((x) => x.passed) && drillOk && (rollout === undefined || rollout.status === 'passed') && faultsLeft === 0 ? 'passed' : 'failed';
-  // A skipped part is never a silent pass: the run gets its own verdict unless the user allowed skips.
-  const skipped = drill?.status === 'skipped' ? [`failover drill: ${drill.reason}`] : [];
-  const status: RunResult['status'] = passedOrNot === 'passed' && skipped.length > 0 && !opts.allowSkip ? 'skipped' : passedOrNot;
-  const exitCode =
-    status === 'passed'
-      ? ExitCode.passed
-      : status === 'skipped'
-        ? ExitCode.skipped
-        : status === 'failed'
-          ? ExitCode.expectationFailed
-          : status === 'aborted'
-            ? ExitCode.aborted
-            : ExitCode.harnessError;
+  const { status, exitCode, skipped } = runOutcome({ error, aborted: abort.signal.aborted, experiments, drill, rollout, faultsLeft, allowSkip: opts.allowSkip === true });
   const result: RunResult = {
     scenario: plan.name,
     file: model.file,

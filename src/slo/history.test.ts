@@ -6,7 +6,8 @@
  */
 import { describe, expect, it } from 'vitest';
 import { VirtualClock } from '../shared/index.ts';
-import { createSloEngine, historySchema, parseSloText, replaySeries, type SloEngine } from './index.ts';
+import { createSloEngine, historySchema, replaySeries, type SloEngine } from './index.ts';
+import { parseSloText } from './slo-spec.ts';
 
 const MIN = 60_000;
 const slo = parseSloText('apiVersion: faultline/v1\nkind: SLO\nname: api\nobjective: 99\n');

@@ -4,7 +4,9 @@
  * the short one at t0 + W_S·θ/e; the tier fires at the first evaluation strictly after the later one.
  */
 import { describe, expect, it } from 'vitest';
-import { parseSloText, predictTiers, FluidCounters, type RateSegment, type TierPrediction } from './index.ts';
+import { predictTiers, type TierPrediction } from './index.ts';
+import { parseSloText } from './slo-spec.ts';
+import { FluidCounters, type RateSegment } from './predict.ts';
 
 const MIN = 60_000;
 const HEAD = 'apiVersion: faultline/v1\nkind: SLO\nname: api\n';

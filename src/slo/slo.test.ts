@@ -1,20 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { VirtualClock } from '../shared/index.ts';
-import {
-  createSloEngine,
-  DEFAULT_ALERT_POLICY,
-  defaultPolicyFor,
-  parseSeriesCsv,
-  compressPolicy,
-  goDurationSeconds,
-  parseSloText,
-  prometheusRules,
-  promSum,
-  replaySeries,
-  thresholdLiteral,
-  tierThreshold,
-  windowRatio,
-} from './index.ts';
+import { createSloEngine, compressPolicy, replaySeries } from './index.ts';
+import { DEFAULT_ALERT_POLICY, defaultPolicyFor } from './policy.ts';
+import { parseSeriesCsv } from './replay.ts';
+import { goDurationSeconds, promSum, thresholdLiteral, tierThreshold, windowRatio } from './evaluator.ts';
+import { parseSloText } from './slo-spec.ts';
+import { prometheusRules } from './rules.ts';
 
 const MIN = 60_000;
 

@@ -12,7 +12,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { fileURLToPath } from 'node:url';
-import { CONTAINER_LABELS, ensureLocalPgImage, localImageTags, reapLeftoverContainers, runFailoverDrill, testcontainersProvider, type DrillOptions, type DrillResult } from '../../src/failover/index.ts';
+import { runFailoverDrill, type DrillResult } from '../../src/failover/index.ts';
+import { CONTAINER_LABELS, reapLeftoverContainers, testcontainersProvider } from '../../src/failover/testcontainers-provider.ts';
+import { ensureLocalPgImage, localImageTags } from '../../src/failover/local-image.ts';
+import { type DrillOptions } from '../../src/failover/drill-options.ts';
 import { injectorLinks } from '../../src/scenario/index.ts';
 import { docker, dockerForTests, type DockerEnv } from '../helpers/docker-engine.ts';
 

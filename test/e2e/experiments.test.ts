@@ -12,7 +12,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { chromium } from 'playwright-core';
 import { faultline } from '../helpers/cli.ts';
 import { pollUntil } from '../helpers/until.ts';
-import { DEFAULT_ALERT_POLICY } from '../../src/slo/index.ts';
+import { DEFAULT_ALERT_POLICY } from '../../src/slo/policy.ts';
 
 const TIERS = DEFAULT_ALERT_POLICY.map((t) => t.name);
 

@@ -8,7 +8,8 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { FaultlineError } from '../../src/shared/index.ts';
-import { RunEvents, runFailoverStep, type DrillStepResult } from '../../src/scenario/index.ts';
+import { RunEvents, type DrillStepResult } from '../../src/scenario/index.ts';
+import { runFailoverStep } from '../../src/scenario/failover-step.ts';
 
 interface Seen {
   http: number;

@@ -5,9 +5,11 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import net from 'node:net';
-import { probeSchema, ProbeRunner, runProbe, type ProbeSample, type ProbeSpec } from '../../src/scenario/index.ts';
+import { probeSchema, type ProbeSpec } from '../../src/scenario/spec.ts';
+import { ProbeRunner, runProbe, type ProbeSample } from '../../src/scenario/probes.ts';
 import { startBackend, startReferenceService, type Backend, type ReferenceService } from '../../fixtures/reference-service/index.ts';
 import { freePort, startPostgres, startPrometheus, type Postgres, type Prometheus } from './helpers/peers.ts';
+import { pollUntil } from '../helpers/until.ts';
 
 const probe = (p: unknown): ProbeSpec => probeSchema.parse(p);
 
@@ -103,12 +105,7 @@ describe('Prometheus probe (real Prometheus 2.42)', () => {
   beforeAll(async () => {
     prom = await startPrometheus();
     // Wait for the first self-scrape so `up` has a sample.
-    const end = Date.now() + 20_000;
-    while (Date.now() < end) {
-      const r = await runProbe(probe({ name: 'up', prometheus: { url: prom.url, query: 'up{job="self"}' } }), undefined);
-      if (r.ok) break;
-      await new Promise((res) => setTimeout(res, 250));
-    }
+    await pollUntil('the first self-scrape', async () => (await runProbe(probe({ name: 'up', prometheus: { url: prom.url, query: 'up{job="self"}' } }), undefined)).ok, 20_000, 250);
   }, 60_000);
   afterAll(async () => {
     await prom?.stop();

@@ -3,7 +3,8 @@
  * reason, shows in the tables, and the progress display prints the reason.
  */
 import { describe, expect, it } from 'vitest';
-import { progressReporter, renderJunit, renderMarkdown, verdictTable } from '../../src/report/index.ts';
+import { progressReporter, verdictTable } from '../../src/report/index.ts';
+import { renderJunit, renderMarkdown } from '../../src/report/render.ts';
 import type { DrillStepResult, RunResult } from '../../src/scenario/index.ts';
 
 const skipped: DrillStepResult = {

@@ -9,7 +9,8 @@ import net from 'node:net';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parseScenario, planScenario, runScenario, RunEvents, type RunEvent, type RunResult } from '../../src/scenario/index.ts';
+import { planScenario, runScenario, RunEvents, type RunEvent, type RunResult } from '../../src/scenario/index.ts';
+import { parseScenario } from '../../src/scenario/model.ts';
 import { main, type CliIo } from '../../src/cli/index.ts';
 import { freePort, startPostgres, type Postgres } from './helpers/peers.ts';
 

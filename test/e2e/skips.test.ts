@@ -5,9 +5,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { okServer, type TestServer } from '../load/http-fixture.ts';
 import { FaultlineError, ExitCode } from '../../src/shared/index.ts';
-import { NO_POSTGRES_MESSAGE } from '../../src/failover/index.ts';
-import { parseScenario, planScenario, runScenario } from '../../src/scenario/index.ts';
-import { verdictTable, renderMarkdown } from '../../src/report/index.ts';
+import { NO_POSTGRES_MESSAGE } from '../../src/failover/postgres.ts';
+import { planScenario, runScenario } from '../../src/scenario/index.ts';
+import { parseScenario } from '../../src/scenario/model.ts';
+import { verdictTable } from '../../src/report/index.ts';
+import { renderMarkdown } from '../../src/report/render.ts';
 
 describe('skips are visible', () => {
   let server: TestServer;

@@ -9,7 +9,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { main, type CliIo } from '../../src/cli/index.ts';
-import { parseScenario } from '../../src/scenario/index.ts';
+import { parseScenario } from '../../src/scenario/model.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'faultline-strict-'));
 

@@ -3,7 +3,7 @@
  * flagged by name; the healthy history must pass.
  */
 import { describe, expect, it } from 'vitest';
-import { checkHistory, parseHistory, type DrillFacts, type FinalState, type HistoryOp } from '../../src/failover/index.ts';
+import { checkHistory, parseHistory, type DrillFacts, type FinalState, type HistoryOp } from '../../src/failover/checker.ts';
 
 /** A healthy kill-and-failover history: eu writes ids 1..10 (epoch 1), fault at 1000, fence at 1200, cut at 1400, us writes 11..20 (epoch 2). */
 function healthy(): { history: HistoryOp[]; final: FinalState; facts: DrillFacts } {

@@ -11,7 +11,8 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { parse } from 'yaml';
 import { drillSpec, providerFrom } from '../../src/cli/drill-command.ts';
-import { checkProviderSupports, parsePgUrl, type FollowUp } from '../../src/failover/index.ts';
+import { parsePgUrl, type FollowUp } from '../../src/failover/index.ts';
+import { checkProviderSupports } from '../../src/failover/drill-options.ts';
 import { InputError, loadSpecFile } from '../../src/shared/index.ts';
 
 const path = (p: string): string => fileURLToPath(new URL(`../../${p}`, import.meta.url));

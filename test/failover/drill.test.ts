@@ -9,9 +9,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { fileURLToPath } from 'node:url';
-import { checkHistory, externalProvider, faultSchedule, nativeProvider, runFailoverDrill, type DrillOptions, type DrillResult, type HistoryOp } from '../../src/failover/index.ts';
+import { externalProvider, runFailoverDrill, type DrillResult } from '../../src/failover/index.ts';
+import { checkHistory, type HistoryOp } from '../../src/failover/checker.ts';
+import { faultSchedule, type DrillOptions } from '../../src/failover/drill-options.ts';
+import { nativeProvider } from '../../src/failover/provider.ts';
 import { copyGoldenPair, ensureGoldenPair, findPgBinaries, freePort, startNode, stopNode, type PgNode } from '../../src/failover/postgres.ts';
 import { injectorLinks } from '../../src/scenario/index.ts';
+import { pollUntil } from '../helpers/until.ts';
 
 const exec = promisify(execFile);
 const bin = fileURLToPath(new URL('../../bin/faultline.mjs', import.meta.url));
@@ -34,6 +38,16 @@ function postgresUnder(dir: string): number[] {
     }
   }
   return out;
+}
+
+/** Whether a process is stopped (SIGSTOP: state T in /proc/PID/stat). */
+function isStopped(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2).startsWith('T');
+  } catch {
+    return false;
+  }
 }
 
 afterAll(() => {
@@ -273,20 +287,24 @@ describe('faultline drill failover (CLI)', () => {
     const tmp = join(root, 'sigterm-tmp');
     mkdirSync(tmp, { recursive: true });
     chmodSync(tmp, 0o755);
-    symlinkSync(join(tmpdir(), 'faultline-pg-cache'), join(tmp, 'faultline-pg-cache')); // reuse the golden pair
+    symlinkSync(join(tmpdir(), 'faultline-pg-cache'), join(tmp, 'faultline-pg-cache')); // reuse the golden pair the tests above built
     const child = spawn(process.execPath, [bin, 'drill', 'failover', '--fault', 'pause', '--seed', '4', '--report-dir', join(root, 'sigterm')], { env: { ...process.env, TMPDIR: tmp }, stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     child.stdout.on('data', (d: Buffer) => (out += d.toString()));
     child.stderr.on('data', (d: Buffer) => (out += d.toString()));
     const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
-    // Wait until its servers run (and the primary may be paused), then terminate it.
-    const until = Date.now() + 20_000;
-    while (postgresUnder(tmp).length < 2 && Date.now() < until) await new Promise((r) => setTimeout(r, 50));
+    // Wait until the drill is mid-fault — its servers run and the primary is paused (SIGSTOPped) — then terminate it.
+    let terminated = false;
+    const exitedEarly = exited.then((code) => {
+      if (!terminated) throw new Error(`the drill exited ${code} before pausing its primary: ${out}`);
+    });
+    exitedEarly.catch(() => {}); // reported through the race below
+    await Promise.race([pollUntil('the drill to pause its primary', () => postgresUnder(tmp).some(isStopped), 60_000), exitedEarly]);
     expect(postgresUnder(tmp).length).toBeGreaterThanOrEqual(2);
-    await new Promise((r) => setTimeout(r, 1200));
+    terminated = true;
     child.kill('SIGTERM');
     expect(await exited).toBe(3);
     expect(out).toContain('FAULTLINE_FAILOVER_ABORTED');
     expect(postgresUnder(tmp)).toEqual([]);
-  }, 60_000);
+  }, 90_000);
 });

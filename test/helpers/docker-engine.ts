@@ -70,7 +70,7 @@ export function dockerForTests(): Promise<DockerEnv> {
     if (kv.DOCKER_HOST) process.env.DOCKER_HOST = kv.DOCKER_HOST;
     process.env.TESTCONTAINERS_RYUK_DISABLED = 'true';
     process.env.TESTCONTAINERS_HOST_OVERRIDE ??= '127.0.0.1';
-    const { ensureLocalPgImage } = await import('../../src/failover/index.ts');
+    const { ensureLocalPgImage } = await import('../../src/failover/local-image.ts');
     const image = process.env.FAULTLINE_PG_IMAGE ? { image: process.env.FAULTLINE_PG_IMAGE, built: false, steps: { totalMs: 0 } } : await ensureLocalPgImage();
     return { DOCKER_HOST: process.env.DOCKER_HOST ?? '', origin, image: image.image, imageBuilt: image.built, imageMs: image.steps.totalMs };
   });

@@ -5,7 +5,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import net from 'node:net';
 import { Toxiproxy } from 'toxiproxy-node-client';
-import { startControlServer, type ControlServer } from '../../src/injector/index.ts';
+import { startControlServer } from '../../src/injector/index.ts';
+import { type ControlServer } from '../../src/injector/control-server.ts';
 import { connect, echoServer, roundTrip, type Running } from '../helpers/sockets.ts';
 import packageJson from '../../package.json' with { type: 'json' };
 

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Toxiproxy } from 'toxiproxy-node-client';
-import { startControlServer, type ControlServer } from '../../src/injector/index.ts';
+import { startControlServer } from '../../src/injector/index.ts';
+import { type ControlServer } from '../../src/injector/control-server.ts';
 import { connect, echoServer, roundTrip, type Running } from '../helpers/sockets.ts';
 
 describe('control plane (Toxiproxy HTTP API) driven by toxiproxy-node-client', () => {

@@ -1,7 +1,7 @@
 /** Pure fault logic: jitter distributions and the TCP loss (RTO stall) model, with seeded draws. */
 import { describe, expect, it } from 'vitest';
 import { Rng } from '../../src/shared/index.ts';
-import { drawLatency, drawLossStall } from '../../src/injector/index.ts';
+import { drawLatency, drawLossStall } from '../../src/injector/faults.ts';
 
 const stats = (xs: number[]) => {
   const mean = xs.reduce((a, b) => a + b, 0) / xs.length;

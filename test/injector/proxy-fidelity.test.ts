@@ -5,7 +5,8 @@
 import { describe, expect, it } from 'vitest';
 import dgram from 'node:dgram';
 import { networkPolicy, Rng } from '../../src/shared/index.ts';
-import { drawLossStall, ProxyBuilder, TcpProxy, UdpProxyBuilder, type Proxy } from '../../src/injector/index.ts';
+import { ProxyBuilder, TcpProxy, UdpProxyBuilder, type Proxy } from '../../src/injector/index.ts';
+import { drawLossStall } from '../../src/injector/faults.ts';
 import { connect, connectOutcome, drain, echoServer, percentile, roundTrip, sourceServer, udpEchoServer } from '../helpers/sockets.ts';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

@@ -1,7 +1,8 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import net from 'node:net';
 import dgram from 'node:dgram';
-import { startProxy, startUdpProxy, type Proxy } from '../../src/injector/index.ts';
+import { startProxy, type Proxy } from '../../src/injector/index.ts';
+import { startUdpProxy } from '../../src/injector/udp-proxy.ts';
 import { connect, connectOutcome, drain, echoServer, percentile, roundTrip, sourceServer, udpEchoServer, type Running } from '../helpers/sockets.ts';
 import { pollUntil } from '../helpers/until.ts';
 

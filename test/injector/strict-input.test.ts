@@ -4,8 +4,11 @@
  * malformed paths and non-loopback addresses are refused with the field named — or work as asked.
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import { MAX_TIMER_MS, networkPolicy, setLongTimeout } from '../../src/shared/index.ts';
-import { FAULT_TYPE_NAMES, FAULT_TYPES, normaliseFault, startControlServer, TcpProxy, type ControlServer } from '../../src/injector/index.ts';
+import { networkPolicy, setLongTimeout } from '../../src/shared/index.ts';
+import { MAX_TIMER_MS } from '../../src/shared/timers.ts';
+import { normaliseFault, startControlServer, TcpProxy } from '../../src/injector/index.ts';
+import { FAULT_TYPE_NAMES, FAULT_TYPES } from '../../src/injector/faults.ts';
+import { type ControlServer } from '../../src/injector/control-server.ts';
 import { echoServer, type Running } from '../helpers/sockets.ts';
 
 describe('long timers', () => {

@@ -8,7 +8,8 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { emitK6Script, findK6, ingestK6Json, runK6Script, runLoad, type ScheduleShape, type SliOutcome } from '../../src/load/index.ts';
+import { emitK6Script, runK6Script, runLoad, type ScheduleShape, type SliOutcome } from '../../src/load/index.ts';
+import { findK6, ingestK6Json } from '../../src/load/k6.ts';
 
 const run = promisify(execFile);
 const tracked = new WeakMap<net.Server, Set<net.Socket>>();

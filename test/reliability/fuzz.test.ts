@@ -8,7 +8,8 @@ import fc from 'fast-check';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startControlServer, type ControlServer } from '../../src/injector/index.ts';
+import { startControlServer } from '../../src/injector/index.ts';
+import { type ControlServer } from '../../src/injector/control-server.ts';
 import { apiRequestArb, scenarioTextArb } from '../helpers/fuzz-arbitraries.ts';
 import { sendRequest, validateText } from '../helpers/fuzz-checks.ts';
 

@@ -8,7 +8,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parseScenario, type RolloutResult } from '../../src/scenario/index.ts';
+import { type RolloutResult } from '../../src/scenario/index.ts';
+import { parseScenario } from '../../src/scenario/model.ts';
 import { drill as drillIn, row, rows } from './drill-run.ts';
 
 let dir: string;

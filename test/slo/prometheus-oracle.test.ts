@@ -24,25 +24,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { Rng, VirtualClock } from '../../src/shared/index.ts';
-import {
-  AlertStateMachine,
-  PolicyEvaluator,
-  above,
-  compressMs,
-  compressPolicy,
-  createSloEngine,
-  parseSloText,
-  prometheusRules,
-  recordName,
-  replaySeries,
-  tierThreshold,
-  windowLabel,
-  windowRatio,
-  windowRatioOfSeries,
-  type AlertTier,
-  type CounterSample,
-  type SloDefinition,
-} from '../../src/slo/index.ts';
+import { compressMs, compressPolicy, createSloEngine, replaySeries, type SloDefinition } from '../../src/slo/index.ts';
+import { AlertStateMachine, PolicyEvaluator, above, tierThreshold, windowRatio, windowRatioOfSeries, type CounterSample } from '../../src/slo/evaluator.ts';
+import { parseSloText } from '../../src/slo/slo-spec.ts';
+import { prometheusRules, recordName } from '../../src/slo/rules.ts';
+import { windowLabel } from '../../src/slo/engine.ts';
+import { type AlertTier } from '../../src/slo/policy.ts';
 import { startPrometheus, type Prometheus } from '../e2e/helpers/peers.ts';
 
 const exec = promisify(execFile);

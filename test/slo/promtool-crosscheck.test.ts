@@ -11,7 +11,10 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { stringify } from 'yaml';
 import { VirtualClock } from '../../src/shared/index.ts';
-import { createSloEngine, generatePrometheusRules, historySamples, parseSloText, promtoolTestDoc, replaySeries, type SloDefinition } from '../../src/slo/index.ts';
+import { createSloEngine, generatePrometheusRules, replaySeries, type SloDefinition } from '../../src/slo/index.ts';
+import { historySamples } from '../../src/slo/history.ts';
+import { parseSloText } from '../../src/slo/slo-spec.ts';
+import { promtoolTestDoc } from '../../src/slo/rules.ts';
 
 const exec = promisify(execFile);
 

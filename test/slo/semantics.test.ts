@@ -4,20 +4,12 @@
  */
 import { describe, expect, it } from 'vitest';
 import { VirtualClock } from '../../src/shared/index.ts';
-import {
-  AlertStateMachine,
-  DEFAULT_ALERT_POLICY,
-  PolicyEvaluator,
-  budgetConsumedBetween,
-  createSloEngine,
-  errorSpan,
-  isGood,
-  parseSloText,
-  replaySeries,
-  windowRatio,
-  type CounterSample,
-  type SeriesPoint,
-} from '../../src/slo/index.ts';
+import { createSloEngine, replaySeries } from '../../src/slo/index.ts';
+import { AlertStateMachine, PolicyEvaluator, windowRatio, type CounterSample } from '../../src/slo/evaluator.ts';
+import { DEFAULT_ALERT_POLICY } from '../../src/slo/policy.ts';
+import { budgetConsumedBetween, errorSpan } from '../../src/slo/budget.ts';
+import { isGood, parseSloText } from '../../src/slo/slo-spec.ts';
+import { type SeriesPoint } from '../../src/slo/replay.ts';
 
 const MIN = 60_000;
 const H = 60 * MIN;

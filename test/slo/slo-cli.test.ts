@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { fileURLToPath } from 'node:url';
-import { DEFAULT_ALERT_POLICY } from '../../src/slo/index.ts';
+import { DEFAULT_ALERT_POLICY } from '../../src/slo/policy.ts';
 import { faultline, faultlineOk } from '../helpers/cli.ts';
 
 const run = promisify(execFile);
