@@ -28,7 +28,7 @@ const WRK_S = QUICK ? 1 : 5;
 const WRK_CONNECTIONS = 32;
 const LOAD_MS = QUICK ? 800 : 4000;
 const LATENCY_RUNS = QUICK ? 1 : 3;
-const SAMPLES = QUICK ? 100 : 400;
+const SAMPLES = QUICK ? 60 : 400;
 const RATE = 2000;
 
 const SERVERS = `
@@ -42,6 +42,8 @@ h.listen(0, '127.0.0.1', () => bulk.listen(0, '127.0.0.1', () => echo.listen(0, 
 
 /** The paths compared; `bulk` is undefined where the path cannot carry raw TCP (HAProxy in HTTP mode). */
 type PathName = 'direct' | 'haproxy-tcp' | 'haproxy-http' | 'faultline';
+/** The paths whose latency at RATE is measured. */
+type LatencyPath = 'direct' | 'faultline' | 'haproxy-tcp';
 const PATHS: readonly PathName[] = ['direct', 'haproxy-tcp', 'haproxy-http', 'faultline'];
 interface Ports {
   http: number;
@@ -167,7 +169,7 @@ const pct = (xs: number[], p: number): number => {
 async function compare(paths: Partial<Record<PathName, Ports>>, wrk: string | undefined): Promise<{
   rps: Record<PathName, (number | null)[]>;
   bulk: Record<PathName, (number | null)[]>;
-  latency: Array<Record<'direct' | 'faultline', { p50: number | null; p99: number | null }[]>>;
+  latency: Array<Record<LatencyPath, { p50: number | null; p99: number | null }[]>>;
 }> {
   const rps = Object.fromEntries(PATHS.map((p) => [p, [] as (number | null)[]])) as Record<PathName, (number | null)[]>;
   const bulk = Object.fromEntries(PATHS.map((p) => [p, [] as (number | null)[]])) as Record<PathName, (number | null)[]>;
@@ -184,13 +186,15 @@ async function compare(paths: Partial<Record<PathName, Ports>>, wrk: string | un
       if (ports && wrk && !(QUICK && name === 'haproxy-http')) rps[name].push(await wrkRps(wrk, ports.http));
     }
   }
-  // Added p99: direct and faultline interleaved, three measurements per run, LATENCY_RUNS runs.
-  const latency: Array<Record<'direct' | 'faultline', { p50: number | null; p99: number | null }[]>> = [];
+  // Added p99: direct and faultline (and, in the full run, HAProxy mode tcp for comparison) interleaved,
+  // three measurements per run, LATENCY_RUNS runs.
+  const latency: Array<Record<LatencyPath, { p50: number | null; p99: number | null }[]>> = [];
+  const latencyPaths: LatencyPath[] = ['direct', 'faultline', ...(!QUICK && paths['haproxy-tcp'] ? (['haproxy-tcp'] as const) : [])];
   await latencyAt((paths.direct as Ports).http); // warm the generator and the server first
   for (let r = 0; r < LATENCY_RUNS; r++) {
-    const one: Record<'direct' | 'faultline', { p50: number | null; p99: number | null }[]> = { direct: [], faultline: [] };
+    const one: Record<LatencyPath, { p50: number | null; p99: number | null }[]> = { direct: [], faultline: [], 'haproxy-tcp': [] };
     for (let i = 0; i < 3; i++) {
-      const order: readonly ('direct' | 'faultline')[] = i % 2 === 0 ? ['direct', 'faultline'] : ['faultline', 'direct'];
+      const order = latencyPaths.map((_, k) => latencyPaths[(k + i) % latencyPaths.length] as LatencyPath);
       for (const name of order) one[name].push(await latencyAt((paths[name] as Ports).http));
     }
     latency.push(one);
@@ -216,13 +220,16 @@ export default async function bench(): Promise<void> {
     const measured = await compare(paths, wrkBin);
     const rps = Object.fromEntries(PATHS.map((p) => [p, median(measured.rps[p])])) as Record<PathName, number | null>;
     const throughput = Object.fromEntries(PATHS.map((p) => [p, median(measured.bulk[p])])) as Record<PathName, number | null>;
-    const addedRuns = measured.latency.map((run) => {
-      const f = median(run.faultline.map((x) => x.p99));
-      const d = median(run.direct.map((x) => x.p99));
-      return f !== null && d !== null ? f - d : null;
-    });
-    const p99Of = (name: 'direct' | 'faultline'): number | null => median(measured.latency.flatMap((run) => run[name].map((x) => x.p99)));
-    const p50Of = (name: 'direct' | 'faultline'): number | null => median(measured.latency.flatMap((run) => run[name].map((x) => x.p50)));
+    const addedBy = (via: LatencyPath): (number | null)[] =>
+      measured.latency.map((run) => {
+        const f = median(run[via].map((x) => x.p99));
+        const d = median(run.direct.map((x) => x.p99));
+        return f !== null && d !== null ? f - d : null;
+      });
+    const addedRuns = addedBy('faultline');
+    const haproxyAddedRuns = QUICK ? [] : addedBy('haproxy-tcp');
+    const p99Of = (name: LatencyPath): number | null => median(measured.latency.flatMap((run) => run[name].map((x) => x.p99)));
+    const p50Of = (name: LatencyPath): number | null => median(measured.latency.flatMap((run) => run[name].map((x) => x.p50)));
     const ratio = (a: number | null, b: number | null): number | null => (a !== null && b !== null && b > 0 ? a / b : null);
     const rpsRatioTcp = ratio(rps.faultline, rps['haproxy-tcp']);
     const rpsRatioHttp = ratio(rps.faultline, rps['haproxy-http']);
@@ -320,7 +327,7 @@ export default async function bench(): Promise<void> {
       keepAliveRps: { median: rps, runs: measured.rps, wrk: `-t1 -c${WRK_CONNECTIONS} -d${WRK_S}s` },
       bulkMBps: { median: throughput, runs: measured.bulk, bytes: BULK_BYTES },
       ratios: { rpsFaultlineToHaproxyTcp: rpsRatioTcp, rpsFaultlineToHaproxyHttp: rpsRatioHttp, bulkFaultlineToHaproxyTcp: bulkRatioTcp },
-      latencyAtRate: { rate: RATE, loadMs: LOAD_MS, runs: measured.latency, addedP99MsPerRun: addedRuns },
+      latencyAtRate: { rate: RATE, loadMs: LOAD_MS, runs: measured.latency, addedP99MsPerRun: addedRuns, haproxyTcpAddedP99MsPerRun: haproxyAddedRuns },
       accuracy: {
         latency: latencyAcc,
         bandwidth: { requestedKBps: 2000, achievedKBps: bwRate, proxyRecordedKBps: bwRecorded, errorPct: ((bwRate - 2000) / 2000) * 100, within: Math.abs(bwRate - 2000) <= 100 },
@@ -330,7 +337,7 @@ export default async function bench(): Promise<void> {
       targets: { rpsRatioToHaproxyTcp: '>= 0.9', bulkRatioToHaproxyTcp: '>= 0.9', addedP99Ms: '<= 0.3 in every run', latencyMedianMs: '±1', latencyP99Ms: '+3', bandwidthPct: '±5', loss: 'within 99 % binomial interval' },
     };
     const row = (k: PathName): string =>
-      `| ${k} | ${r2(rps[k])} | ${r2(throughput[k])} | ${k === 'direct' || k === 'faultline' ? `${r2(p50Of(k))} | ${r2(p99Of(k))}` : '- | -'} |`;
+      `| ${k} | ${r2(rps[k])} | ${r2(throughput[k])} | ${k === 'haproxy-http' ? '- | -' : `${r2(p50Of(k))} | ${r2(p99Of(k))}`} |`;
     const md = `# Injector benchmark (loopback, ${json.machine.cores} cores, ${json.machine.node}${QUICK ? ', QUICK smoke run: not final numbers' : ''})
 
 No faults. Medians of ${ROUNDS} interleaved rounds (the order rotates each round); keep-alive requests/s by
@@ -344,7 +351,7 @@ ${PATHS.map(row).join('\n')}
 - faultline / HAProxy \`mode tcp\`, keep-alive requests/s: **${r2(rpsRatioTcp)}** (target ≥ 0.9)
 - faultline / HAProxy \`mode tcp\`, bulk MB/s: **${r2(bulkRatioTcp)}** (target ≥ 0.9)
 - faultline / HAProxy \`mode http\`, keep-alive requests/s: **${r2(rpsRatioHttp)}** (for comparison, no target; HTTP mode parses every request; not measured by --quick)
-- added p99 vs direct at ${RATE} req/s, ${LATENCY_RUNS} run(s) of 3 (median of each run's three): **${addedRuns.map((x) => `${r2(x)} ms`).join(', ')}** (target ≤ 0.3 ms in every run)
+- added p99 vs direct at ${RATE} req/s, ${LATENCY_RUNS} run(s) of 3 (median of each run's three): **${addedRuns.map((x) => `${r2(x)} ms`).join(', ')}** (target ≤ 0.3 ms in every run)${haproxyAddedRuns.length > 0 ? `; HAProxy \`mode tcp\` added ${haproxyAddedRuns.map((x) => `${r2(x)} ms`).join(', ')} in the same runs` : ''}
 - latency fault 50 ms: client-observed added p50 **${r2(latencyAcc.clientAddedP50Ms)} ms**, p99 **${r2(latencyAcc.clientAddedP99Ms)} ms** over ${SAMPLES} round trips; proxy-recorded p50 ${r2(achievedStats?.p50)} / p99 ${r2(achievedStats?.p99)} ms (target ±1 ms median, +3 ms p99) → ${latencyAcc.withinTarget ? 'within' : 'OUTSIDE'}
 - bandwidth 2000 KB/s: achieved **${r2(bwRate)} KB/s** (${r2(json.accuracy.bandwidth.errorPct)} %, target ±5 %); proxy-recorded ${r2(bwRecorded)} KB/s
 - TCP loss 10 % (RTO ${lossRto} ms): client-observed stall rate **${(tcpLoss.clientObservedStallRate * 100).toFixed(2)} %** over ${lossN} chunks (proxy-recorded ${tcpLoss.proxyRecordedStallRate === null ? '-' : (tcpLoss.proxyRecordedStallRate * 100).toFixed(2)} %); 99 % interval [${((lossP - lossHalf) * 100).toFixed(2)}, ${((lossP + lossHalf) * 100).toFixed(2)}] % → ${tcpLoss.within ? 'within' : 'OUTSIDE'}
