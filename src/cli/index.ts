@@ -1,8 +1,9 @@
 /**
  * faultline's composition root: the only place that reads argv and env, writes stdout/stderr and
  * chooses exit codes. Commands are a typed const map (no self-registration), loaded on demand:
- * `faultline --help` imports nothing but this file and the registry, `--version` adds src/shared (its
- * version comes from package.json, one source), and a command imports only its own module's dependencies.
+ * `faultline --help` imports nothing but this file and the registry, `--version` adds only
+ * src/shared/version.ts (package.json's version, the one source), and a command imports only its own
+ * module's dependencies.
  */
 import type { ExitCode } from '../shared/index.ts';
 import type { CliIo, Command } from './io.ts';
@@ -40,7 +41,7 @@ export async function main(argv: string[], io: CliIo = processIo()): Promise<num
     return name === undefined ? INVALID_INPUT : PASSED;
   }
   if (name === '--version' || name === '-v') {
-    const { faultlineVersion } = await import('../shared/index.ts');
+    const { faultlineVersion } = await import('../shared/version.ts');
     io.stdout.write(`${faultlineVersion()}\n`);
     return PASSED;
   }
