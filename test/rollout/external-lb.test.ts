@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { drillCommand } from '../../src/cli/drill-command.ts';
 import type { CliIo } from '../../src/cli/io.ts';
 import { freePort } from '../../src/shared/index.ts';
-import { httpStatusOnce } from '../../src/injector/index.ts';
+import { connect } from 'node:net';
 import { drill as drillIn, row, rows } from './drill-run.ts';
 
 const HAPROXY = '/usr/sbin/haproxy';
@@ -55,8 +55,14 @@ async function haproxy(name: string, ports: number[], checks: boolean): Promise<
   child.stderr?.on('data', (d: Buffer) => (err = (err + d.toString()).slice(-4000)));
   const exited = new Promise<void>((r) => child.once('exit', () => r()));
   const url = `http://127.0.0.1:${lb}`;
-  for (let i = 0; i < 100; i++) {
-    if (typeof (await httpStatusOnce(`${url}/`, 500)) === 'number') break;
+  // Listening is enough (an HTTP probe would wait for HAProxy's retries to servers not started yet).
+  const listening = (): Promise<boolean> =>
+    new Promise((resolve) => {
+      const s = connect(lb, '127.0.0.1');
+      s.once('connect', () => (s.destroy(), resolve(true)));
+      s.once('error', () => resolve(false));
+    });
+  for (let i = 0; i < 100 && !(await listening()); i++) {
     if (child.exitCode !== null) throw new Error(`haproxy exited: ${err}`);
     await new Promise((r) => setTimeout(r, 50));
   }
