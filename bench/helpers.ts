@@ -75,3 +75,12 @@ export function reportRatio(r: Ratio): void {
 export function reportedRatios(): readonly Ratio[] {
   return ratios;
 }
+
+/** A suite's own flag, `--name V` or `--name=V`, from this process's arguments (suites parse their own flags). */
+export function flagValue(name: string, argv: readonly string[] = process.argv): string | undefined {
+  for (const [i, a] of argv.entries()) {
+    if (a === `--${name}`) return argv[i + 1];
+    if (a.startsWith(`--${name}=`)) return a.slice(name.length + 3);
+  }
+  return undefined;
+}

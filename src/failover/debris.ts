@@ -10,6 +10,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 export const WORKING_COPY_PREFIX = 'faultline-pg-run-';
+/** The golden pair's cache in the temp dir (kept between runs on purpose) and its builds in progress. */
+export const GOLDEN_CACHE_DIR = 'faultline-pg-cache';
+export const GOLDEN_BUILD_PREFIX = 'building-';
 const OWNER_FILE = 'faultline-owner.json';
 
 /** The kernel start time of a process (clock ticks since boot), or undefined when it does not exist. */
@@ -78,17 +81,23 @@ function childrenOf(ppid: number): number[] {
   return out;
 }
 
-/** Reaps the working copies of dead runs under `root`; returns one line per copy reaped. */
+function entriesOf(dir: string, prefix: string): string[] {
+  try {
+    return readdirSync(dir)
+      .filter((e) => e.startsWith(prefix))
+      .map((e) => join(dir, e));
+  } catch {
+    return [];
+  }
+}
+
+/**
+ * Reaps the working copies of dead runs under `root`, and the golden pair's half-finished builds in
+ * its cache (`faultline-pg-cache/building-*`); returns one line per directory reaped.
+ */
 export function reapDebris(root = tmpdir()): string[] {
   const reaped: string[] = [];
-  let entries: string[];
-  try {
-    entries = readdirSync(root).filter((e) => e.startsWith(WORKING_COPY_PREFIX));
-  } catch {
-    return reaped;
-  }
-  for (const e of entries) {
-    const dir = join(root, e);
+  for (const dir of [...entriesOf(root, WORKING_COPY_PREFIX), ...entriesOf(join(root, GOLDEN_CACHE_DIR), GOLDEN_BUILD_PREFIX)]) {
     try {
       if (ownerAlive(dir)) continue;
       const pms = postmastersUnder(dir);

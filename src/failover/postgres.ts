@@ -8,7 +8,8 @@ import { appendFileSync, chownSync, closeSync, cpSync, existsSync, mkdirSync, mk
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
-import { FaultlineError, freePort, type Lifeline } from '../shared/index.ts';
+import { FaultlineError, freePort, startLifeline, type Lifeline } from '../shared/index.ts';
+import { GOLDEN_BUILD_PREFIX, GOLDEN_CACHE_DIR, writeOwner } from './debris.ts';
 
 export interface PgBinaries {
   bindir: string;
@@ -313,7 +314,7 @@ const GOLDEN_VERSION = 'v2';
  * The golden pair: initdb + schema on the primary, a base backup for the replica; both stopped
  * cleanly and kept under the cache dir, copied per run (about a second instead of initdb each time).
  */
-export async function ensureGoldenPair(b: PgBinaries, cacheRoot = join(tmpdir(), 'faultline-pg-cache')): Promise<GoldenPair> {
+export async function ensureGoldenPair(b: PgBinaries, cacheRoot = join(tmpdir(), GOLDEN_CACHE_DIR)): Promise<GoldenPair> {
   const tag = b.version.replace(/[^0-9.]/g, '');
   const dir = join(cacheRoot, `golden-${GOLDEN_VERSION}-${tag}`);
   const pair = { dir, primary: join(dir, 'A'), replica: join(dir, 'B') };
@@ -323,7 +324,12 @@ export async function ensureGoldenPair(b: PgBinaries, cacheRoot = join(tmpdir(),
   // half-built pair or deletes another's.
   mkdirSync(cacheRoot, { recursive: true });
   chownSync(cacheRoot, b.uid, b.gid);
-  const work = mkdtempSync(join(cacheRoot, 'building-'));
+  const work = mkdtempSync(join(cacheRoot, GOLDEN_BUILD_PREFIX));
+  // Killed mid-build (SIGKILL included), the lifeline stops the build's server and removes the
+  // half-built pair; the owner file lets the next faultline reap it should even the lifeline fail.
+  const life = startLifeline();
+  life.watchPath(work);
+  writeOwner(work);
   const wip = { primary: join(work, 'A'), replica: join(work, 'B') };
   chownTree(work, b.uid, b.gid);
   const run = (name: string, args: string[]): void => {
@@ -332,7 +338,7 @@ export async function ensureGoldenPair(b: PgBinaries, cacheRoot = join(tmpdir(),
   };
   try {
     run('initdb', ['-D', wip.primary, '-U', 'postgres', '-N', '--auth=trust', '-E', 'UTF8', '--locale=C']);
-    const node: PgNode = { name: 'golden-A', region: 'eu', dir: wip.primary, port: await freePort(), proc: undefined, logFile: join(work, 'golden-A.log') };
+    const node: PgNode = { name: 'golden-A', region: 'eu', dir: wip.primary, port: await freePort(), proc: undefined, logFile: join(work, 'golden-A.log'), lifeline: life };
     writeFileSync(node.logFile, '');
     chownSync(node.logFile, b.uid, b.gid);
     await startNode(b, node, work);
@@ -353,6 +359,7 @@ export async function ensureGoldenPair(b: PgBinaries, cacheRoot = join(tmpdir(),
     }
   } finally {
     rmSync(work, { recursive: true, force: true });
+    life.release();
   }
   return pair;
 }

@@ -2,14 +2,18 @@
  * The npm package as users get it: `npm pack`, then `npm install` of the tarball into an empty
  * project, then the installed `faultline` bin — compiled JavaScript with the runtime dependencies
  * only (no tsx, no TypeScript) — prints help, validates the bundled self-test scenario and runs a
- * short scenario against the embedded reference service.
+ * short scenario against the embedded reference service. And `npx faultline …` in that project
+ * stopped as CI runners and process managers stop a job (SIGTERM to npx alone, SIGINT to its process
+ * group) and the documented CI invocation `exec node_modules/.bin/faultline …` (SIGINT or SIGTERM to
+ * it): faultline heals, writes its reports, exits 3, and nothing of the tree is left.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { delimiter, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { until } from '../helpers/until.ts';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 
@@ -66,6 +70,105 @@ describe('the npm package (npm pack → npm install of the tarball → faultline
   afterAll(() => {
     if (tmp) rmSync(tmp, { recursive: true, force: true });
   });
+
+  /** The live (not zombie) descendants of `root`, with their command lines. */
+  const tree = (root: number): Map<number, string> => {
+    const kids = new Map<number, number[]>();
+    for (const e of readdirSync('/proc').filter((x) => /^\d+$/.test(x))) {
+      try {
+        const st = readFileSync(`/proc/${e}/stat`, 'utf8');
+        const f = st.slice(st.lastIndexOf(')') + 2).split(' ');
+        if (f[0] !== 'Z') kids.set(Number(f[1]), [...(kids.get(Number(f[1])) ?? []), Number(e)]);
+      } catch {
+        // gone meanwhile
+      }
+    }
+    const out = new Map<number, string>();
+    const todo = [...(kids.get(root) ?? [])];
+    while (todo.length > 0) {
+      const pid = todo.pop() as number;
+      try {
+        out.set(pid, readFileSync(`/proc/${pid}/cmdline`, 'utf8').replaceAll('\0', ' '));
+      } catch {
+        continue;
+      }
+      todo.push(...(kids.get(pid) ?? []));
+    }
+    return out;
+  };
+  const running = (pid: number): boolean => {
+    try {
+      return !/^\d+ \([^)]*\) Z/.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
+    } catch {
+      return false;
+    }
+  };
+
+  // How CI runners and process managers stop a job: a signal to the top process only, or to its group.
+  // SIGTERM to npx alone: npm passes it to its shell, which dies without passing it on; faultline sees
+  // its parent go. SIGINT to npx alone cannot reach faultline (npm passes it to the shell, which waits
+  // for its child), so for SIGINT the documented invocations are the group (what Ctrl-C does) or
+  // `exec node_modules/.bin/faultline …`, where faultline is the top process.
+  const cases = [
+    { how: 'npx faultline', cmd: 'npx', args: ['--no-install', 'faultline'], signal: 'SIGTERM', to: 'npx alone' },
+    { how: 'npx faultline', cmd: 'npx', args: ['--no-install', 'faultline'], signal: 'SIGINT', to: 'its process group' },
+    { how: 'sh -c "exec node_modules/.bin/faultline …"', cmd: 'sh', args: ['-c', 'exec node_modules/.bin/faultline "$@"', 'sh'], signal: 'SIGINT', to: 'the top process' },
+    { how: 'sh -c "exec node_modules/.bin/faultline …"', cmd: 'sh', args: ['-c', 'exec node_modules/.bin/faultline "$@"', 'sh'], signal: 'SIGTERM', to: 'the top process' },
+  ] as const;
+  for (const [i, c] of cases.entries()) {
+    it(`${c.how} run …: ${c.signal} to ${c.to} stops faultline cleanly (healed, reports written, exit 3) and leaves no process`, async () => {
+      const file = join(tmp, `signal-${i}.yaml`);
+      writeFileSync(
+        file,
+        `apiVersion: faultline/v1
+kind: Experiment
+metadata: { name: signal-${i} }
+seed: 3
+timeScale: 720
+target: { builtin: reference, path: /v1/query }
+load: { rate: 20, timeout: 2s, warmup: 500ms }
+slo: { name: signal, objective: 99 }
+experiments:
+  - name: long
+    baseline: 1s
+    inject: { duration: 120s, faults: [{ type: latency, attributes: { latency: 5 } }] }
+    recover: 1s
+`,
+      );
+      const reports = join(tmp, `signal-reports-${i}`);
+      const top = spawn(c.cmd, [...c.args, 'run', file, '--report-dir', reports], { cwd: app, env: cleanEnv(), stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+      let out = '';
+      top.stdout.on('data', (d) => (out += d));
+      top.stderr.on('data', (d) => (out += d));
+      const exited = new Promise<number | null>((r) => top.once('exit', (code) => r(code)));
+      const topPid = top.pid as number;
+      // npx makes npm exec → sh -c faultline … → node …/faultline; with exec the top process is faultline.
+      let seen = new Map<number, string>();
+      let faultline: number | undefined;
+      expect(
+        await until(() => {
+          seen = new Map([...seen, ...tree(topPid)]);
+          faultline = c.cmd === 'sh' ? topPid : [...seen].find(([, cmd]) => /(^|\/)node\b/.test(cmd.split(' ')[0] ?? '') && cmd.includes('faultline'))?.[0];
+          return faultline !== undefined && /\[long\] inject /.test(out);
+        }, 60_000),
+        out,
+      ).toBe(true);
+      // The experiment's fault is injected: stop it the way a runner would.
+      process.kill(c.to === 'its process group' ? -topPid : topPid, c.signal);
+      expect(await until(() => !running(faultline as number), 30_000), out).toBe(true);
+      const code = await exited;
+      if (c.cmd === 'sh') expect(code).toBe(3);
+      await until(() => /result: /.test(out), 5000);
+      expect(out).toMatch(/result: ABORTED \(exit 3\)/);
+      const [runDir] = readdirSync(reports);
+      for (const f of ['journal.json', 'report.html', 'report.md', 'junit.xml']) expect(existsSync(join(reports, runDir ?? '', f)), f).toBe(true);
+      const journal = JSON.parse(readFileSync(join(reports, runDir ?? '', 'journal.json'), 'utf8')) as { status: string; exitCode: number; abort?: { cause: string }; cleanup: { faultsLeft: number; verified: boolean } };
+      expect(journal).toMatchObject({ status: 'aborted', exitCode: 3, cleanup: { faultsLeft: 0, verified: true } });
+      expect(journal.abort?.cause).toMatch(c.to === 'npx alone' ? /parent process .* exited/ : new RegExp(`received ${c.signal}`));
+      // No orphan: every process of the tree is gone.
+      expect(await until(() => [topPid, ...seen.keys()].every((p) => !running(p)), 10_000), [...seen].map(([p, cmd]) => `${p} ${cmd}`).join('\n')).toBe(true);
+    }, 120_000);
+  }
 
   it('ships the compiled CLI, the bundled scenarios and the docs, and no TypeScript sources or tests', () => {
     for (const f of ['package.json', 'README.md', 'bin/faultline.mjs', 'dist/src/cli/index.js', 'dist/src/cli/run-command.js', 'dist/fixtures/reference-service/index.js', 'scenarios/chaos-selftest.yaml', 'docs/scenarios.md']) {

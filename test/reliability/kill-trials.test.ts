@@ -1,14 +1,16 @@
 /**
  * SIGKILL of `faultline drill failover` (a CI runner's hard timeout) at random points while both
- * PostgreSQL servers run: afterwards no process of the run is left and no working copy either. The
- * benchmark (`npm run bench -- kill`) runs many more trials; the suite runs a few.
+ * PostgreSQL servers run, and of `faultline selftest` while its experiments run and during its drill:
+ * afterwards no process of the run is left (its process tree, anything carrying the trial's TMPDIR)
+ * and no working copy or other file in the TMPDIR either. The benchmark (`npm run bench -- kill`)
+ * runs many more trials; the suite runs a few.
  */
 import { describe, expect, it } from 'vitest';
 import { chmodSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Rng } from '../../src/shared/index.ts';
-import { killTrial } from '../helpers/kill-trial.ts';
+import { killTrial, selftestKillTrial } from '../helpers/kill-trial.ts';
 
 describe('SIGKILL trials: nothing outlives faultline', () => {
   it('a drill killed with SIGKILL at random points leaves 0 processes and 0 working copies', async () => {
@@ -27,4 +29,22 @@ describe('SIGKILL trials: nothing outlives faultline', () => {
     // Not vacuous: PostgreSQL servers were running when faultline was killed.
     expect(withServersRunning).toBeGreaterThan(0);
   }, 300_000);
+
+  it('the self-test killed with SIGKILL while its experiments run and during its drill leaves 0 processes and 0 files', async () => {
+    const root = mkdtempSync(join(tmpdir(), 'faultline-kill-selftest-'));
+    chmodSync(root, 0o755);
+    const reports = mkdtempSync(join(tmpdir(), 'faultline-kill-selftest-reports-'));
+    const rng = Rng.fromSeed('kill-trials-selftest');
+    // Experiments: reference service, proxies, load and probes running in faultline's process.
+    const early = Math.round(rng.uniform(2000, 15_000));
+    const a = await selftestKillTrial(root, early, reports);
+    expect({ delay: early, finishedFirst: a.finishedFirst, processes: a.processes, files: a.copies }).toEqual({ delay: early, finishedFirst: false, processes: [], files: [] });
+    // The drill: both PostgreSQL servers (and the lifeline) running as children.
+    const late = Math.round(rng.uniform(500, 3000));
+    const b = await selftestKillTrial(root, late, reports, true);
+    expect(b.started).toBe(true);
+    expect(b.drillAtKill).toBe(true);
+    expect(b.runningAtKill).toBeGreaterThan(1);
+    expect({ delay: late, processes: b.processes, files: b.copies }).toEqual({ delay: late, processes: [], files: [] });
+  }, 400_000);
 });

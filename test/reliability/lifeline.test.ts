@@ -94,9 +94,17 @@ describe('debris of dead runs', () => {
     writeFileSync(join(live, 'faultline-owner.json'), JSON.stringify({ pid: process.pid, start: stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19] }));
     const other = join(root, 'unrelated');
     mkdirSync(other);
+    // The golden pair's cache: a build whose owner died is reaped, the finished pair is kept.
+    const build = join(root, 'faultline-pg-cache', 'building-dead');
+    mkdirSync(join(build, 'A'), { recursive: true });
+    writeFileSync(join(build, 'faultline-owner.json'), JSON.stringify({ pid: deadPid, start: '1' }));
+    const golden = join(root, 'faultline-pg-cache', 'golden-v2-15');
+    mkdirSync(golden);
     const reaped = reapDebris(root);
-    expect(reaped).toEqual([gone]);
+    expect(reaped).toEqual([gone, build]);
     expect(existsSync(gone)).toBe(false);
+    expect(existsSync(build)).toBe(false);
+    expect(existsSync(golden)).toBe(true);
     expect(existsSync(live)).toBe(true);
     expect(existsSync(other)).toBe(true);
   });
