@@ -89,6 +89,9 @@ export interface KillTrialResult {
   drillAtKill: boolean;
   /** faultline had already exited on its own before the kill point. */
   finishedFirst: boolean;
+  /** When it finished first: its exit code and the end of its output. */
+  exitCode?: number | null;
+  output?: string;
 }
 
 /**
@@ -97,12 +100,18 @@ export interface KillTrialResult {
  * re-parented after the kill (the lifeline, postgres) are still recognised as the run's.
  */
 async function trial(args: string[], root: string, delayMs: number, startAt: (exited: () => boolean) => Promise<boolean>, left: (root: string) => string[]): Promise<KillTrialResult> {
-  const child = spawn(process.execPath, [bin, ...args], { env: { ...process.env, TMPDIR: root, CI: 'true' }, stdio: 'ignore' });
+  const child = spawn(process.execPath, [bin, ...args], { env: { ...process.env, TMPDIR: root, CI: 'true' }, stdio: ['ignore', 'pipe', 'pipe'] });
   const pid = child.pid as number;
+  let output = '';
+  const keep = (d: Buffer): void => void (output = (output + String(d)).slice(-4000));
+  child.stdout.on('data', keep);
+  child.stderr.on('data', keep);
   let exited = false;
+  let exitCode: number | null = null;
   const gone = new Promise<void>((r) =>
-    child.once('exit', () => {
+    child.once('exit', (code) => {
       exited = true;
+      exitCode = code;
       r();
     }),
   );
@@ -123,7 +132,7 @@ async function trial(args: string[], root: string, delayMs: number, startAt: (ex
     await gone;
     // The lifeline gives PostgreSQL 3 s for an immediate shutdown, then kill -9; a busy machine takes longer.
     await until(() => aliveOfRun().length === 0 && left(root).length === 0, 30_000);
-    return { processes: aliveOfRun(), copies: left(root), started, runningAtKill, drillAtKill, finishedFirst };
+    return { processes: aliveOfRun(), copies: left(root), started, runningAtKill, drillAtKill, finishedFirst, ...(finishedFirst ? { exitCode, output } : {}) };
   } finally {
     clearInterval(sampler);
     if (!exited) child.kill('SIGKILL');
