@@ -82,7 +82,16 @@ export function serverArgs(dir: string, port: number, socketDir: string, extra: 
     logging_collector: 'off',
     ...extra,
   };
-  return ['-D', dir, '-p', String(port), '-k', socketDir, ...Object.entries(settings).flatMap(([k, v]) => ['-c', `${k}=${v}`])];
+  return ['-D', dir, '-p', String(port), '-k', unixSocketDir(socketDir, port), ...Object.entries(settings).flatMap(([k, v]) => ['-c', `${k}=${v}`])];
+}
+
+/**
+ * The Unix-socket directory for a server, or '' (no Unix socket) when the socket's path would pass the
+ * kernel's 107-byte limit (a long TMPDIR): postgres would refuse to start, and faultline and the server
+ * tools connect over TCP to 127.0.0.1 anyway.
+ */
+export function unixSocketDir(socketDir: string, port: number): string {
+  return Buffer.byteLength(join(socketDir, `.s.PGSQL.${port}.lock`)) > 107 ? '' : socketDir;
 }
 
 export interface PgNode {
