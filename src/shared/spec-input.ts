@@ -3,7 +3,7 @@
  * Used by every `apiVersion: faultline/v1` document (SLO, Experiment, failover drill).
  */
 import { readFileSync } from 'node:fs';
-import { isAlias, isCollection, isMap, isSeq, LineCounter, parseDocument, visit, type Document, type Node as YamlNode } from 'yaml';
+import { isAlias, isCollection, isMap, isScalar, isSeq, LineCounter, parseDocument, visit, type Document, type Node as YamlNode } from 'yaml';
 import { z } from 'zod';
 import { InputError, InputErrors } from './errors.ts';
 import { parseDuration } from './durations.ts';
@@ -75,10 +75,12 @@ function refuseCollectionKeys(doc: Document.Parsed, lines: LineCounter, file: st
     Pair(_, pair) {
       let key: unknown = pair.key;
       if (isAlias(key)) key = key.resolve(doc);
-      if (!isCollection(key)) return undefined;
+      // A tagged scalar can be an object too (`!!binary` gives bytes): only strings, numbers, booleans and null are keys.
+      const objectScalar = isScalar(key) && key.value !== null && typeof key.value === 'object';
+      if (!isCollection(key) && !objectScalar) return undefined;
       const at = (pair.key as { range?: [number, number, number] } | null)?.range?.[0];
       const pos = at !== undefined ? lines.linePos(at) : undefined;
-      bad = { ...(pos ? { line: pos.line, column: pos.col } : {}), kind: isSeq(key) ? 'a list' : 'a mapping' };
+      bad = { ...(pos ? { line: pos.line, column: pos.col } : {}), kind: isSeq(key) ? 'a list' : isMap(key) ? 'a mapping' : 'a tagged value (e.g. !!binary)' };
       return visit.BREAK;
     },
   });

@@ -135,7 +135,7 @@ describe('YAML and messages', () => {
     expect(r.err).toMatch(/FAULTLINE_INPUT_YAML: s\d+\.yaml:\d+: too many alias expansions/);
   });
 
-  it('a mapping with a list or a mapping as a key (also through an alias) is exit 2 with file:line, and no Node warning is printed', async () => {
+  it('a mapping with a list, a mapping or a !!binary value as a key (also through an alias) is exit 2 with file:line, and no Node warning is printed', async () => {
     const warnings: string[] = [];
     const onWarning = (w: Error): void => void warnings.push(w.message);
     process.on('warning', onWarning);
@@ -149,6 +149,9 @@ describe('YAML and messages', () => {
       const alias = await validate(scenario().replace('metadata: { name: strict }', 'metadata: { name: strict }\nx-k: &k { a: 1 }\nx-v: { *k : 2 }'));
       expect(alias.code).toBe(2);
       expect(alias.err).toMatch(/FAULTLINE_INPUT_YAML: s\d+\.yaml:5:\d+: a mapping key must be a plain value, got a mapping as a key/);
+      const binary = await validate(scenario().replace('metadata: { name: strict }', 'metadata: { name: strict }\n? !!binary SGVsbG8=\n: 1'));
+      expect(binary.code).toBe(2);
+      expect(binary.err).toMatch(/FAULTLINE_INPUT_YAML: s\d+\.yaml:4:\d+: a mapping key must be a plain value, got a tagged value/);
       await new Promise((r) => setImmediate(r));
     } finally {
       process.off('warning', onWarning);
