@@ -93,53 +93,80 @@ function lostAtPrometheus(ctx: ObservedContext, m: Matchers, times: StageTimes):
   return `Prometheus stage: the rule${rule ? ` ${rule.name} (group ${rule.group})` : ''} never went pending or firing — its expression stayed false${expr}`;
 }
 
+/** What judging one observed expectation needs: its context, stage times and wording helpers. */
+interface Judging<E extends ObservedExpectationSpec> {
+  ctx: ObservedContext;
+  e: E;
+  times: StageTimes;
+  /** A stage time relative to the experiment's start (null: never). */
+  rel: (at: number | null) => number | null;
+  alert: string;
+  base: (suffix: string, title: string) => Pick<Verdict, 'id' | 'experiment' | 'title'>;
+  before: string;
+}
+
 function judgeOne(ctx: ObservedContext, e: ObservedExpectationSpec, i: number, times: StageTimes): Verdict[] {
   const { plan, startedAt } = ctx;
-  const rel = (at: number | null): number | null => (at === null ? null : at - startedAt);
-  const alert = matcherText(e.alert);
-  const base = (suffix: string, title: string): Pick<Verdict, 'id' | 'experiment' | 'title'> => ({ id: `${plan.name}/observed/${i}/${suffix}`, experiment: plan.name, title });
-  const before = times.activeBefore ? ' (already active before the experiment started)' : '';
-  if (e.source === 'prometheus') {
-    const firing = rel(times.prometheus.firingAt);
-    const pending = rel(times.prometheus.pendingAt);
-    if (!e.fires) {
-      const pend = times.prometheus.pendingEpisodes > 0 ? ` (pending ${times.prometheus.pendingEpisodes}×, first at ${sec((pending ?? 0) - plan.injectAtMs)} from inject)` : '';
-      return [
-        {
-          ...base('quiet', `Prometheus: ${alert} never fires`),
-          passed: firing === null && !times.activeBefore,
-          expected: 'never firing in Prometheus',
-          observed: firing === null ? `never firing${pend}${before}` : `firing ${sec(firing - plan.injectAtMs)} from inject${before}`,
-        },
-      ];
-    }
-    const out: Verdict[] = [];
-    const expectedFire = e.within !== undefined ? `firing ≤ ${fmt(e.within)} after inject` : 'firing during the experiment';
-    if (firing === null) {
-      out.push({ ...base('fires', `Prometheus: ${alert} fires${e.within !== undefined ? ` within ${fmt(e.within)} of inject start` : ''}`), passed: false, expected: expectedFire, observed: `never fired — lost at the ${lostAtPrometheus(ctx, e.alert, times)}` });
-    } else {
-      const dt = firing - plan.injectAtMs;
-      const pend = pending !== null && pending < firing ? ` (pending at ${sec(pending - plan.injectAtMs)})` : '';
-      out.push({
-        ...base('fires', `Prometheus: ${alert} fires${e.within !== undefined ? ` within ${fmt(e.within)} of inject start` : ''}`),
-        passed: dt >= 0 && (e.within === undefined || dt <= e.within) && !times.activeBefore,
-        expected: expectedFire,
-        observed: dt < 0 ? `firing ${sec(-dt)} before inject${before}` : `firing after ${sec(dt)}${pend}${before}`,
-      });
-    }
-    if (e.clearsWithin !== undefined || firing !== null) {
-      const resolved = rel(times.prometheus.resolvedAt);
-      const expected = e.clearsWithin !== undefined ? `resolved ≤ ${fmt(e.clearsWithin)} after heal` : 'resolved before the end';
-      const title = `Prometheus: ${alert} resolves${e.clearsWithin !== undefined ? ` within ${fmt(e.clearsWithin)} of heal` : ''}`;
-      if (firing === null) out.push({ ...base('clears', title), passed: false, expected, observed: 'never fired, so never resolved' });
-      else if (resolved === null) out.push({ ...base('clears', title), passed: false, expected, observed: 'still active in Prometheus when faultline stopped watching' });
-      else {
-        const dt = resolved - plan.healAtMs;
-        out.push({ ...base('clears', title), passed: e.clearsWithin === undefined || dt <= e.clearsWithin, expected, observed: dt < 0 ? `resolved ${sec(-dt)} before heal` : `resolved after ${sec(dt)}` });
-      }
-    }
-    return out;
+  const common = {
+    ctx,
+    times,
+    rel: (at: number | null): number | null => (at === null ? null : at - startedAt),
+    alert: matcherText(e.alert),
+    base: (suffix: string, title: string): Pick<Verdict, 'id' | 'experiment' | 'title'> => ({ id: `${plan.name}/observed/${i}/${suffix}`, experiment: plan.name, title }),
+    before: times.activeBefore ? ' (already active before the experiment started)' : '',
+  };
+  return e.source === 'prometheus' ? judgeAtPrometheus({ ...common, e }) : judgeAtAlertmanager({ ...common, e });
+}
+
+/** A Prometheus expectation: fires (within) and resolves (within), or stays quiet. */
+function judgeAtPrometheus(j: Judging<Extract<ObservedExpectationSpec, { source: 'prometheus' }>>): Verdict[] {
+  const { ctx, e, times, rel, alert, base, before } = j;
+  const { plan } = ctx;
+  const firing = rel(times.prometheus.firingAt);
+  const pending = rel(times.prometheus.pendingAt);
+  if (!e.fires) {
+    const pend = times.prometheus.pendingEpisodes > 0 ? ` (pending ${times.prometheus.pendingEpisodes}×, first at ${sec((pending ?? 0) - plan.injectAtMs)} from inject)` : '';
+    return [
+      {
+        ...base('quiet', `Prometheus: ${alert} never fires`),
+        passed: firing === null && !times.activeBefore,
+        expected: 'never firing in Prometheus',
+        observed: firing === null ? `never firing${pend}${before}` : `firing ${sec(firing - plan.injectAtMs)} from inject${before}`,
+      },
+    ];
   }
+  const out: Verdict[] = [];
+  const expectedFire = e.within !== undefined ? `firing ≤ ${fmt(e.within)} after inject` : 'firing during the experiment';
+  if (firing === null) {
+    out.push({ ...base('fires', `Prometheus: ${alert} fires${e.within !== undefined ? ` within ${fmt(e.within)} of inject start` : ''}`), passed: false, expected: expectedFire, observed: `never fired — lost at the ${lostAtPrometheus(ctx, e.alert, times)}` });
+  } else {
+    const dt = firing - plan.injectAtMs;
+    const pend = pending !== null && pending < firing ? ` (pending at ${sec(pending - plan.injectAtMs)})` : '';
+    out.push({
+      ...base('fires', `Prometheus: ${alert} fires${e.within !== undefined ? ` within ${fmt(e.within)} of inject start` : ''}`),
+      passed: dt >= 0 && (e.within === undefined || dt <= e.within) && !times.activeBefore,
+      expected: expectedFire,
+      observed: dt < 0 ? `firing ${sec(-dt)} before inject${before}` : `firing after ${sec(dt)}${pend}${before}`,
+    });
+  }
+  if (e.clearsWithin !== undefined || firing !== null) {
+    const resolved = rel(times.prometheus.resolvedAt);
+    const expected = e.clearsWithin !== undefined ? `resolved ≤ ${fmt(e.clearsWithin)} after heal` : 'resolved before the end';
+    const title = `Prometheus: ${alert} resolves${e.clearsWithin !== undefined ? ` within ${fmt(e.clearsWithin)} of heal` : ''}`;
+    if (firing === null) out.push({ ...base('clears', title), passed: false, expected, observed: 'never fired, so never resolved' });
+    else if (resolved === null) out.push({ ...base('clears', title), passed: false, expected, observed: 'still active in Prometheus when faultline stopped watching' });
+    else {
+      const dt = resolved - plan.healAtMs;
+      out.push({ ...base('clears', title), passed: e.clearsWithin === undefined || dt <= e.clearsWithin, expected, observed: dt < 0 ? `resolved ${sec(-dt)} before heal` : `resolved after ${sec(dt)}` });
+    }
+  }
+  return out;
+}
+
+/** An Alertmanager expectation: faultline's receiver gets the firing (and resolved) notification, or none. */
+function judgeAtAlertmanager(j: Judging<Exclude<ObservedExpectationSpec, { source: 'prometheus' }>>): Verdict[] {
+  const { ctx, e, times, rel, alert, base } = j;
+  const { plan } = ctx;
   const fired = rel(times.notified.firingAt);
   const to = times.notified.receivers.length > 0 ? ` (receiver ${times.notified.receivers.join(', ')})` : '';
   if (!e.notifies) {

@@ -95,46 +95,53 @@ export function probeHosts(p: ProbeSpec, baseUrl?: string): Array<{ host: string
   return [];
 }
 
+/** An HTTP probe: status, then each JSON assertion in order; [ok, detail]. */
+async function httpCheck(h: Extract<ProbeSpec, { http: unknown }>['http'], baseUrl: string | undefined, timeoutMs: number): Promise<[boolean, string]> {
+  const res = await fetch(new URL(h.url, baseUrl), { method: h.method, signal: AbortSignal.timeout(timeoutMs) });
+  const text = await res.text();
+  if (res.status !== h.status) return [false, `status ${res.status}, expected ${h.status}`];
+  for (const a of h.json ?? []) {
+    let body: unknown;
+    try {
+      body = JSON.parse(text);
+    } catch {
+      return [false, 'body is not JSON'];
+    }
+    const v = getPath(body, a.path);
+    if (a.exists !== undefined && (v !== undefined) !== a.exists) return [false, `${a.path} ${a.exists ? 'missing' : 'present'}`];
+    if ('equals' in a && a.equals !== undefined && JSON.stringify(v) !== JSON.stringify(a.equals)) {
+      return [false, `${a.path} = ${JSON.stringify(v)}, expected ${JSON.stringify(a.equals)}`];
+    }
+  }
+  return [true, `status ${res.status}`];
+}
+
+/** Resolves once a TCP connection is established (and closes it); rejects on error or timeout. */
+function tcpConnect(host: string, port: number, timeoutMs: number): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    const s = net.connect({ host, port, timeout: timeoutMs });
+    s.once('connect', () => {
+      s.destroy();
+      resolve();
+    });
+    s.once('timeout', () => {
+      s.destroy();
+      reject(new Error('connect timeout'));
+    });
+    s.once('error', reject);
+  });
+}
+
 /** Runs one probe once. `baseUrl` resolves relative HTTP probe URLs (e.g. `/readyz`) against the target. */
 export async function runProbe(p: ProbeSpec, baseUrl: string | undefined, env: ProbeEnv = {}, network: NetworkPolicy = LOOPBACK_ONLY): Promise<ProbeResult> {
   const t0 = performance.now();
   const done = (ok: boolean, detail: string): ProbeResult => ({ probe: p.name, ok, detail: redact(detail), ms: Math.round((performance.now() - t0) * 10) / 10 });
   try {
     for (const h of probeHosts(p, baseUrl)) assertAllowed(h.host, h.what, h.field, network);
-    if ('http' in p) {
-      const url = new URL(p.http.url, baseUrl);
-      const res = await fetch(url, { method: p.http.method, signal: AbortSignal.timeout(p.timeout) });
-      const text = await res.text();
-      if (res.status !== p.http.status) return done(false, `status ${res.status}, expected ${p.http.status}`);
-      for (const a of p.http.json ?? []) {
-        let body: unknown;
-        try {
-          body = JSON.parse(text);
-        } catch {
-          return done(false, 'body is not JSON');
-        }
-        const v = getPath(body, a.path);
-        if (a.exists !== undefined && (v !== undefined) !== a.exists) return done(false, `${a.path} ${a.exists ? 'missing' : 'present'}`);
-        if ('equals' in a && a.equals !== undefined && JSON.stringify(v) !== JSON.stringify(a.equals)) {
-          return done(false, `${a.path} = ${JSON.stringify(v)}, expected ${JSON.stringify(a.equals)}`);
-        }
-      }
-      return done(true, `status ${res.status}`);
-    }
+    if ('http' in p) return done(...(await httpCheck(p.http, baseUrl, p.timeout)));
     if ('tcp' in p) {
       const { host, port } = parseHostPort(p.tcp.address);
-      await new Promise<void>((resolve, reject) => {
-        const s = net.connect({ host, port, timeout: p.timeout });
-        s.once('connect', () => {
-          s.destroy();
-          resolve();
-        });
-        s.once('timeout', () => {
-          s.destroy();
-          reject(new Error('connect timeout'));
-        });
-        s.once('error', reject);
-      });
+      await tcpConnect(host, port, p.timeout);
       return done(true, 'connected');
     }
     if ('sql' in p) {

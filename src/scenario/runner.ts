@@ -513,11 +513,10 @@ export async function runScenario(model: ScenarioModel, plan: ScenarioPlan, opts
   } catch (e) {
     error ??= errorMessage(e);
   }
-  const drillSpec = model.spec.failoverDrill;
-  if (drillSpec && !abort.signal.aborted && error === undefined) {
+  if (model.spec.failoverDrill && !abort.signal.aborted && error === undefined) {
     current = 'failover-drill';
     const dir = opts.evidenceDir ? join(opts.evidenceDir, 'failover-drill') : mkdtempSync(join(tmpdir(), 'faultline-drill-'));
-    drill = await runFailoverStep({ spec: drillSpec, seed: `${plan.seed}-failover`, dir, events, signal: abort.signal, ...(opts.locatePostgres ? { locatePostgres: opts.locatePostgres } : {}) });
+    drill = await runFailoverStep({ spec: model.spec.failoverDrill, seed: `${plan.seed}-failover`, dir, events, signal: abort.signal, ...(opts.locatePostgres ? { locatePostgres: opts.locatePostgres } : {}) });
     // Aborted mid-drill (SIGINT/SIGTERM, maximum duration): the run is aborted, not a harness error.
     if (drill.status === 'error' && !abort.signal.aborted) error = `failover drill: ${drill.reason}`;
   }
@@ -545,12 +544,12 @@ export async function runScenario(model: ScenarioModel, plan: ScenarioPlan, opts
     experiments,
     spec: redactValue(model.spec),
     cleanup: { faultsLeft, verified: faultsLeft === 0 },
+    ...(skipped.length > 0 ? { skipped } : {}),
+    ...(drill ? { drill } : {}),
+    ...(rollout ? { rollout } : {}),
+    ...(abortCause ? { abort: abortCause } : {}),
+    ...(error !== undefined ? { error } : {}),
   };
-  if (skipped.length > 0) result.skipped = skipped;
-  if (drill) result.drill = drill;
-  if (rollout) result.rollout = rollout;
-  if (abortCause) result.abort = abortCause;
-  if (error !== undefined) result.error = error;
   events.emit({ type: 'run-end', result });
   return result;
 }

@@ -43,6 +43,43 @@ function ratio(obs: Observations, from: number, to: number): { ratio: number | n
 
 const pct = (r: number | null): string => (r === null ? 'no traffic' : `${(r * 100).toFixed(2)} %`);
 
+type Judged = { passed: boolean; expected: string; observed: string };
+
+/** recovery-time: the first 250 ms step after heal from which every later step stays within the error ratio. */
+function judgeRecoveryTime(plan: ExperimentPlan, e: PlannedExpectation, obs: Observations): Judged {
+  const expected = `≤ ${both(e.withinMs ?? 0, obs.timeScale)}`;
+  if (ratio(obs, plan.healAtMs, plan.totalMs).n === 0) return { passed: false, expected, observed: 'no traffic after heal' };
+  const step = 250;
+  const badStep = (u: number): boolean => {
+    const r = ratio(obs, u, Math.min(plan.totalMs, u + step));
+    return r.ratio !== null && r.ratio > (e.maxErrorRatio ?? 0);
+  };
+  let recoveredAt: number | null = null;
+  for (let t = plan.healAtMs; t < plan.totalMs && recoveredAt === null; t += step) {
+    let allOk = true;
+    for (let u = t; u < plan.totalMs && allOk; u += step) allOk = !badStep(u);
+    if (allOk) recoveredAt = t;
+  }
+  if (recoveredAt === null) return { passed: false, expected, observed: 'did not recover before the end' };
+  const dt = recoveredAt - plan.healAtMs;
+  return { passed: dt <= (e.withinMs ?? 0), expected, observed: `recovered after ${both(dt, obs.timeScale)}` };
+}
+
+/** latency-baseline: p99 of the baseline's latencies (from intended send time) under the bound. */
+function judgeLatencyBaseline(plan: ExperimentPlan, e: PlannedExpectation, obs: Observations): Judged {
+  const lat: number[] = [];
+  for (let i = 0; i < obs.outcomes.count; i++) {
+    const t = obs.outcomes.t[i] as number;
+    const l = obs.outcomes.latencyMs?.[i];
+    if (t >= obs.warmupMs && t < plan.injectAtMs && l !== undefined) lat.push(l);
+  }
+  lat.sort((a, b) => a - b);
+  const p99 = percentileOfSorted(lat, 99);
+  const expected = `p99 < ${formatDuration(e.withinMs ?? 0)}`;
+  if (p99 === null) return { passed: false, expected, observed: 'no requests at baseline' };
+  return { passed: p99 < (e.withinMs ?? 0), expected, observed: `p99 ${p99.toFixed(1)} ms over ${lat.length} requests (from intended send time)` };
+}
+
 export function judge(plan: ExperimentPlan, e: PlannedExpectation, obs: Observations): Verdict {
   const base = { id: e.id, experiment: plan.name, title: e.title };
   switch (e.kind) {
@@ -74,29 +111,8 @@ export function judge(plan: ExperimentPlan, e: PlannedExpectation, obs: Observat
       if (probesBad.length) parts.push(`probe ${probesBad[0]!.probe} still failing: ${probesBad[0]!.detail}`);
       return { ...base, passed: ok, expected: `error ratio ≤ ${pct(e.maxErrorRatio ?? 0)}${e.probes ? ', probes pass' : ''}`, observed: parts.join('; ') };
     }
-    case 'recovery-time': {
-      if (ratio(obs, plan.healAtMs, plan.totalMs).n === 0) return { ...base, passed: false, expected: `≤ ${both(e.withinMs ?? 0, obs.timeScale)}`, observed: 'no traffic after heal' };
-      const step = 250;
-      let recoveredAt: number | null = null;
-      for (let t = plan.healAtMs; t < plan.totalMs; t += step) {
-        let allOk = true;
-        for (let u = t; u < plan.totalMs; u += step) {
-          const r = ratio(obs, u, Math.min(plan.totalMs, u + step));
-          if (r.ratio !== null && r.ratio > (e.maxErrorRatio ?? 0)) {
-            allOk = false;
-            break;
-          }
-        }
-        if (allOk) {
-          recoveredAt = t;
-          break;
-        }
-      }
-      const expected = `≤ ${both(e.withinMs ?? 0, obs.timeScale)}`;
-      if (recoveredAt === null) return { ...base, passed: false, expected, observed: 'did not recover before the end' };
-      const dt = recoveredAt - plan.healAtMs;
-      return { ...base, passed: dt <= (e.withinMs ?? 0), expected, observed: `recovered after ${both(dt, obs.timeScale)}` };
-    }
+    case 'recovery-time':
+      return { ...base, ...judgeRecoveryTime(plan, e, obs) };
     case 'probe-fails': {
       const samples = obs.probes.filter((p) => p.probe === e.probe && p.phase === 'inject');
       const failed = samples.find((p) => p.failing);
@@ -108,19 +124,8 @@ export function judge(plan: ExperimentPlan, e: PlannedExpectation, obs: Observat
       if (samples.length === 0) return { ...base, passed: false, expected: 'passes at every sample', observed: 'never sampled' };
       return { ...base, passed: failed === undefined, expected: 'passes at every sample', observed: failed ? `failed at ${failed.phase}: ${failed.detail}` : `passed all ${samples.length} samples` };
     }
-    case 'latency-baseline': {
-      const lat: number[] = [];
-      for (let i = 0; i < obs.outcomes.count; i++) {
-        const t = obs.outcomes.t[i] as number;
-        const l = obs.outcomes.latencyMs?.[i];
-        if (t >= obs.warmupMs && t < plan.injectAtMs && l !== undefined) lat.push(l);
-      }
-      lat.sort((a, b) => a - b);
-      const p99 = percentileOfSorted(lat, 99);
-      const expected = `p99 < ${formatDuration(e.withinMs ?? 0)}`;
-      if (p99 === null) return { ...base, passed: false, expected, observed: 'no requests at baseline' };
-      return { ...base, passed: p99 < (e.withinMs ?? 0), expected, observed: `p99 ${p99.toFixed(1)} ms over ${lat.length} requests (from intended send time)` };
-    }
+    case 'latency-baseline':
+      return { ...base, ...judgeLatencyBaseline(plan, e, obs) };
     case 'healed':
       return { ...base, passed: obs.healVerified, expected: 'no fault left on the proxy', observed: obs.healVerified ? 'verified: none left' : 'faults still present after heal' };
   }
