@@ -1,16 +1,12 @@
 /** `faultline load` as a user runs it: live progress, the summary, the JSON file, --emit-k6, bad input. */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
 
+import { faultline, faultlineOk, type Ran } from '../helpers/cli.ts';
 import { countingServer, everyNthFails, type TestServer } from './http-fixture.ts';
 
-const run = promisify(execFile);
-const bin = fileURLToPath(new URL('../../bin/faultline.mjs', import.meta.url));
 const dir = mkdtempSync(join(tmpdir(), 'faultline-load-cli-'));
 
 let server: TestServer;
@@ -21,17 +17,12 @@ beforeAll(async () => {
 });
 afterAll(() => server.close());
 
-type Failed = { code: number; stdout: string; stderr: string };
-
 /**
  * Runs `faultline load`: exit 0 for a valid run, 1 if the validity guard tripped (possible when other
  * suites starve this process of CPU; the output then says why). Anything else fails the test.
  */
-async function loadCli(args: string[]): Promise<Failed> {
-  const r = await run(process.execPath, [bin, 'load', ...args]).then(
-    (ok) => ({ ...ok, code: 0 }),
-    (e: Failed) => e,
-  );
+async function loadCli(args: string[]): Promise<Ran> {
+  const r = await faultline(['load', ...args]);
   if (r.code !== 0 && r.code !== 1) throw new Error(`faultline load exited ${r.code}: ${r.stderr}`);
   return r;
 }
@@ -98,7 +89,7 @@ describe('faultline load', () => {
 
   it('runs other shapes (steps) and writes an equivalent k6 script with --emit-k6', async () => {
     const k6 = join(dir, 'script.js');
-    const { stdout } = await run(process.execPath, [bin, 'load', '--url', url, '--shape', 'steps', '--steps', '10:1s,40:2s', '--timeout', '750ms', '--emit-k6', k6]);
+    const stdout = await faultlineOk(['load', '--url', url, '--shape', 'steps', '--steps', '10:1s,40:2s', '--timeout', '750ms', '--emit-k6', k6]);
     expect(stdout).toContain(`wrote k6 script ${k6}`);
     const script = readFileSync(k6, 'utf8');
     expect(script).toContain('"executor": "ramping-arrival-rate"');
@@ -119,7 +110,7 @@ describe('faultline load', () => {
       [['--url', 'http://192.0.2.1/', '--rate', '10', '--duration', '1s'], /not a loopback address/],
     ];
     for (const [args, message] of cases) {
-      const err = (await run(process.execPath, [bin, 'load', ...args]).catch((e) => e)) as Failed;
+      const err = await faultline(['load', ...args]);
       expect(err.code, `${args.join(' ')}: ${err.stderr}`).toBe(2);
       expect(err.stderr).toMatch(message);
       expect(err.stderr).not.toMatch(/\n\s+at /);
@@ -127,7 +118,7 @@ describe('faultline load', () => {
   });
 
   it('says how to get k6 when --k6 is used without one', async () => {
-    const err = (await run(process.execPath, [bin, 'load', '--k6', 'script.js'], { env: { ...process.env, PATH: '/nonexistent', K6_BIN: '' } }).catch((e) => e)) as Failed;
+    const err = await faultline(['load', '--k6', 'script.js'], { env: { PATH: '/nonexistent', K6_BIN: '' } });
     expect(err.code).toBe(4);
     expect(err.stderr).toMatch(/FAULTLINE_LOAD_K6_MISSING: no k6 binary found: install k6 .* set K6_BIN=/);
   });
