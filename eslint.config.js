@@ -161,7 +161,6 @@ export default tseslint.config(
       'src/scenario/monitoring.ts', // startMonitoring, watch
       'src/scenario/failover-step.ts', // runFailoverStep
       'src/scenario/model.ts', // validateScenario
-      'src/cli/drill-command.ts', // run
       'src/scenario/gameday-plan.ts', // gameDayPlan
     ],
     rules: { 'max-lines-per-function': ['warn', { max: 80, skipBlankLines: true, skipComments: true, IIFEs: true }] },

@@ -219,6 +219,52 @@ export async function runOneDrill(o: DrillRunOptions, io: CliIo): Promise<DrillR
   }
 }
 
+const dist = (xs: number[]): { p50: number | null; p95: number | null; max: number | null } => ({ p50: percentile(xs, 50), p95: percentile(xs, 95), max: xs.length ? Math.max(...xs) : null });
+
+/** The --json summary of one or more drill runs: the worst RPO and RTO, their distributions, every run and violation. */
+function summariseDrills(results: DrillResult[], o: { mode: string; fault: DrillFault; writer: WriterKind; followUp: FollowUp; provider: string; seed: string; telemetryBackupRpoMs: number }) {
+  const rtos = results.map((r) => r.check.rto.ms).filter((x): x is number => x !== null);
+  const rpos = results.map((r) => r.check.rpo.lostAcknowledgedWrites);
+  const windows = results.map((r) => r.check.rpo.windowMs ?? 0);
+  const failures = results.filter((r) => r.check.verdict !== 'pass');
+  const verdict = failures.some((r) => r.check.verdict === 'fail') ? 'fail' : failures.length || results.length === 0 ? 'inconclusive' : 'pass';
+  return {
+    verdict,
+    mode: o.mode,
+    fault: o.fault,
+    writer: o.writer,
+    followUp: o.followUp,
+    provider: o.provider,
+    seed: o.seed,
+    runs: results.length,
+    rpo: {
+      lostAcknowledgedWrites: Math.max(0, ...rpos),
+      perRun: rpos,
+      ...dist(rpos),
+      windowMs: windows.length ? Math.max(...windows) : null,
+      window: dist(windows),
+      predictedLagBytes: results[0]?.check.rpo.predictedLagBytes ?? null,
+      telemetryBackupRpoMs: o.telemetryBackupRpoMs,
+    },
+    rto: { ms: rtos.length ? Math.max(...rtos) : null, perRun: rtos, ...dist(rtos) },
+    perRun: results.map((r) => ({ seed: r.seed, verdict: r.check.verdict, failover: r.check.failover, rtoMs: r.check.rto.ms, lostAcknowledgedWrites: r.check.rpo.lostAcknowledgedWrites, windowMs: r.check.rpo.windowMs, violations: r.check.violations.length, evidence: r.runDir })),
+    violations: results.flatMap((r) => r.check.violations.map((v) => ({ seed: r.seed, ...v }))),
+    failedSeeds: failures.map((r) => r.seed),
+    evidence: results.map((r) => r.runDir),
+  };
+}
+
+/** The one-line distribution after several runs. */
+function printRunsLine(io: CliIo, results: DrillResult[], s: ReturnType<typeof summariseDrills>): void {
+  const d = s.rto;
+  const l = s.rpo;
+  const w = s.rpo.window;
+  const notPassed = s.perRun.filter((r) => r.verdict !== 'pass');
+  io.stdout.write(
+    `\n${results.length} runs: RTO p50 ${d.p50 ?? '-'} ms / p95 ${d.p95 ?? '-'} ms / max ${d.max ?? '-'} ms · RPO lost acknowledged writes p50 ${l.p50 ?? '-'} / p95 ${l.p95 ?? '-'} / max ${l.max ?? '-'} (window p50 ${w.p50 ?? '-'} / p95 ${w.p95 ?? '-'} / max ${w.max ?? '-'} ms) · failovers ${results.filter((r) => r.check.failover).length} · violations ${s.violations.length}${notPassed.length ? ` · not passed: ${notPassed.map((r) => `${r.seed} (${r.verdict})`).join(', ')}` : ''}\n`,
+  );
+}
+
 export const drillCommand: Command = {
   usage: `${usage}
 
@@ -286,44 +332,9 @@ ${rolloutUsage}`,
     } finally {
       unsubscribe();
     }
-    const rtos = results.map((r) => r.check.rto.ms).filter((x): x is number => x !== null);
-    const rpos = results.map((r) => r.check.rpo.lostAcknowledgedWrites);
-    const windows = results.map((r) => r.check.rpo.windowMs ?? 0);
-    const failures = results.filter((r) => r.check.verdict !== 'pass');
-    const verdict = failures.some((r) => r.check.verdict === 'fail') ? 'fail' : failures.length || results.length === 0 ? 'inconclusive' : 'pass';
-    const dist = (xs: number[]): { p50: number | null; p95: number | null; max: number | null } => ({ p50: percentile(xs, 50), p95: percentile(xs, 95), max: xs.length ? Math.max(...xs) : null });
-    if (runs > 1) {
-      const d = dist(rtos);
-      const l = dist(rpos);
-      const w = dist(windows);
-      io.stdout.write(
-        `\n${results.length} runs: RTO p50 ${d.p50 ?? '-'} ms / p95 ${d.p95 ?? '-'} ms / max ${d.max ?? '-'} ms · RPO lost acknowledged writes p50 ${l.p50 ?? '-'} / p95 ${l.p95 ?? '-'} / max ${l.max ?? '-'} (window p50 ${w.p50 ?? '-'} / p95 ${w.p95 ?? '-'} / max ${w.max ?? '-'} ms) · failovers ${results.filter((r) => r.check.failover).length} · violations ${results.reduce((a, r) => a + r.check.violations.length, 0)}${failures.length ? ` · not passed: ${failures.map((r) => `${r.seed} (${r.check.verdict})`).join(', ')}` : ''}\n`,
-      );
-    }
-    const summary = {
-      verdict,
-      mode,
-      fault,
-      writer,
-      followUp,
-      provider: provider.name,
-      seed: baseSeed,
-      runs: results.length,
-      rpo: {
-        lostAcknowledgedWrites: Math.max(0, ...rpos),
-        perRun: rpos,
-        ...dist(rpos),
-        windowMs: windows.length ? Math.max(...windows) : null,
-        window: dist(windows),
-        predictedLagBytes: results[0]?.check.rpo.predictedLagBytes ?? null,
-        telemetryBackupRpoMs: spec.telemetryBackupRpo,
-      },
-      rto: { ms: rtos.length ? Math.max(...rtos) : null, perRun: rtos, ...dist(rtos) },
-      perRun: results.map((r) => ({ seed: r.seed, verdict: r.check.verdict, failover: r.check.failover, rtoMs: r.check.rto.ms, lostAcknowledgedWrites: r.check.rpo.lostAcknowledgedWrites, windowMs: r.check.rpo.windowMs, violations: r.check.violations.length, evidence: r.runDir })),
-      violations: results.flatMap((r) => r.check.violations.map((v) => ({ seed: r.seed, ...v }))),
-      failedSeeds: failures.map((r) => r.seed),
-      evidence: results.map((r) => r.runDir),
-    };
+    const summary = summariseDrills(results, { mode, fault, writer, followUp, provider: provider.name, seed: baseSeed, telemetryBackupRpoMs: spec.telemetryBackupRpo });
+    if (runs > 1) printRunsLine(io, results, summary);
+    const { verdict } = summary;
     if (values.json) writeFileSync(values.json, `${JSON.stringify(redactValue(summary), null, 2)}\n`);
     if (controller.signal.aborted) return ExitCode.aborted;
     return verdict === 'pass' ? ExitCode.passed : ExitCode.expectationFailed;
