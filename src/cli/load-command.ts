@@ -1,5 +1,5 @@
 import { writeFileSync } from 'node:fs';
-import { ExitCode, InputError, parseDuration, randomSeed } from '../shared/index.ts';
+import { assertAllowed, ExitCode, InputError, networkPolicy, parseDuration, randomSeed } from '../shared/index.ts';
 import { defaultPrewarmConnections, defaultWarmupMs, emitK6Script, runK6Script, runLoad, scheduleSchema, type LoadResult, type ScheduleShape, type SliOutcome } from '../load/index.ts';
 import { parseFlags } from './args.ts';
 import type { CliIo, Command } from './io.ts';
@@ -23,7 +23,7 @@ Usage:
   faultline load --url URL --shape steps --steps RATE:D,RATE:D,… [options below]
                  [--timeout 2s] [--max-in-flight 10000] [--connections N] [--insecure] [--warmup D] [--prewarm N]
                  [--good-status LIST]
-                 [--latency-threshold D] [--seed N] [--json FILE]
+                 [--latency-threshold D] [--seed N] [--json FILE] [--allow-network CIDR]…
   faultline load --url URL --rate N --duration D [--shape …] --emit-k6 FILE
   faultline load --k6 SCRIPT [--json FILE]        (needs a k6 binary: K6_BIN or k6 on PATH)
 
@@ -31,7 +31,8 @@ Requests are sent at their scheduled times whatever the target does; latency is 
 intended send time (corrected) and from the moment the request got on the wire (service). A run
 that sent fewer than 99 % of its scheduled requests, or queued client-side for more than 50 ms at
 p99, is marked invalid, and the summary says whether the generator or the target made it so and
-which flag to change. The target must be a loopback address.
+which flag to change. The target must be a loopback address, or an IP address that
+--allow-network CIDR (repeatable) admits; else exit 2 naming --url (--emit-k6 too).
 
 Warm-up: requests intended in the first --warmup (default 20 % of the run, at most 2s) are sent but
 left out of the latency histograms and the validity rule (they pay for JIT and connection set-up).
@@ -44,7 +45,7 @@ from --spike-at for --spike-duration, --rate × --spike-multiplier (all three ar
 runs each RATE:DURATION in turn. --good-status lists the statuses that count as good (e.g. 2xx,3xx
 or 2xx,404); by default every status below 500 is good.`;
 
-function shapeFrom(values: Record<string, string | boolean | undefined>): ScheduleShape {
+function shapeFrom(values: Record<string, string | boolean | string[] | undefined>): ScheduleShape {
   const num = (k: string): number => {
     const v = values[k];
     const n = Number(v);
@@ -155,6 +156,7 @@ export const loadCommand: Command = {
       json: { type: 'string' },
       'emit-k6': { type: 'string' },
       k6: { type: 'string' },
+      'allow-network': { type: 'string', multiple: true },
     });
     if (values.k6) {
       const counts = { good: 0, bad: 0 };
@@ -165,6 +167,10 @@ export const loadCommand: Command = {
       return ExitCode.passed;
     }
     if (!values.url) throw new InputError('FAULTLINE_CLI_USAGE', 'missing required flag --url', { field: 'url' });
+    if (!URL.canParse(values.url)) throw new InputError('FAULTLINE_CLI_USAGE', `--url is not a URL: '${values.url}'`, { field: 'url' });
+    const network = networkPolicy(values['allow-network'] ?? [], '--allow-network');
+    // Before anything is sent or written (a k6 script aimed elsewhere included).
+    assertAllowed(new URL(values.url).hostname, 'load target', 'url', network);
     const schedule = shapeFrom(values);
     const timeoutMs = flagDuration(values.timeout ?? '2s', 'timeout');
     if (values['emit-k6']) {
@@ -183,6 +189,7 @@ export const loadCommand: Command = {
       },
       schedule,
       timeoutMs,
+      network,
       maxInFlight: positiveInt(values['max-in-flight'], 'max-in-flight', 10_000),
       warmupMs: values.warmup ? flagDuration(values.warmup, 'warmup') : defaultWarmupMs(schedule),
       prewarmConnections: values.prewarm === '0' ? 0 : positiveInt(values.prewarm, 'prewarm', defaultPrewarmConnections(schedule)),

@@ -1,6 +1,6 @@
 /** `faultline load` as a user runs it: live progress, the summary, the JSON file, --emit-k6, bad input. */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -107,7 +107,10 @@ describe('faultline load', () => {
       [['--url', url, '--rate', '10', '--duration', '1s', '--shape', 'zigzag'], /bad --shape zigzag/],
       [['--url', url, '--shape', 'steps', '--steps', '10-1s'], /--steps needs RATE:DURATION/],
       [['--url', url, '--rate', '10', '--duration', '1s', '--max-in-flight', '0'], /--max-in-flight must be a positive integer/],
-      [['--url', 'http://192.0.2.1/', '--rate', '10', '--duration', '1s'], /not a loopback address/],
+      [['--url', 'http://192.0.2.1/', '--rate', '10', '--duration', '1s'], /field 'url'.*not a loopback address/],
+      [['--url', 'http://192.0.2.1/', '--rate', '10', '--duration', '1s', '--allow-network', '10.0.0.0/8'], /not in the network allowlist \(10\.0\.0\.0\/8\)/],
+      [['--url', 'http://192.0.2.1/', '--rate', '10', '--duration', '1s', '--emit-k6', join(dir, 'far.js')], /field 'url'.*not a loopback address/],
+      [['--url', url, '--rate', '10', '--duration', '1s', '--allow-network', '10.0.0.0/33'], /--allow-network/],
     ];
     for (const [args, message] of cases) {
       const err = await faultline(['load', ...args]);
@@ -115,6 +118,12 @@ describe('faultline load', () => {
       expect(err.stderr).toMatch(message);
       expect(err.stderr).not.toMatch(/\n\s+at /);
     }
+    expect(existsSync(join(dir, 'far.js'))).toBe(false);
+    // Admitted by --allow-network: the k6 script for that target is written (nothing is sent).
+    const far = join(dir, 'far-allowed.js');
+    const ok = await faultlineOk(['load', '--url', 'http://192.0.2.1/', '--rate', '10', '--duration', '1s', '--allow-network', '192.0.2.0/24', '--emit-k6', far]);
+    expect(ok).toContain(`wrote k6 script ${far}`);
+    expect(readFileSync(far, 'utf8')).toContain('http://192.0.2.1/');
   });
 
   it('says how to get k6 when --k6 is used without one', async () => {
