@@ -133,41 +133,56 @@ export function readHistory(file: string): HistoryOp[] {
 }
 
 /** Checks a history against the final state. Pure. */
-export function checkHistory(history: HistoryOp[], final: FinalState, facts: DrillFacts): CheckResult {
-  const writes = history.filter((o) => o.f === 'write');
-  const invoked = new Set(writes.filter((o) => o.type === 'invoke').map((o) => o.id as number));
-  const ok = writes.filter((o) => o.type === 'ok');
-  const fail = writes.filter((o) => o.type === 'fail');
-  const info = writes.filter((o) => o.type === 'info');
-  const present = new Set(final.ids);
-  const violations: Violation[] = [];
-  const tl = facts.timeline;
+/** What every invariant check reads: the history split by outcome, the final rows, the drill's facts. */
+interface HistoryView {
+  history: HistoryOp[];
+  final: FinalState;
+  facts: DrillFacts;
+  tl: DrillFacts['timeline'];
+  invoked: Set<number>;
+  ok: HistoryOp[];
+  fail: HistoryOp[];
+  present: Set<number>;
+  lost: HistoryOp[];
+  lostIds: number[];
+  failover: boolean;
+}
 
-  // I6: set sanity — unexpected rows, duplicates, failed writes present.
+/** I6: set sanity — unexpected rows, duplicates, failed writes present. */
+function setSanity(h: HistoryView): Violation[] {
+  const { final, invoked, fail, present } = h;
+  const out: Violation[] = [];
   const unexpected = final.ids.filter((id) => !invoked.has(id));
-  if (unexpected.length) violations.push({ invariant: 'no-unexpected-rows', message: `${unexpected.length} row(s) present that no client ever wrote`, ids: unexpected.slice(0, 20) });
-  if (present.size !== final.ids.length) violations.push({ invariant: 'no-duplicate-rows', message: `${final.ids.length - present.size} duplicate row(s)` });
+  if (unexpected.length) out.push({ invariant: 'no-unexpected-rows', message: `${unexpected.length} row(s) present that no client ever wrote`, ids: unexpected.slice(0, 20) });
+  if (present.size !== final.ids.length) out.push({ invariant: 'no-duplicate-rows', message: `${final.ids.length - present.size} duplicate row(s)` });
   const failedPresent = fail.filter((o) => present.has(o.id as number)).map((o) => o.id as number);
-  if (failedPresent.length) violations.push({ invariant: 'failed-writes-absent', message: `${failedPresent.length} write(s) reported failed are present`, ids: failedPresent.slice(0, 20) });
+  if (failedPresent.length) out.push({ invariant: 'failed-writes-absent', message: `${failedPresent.length} write(s) reported failed are present`, ids: failedPresent.slice(0, 20) });
+  return out;
+}
 
-  // I1: lost acknowledged writes.
-  const lost = ok.filter((o) => !present.has(o.id as number));
-  const lostIds = lost.map((o) => o.id as number);
-  const lostWindow = lost.length ? Math.max(...lost.map((o) => o.t)) - Math.min(...lost.map((o) => o.t)) : null;
-  const failover = facts.failover ?? tl.fenced !== undefined;
+/** I1: acknowledged writes lost only where the mode and fence allow, and inside the stall window. */
+function lostWrites(h: HistoryView): Violation[] {
+  const { facts, tl, lost, lostIds, failover } = h;
+  const out: Violation[] = [];
   // Loss is tolerated only in async mode, after a failover whose fence could not drain the old primary.
   const lossAllowed = facts.mode === 'async' && facts.fault !== 'switchover' && failover && facts.fence !== 'active';
   if (lost.length && !lossAllowed) {
     const why = !failover ? 'without a failover' : facts.fence === 'active' ? 'after an active fence' : `in ${facts.mode} mode`;
-    violations.push({ invariant: 'no-lost-acknowledged-writes', message: `${lost.length} acknowledged write(s) lost ${why} (${facts.fault})`, ids: lostIds.slice(0, 20) });
+    out.push({ invariant: 'no-lost-acknowledged-writes', message: `${lost.length} acknowledged write(s) lost ${why} (${facts.fault})`, ids: lostIds.slice(0, 20) });
   } else if (lost.length) {
     // In async mode every lost ack must lie inside the replication stall window [stall start, fence].
     const from = tl.replicationStall ?? tl.fault ?? 0;
     const to = tl.fenced ?? Infinity;
     const outside = lost.filter((o) => o.t < from - 5 || o.t > to);
-    if (outside.length) violations.push({ invariant: 'lost-writes-inside-stall-window', message: `${outside.length} lost acknowledged write(s) outside the replication stall window`, ids: outside.map((o) => o.id as number).slice(0, 20) });
+    if (outside.length) out.push({ invariant: 'lost-writes-inside-stall-window', message: `${outside.length} lost acknowledged write(s) outside the replication stall window`, ids: outside.map((o) => o.id as number).slice(0, 20) });
   }
+  return out;
+}
 
+/** I2: a single writer per epoch, and no stale writer after the fence. */
+function singleWriter(h: HistoryView): Violation[] {
+  const { final, facts, tl, ok } = h;
+  const out: Violation[] = [];
   // I2: single writer per epoch — an ok op's epoch equals the epoch in force when it completed, every
   // epoch's acknowledged writes landed on one node, and nothing was acknowledged by a stale node after the fence.
   const epochAt = (t: number): number => {
@@ -176,7 +191,7 @@ export function checkHistory(history: HistoryOp[], final: FinalState, facts: Dri
     return e;
   };
   const wrongEpoch = ok.filter((o) => o.epoch !== undefined && o.epoch !== epochAt(o.t));
-  if (wrongEpoch.length) violations.push({ invariant: 'single-writer-per-epoch', message: `${wrongEpoch.length} write(s) acknowledged under a superseded epoch`, ids: wrongEpoch.map((o) => o.id as number).slice(0, 20) });
+  if (wrongEpoch.length) out.push({ invariant: 'single-writer-per-epoch', message: `${wrongEpoch.length} write(s) acknowledged under a superseded epoch`, ids: wrongEpoch.map((o) => o.id as number).slice(0, 20) });
   const nodesByEpoch = new Map<number, Set<string>>();
   for (const o of ok) {
     if (o.node === undefined) continue;
@@ -186,55 +201,74 @@ export function checkHistory(history: HistoryOp[], final: FinalState, facts: Dri
     nodesByEpoch.set(e, set);
   }
   for (const [e, nodes] of nodesByEpoch) {
-    if (nodes.size > 1) violations.push({ invariant: 'single-writer-per-epoch', message: `epoch ${e} had ${nodes.size} writers (${[...nodes].sort().join(', ')})` });
+    if (nodes.size > 1) out.push({ invariant: 'single-writer-per-epoch', message: `epoch ${e} had ${nodes.size} writers (${[...nodes].sort().join(', ')})` });
   }
   if (tl.fenced !== undefined) {
     const stale = ok.filter((o) => o.t > tl.fenced! && o.node !== undefined && o.node !== final.authoritative);
-    if (stale.length) violations.push({ invariant: 'no-stale-writer', message: `${stale.length} write(s) acknowledged by the stale ex-primary after the fence (split brain)`, ids: stale.map((o) => o.id as number).slice(0, 20) });
+    if (stale.length) out.push({ invariant: 'no-stale-writer', message: `${stale.length} write(s) acknowledged by the stale ex-primary after the fence (split brain)`, ids: stale.map((o) => o.id as number).slice(0, 20) });
   }
+  return out;
+}
 
+/** I3: epochs never decrease; a stale node is never writes_usable; refusals say when to retry. */
+function epochsAndReadiness(h: HistoryView): Violation[] {
+  const { facts, fail } = h;
+  const out: Violation[] = [];
   // I3: epochs never decrease (the controller's, and as the readiness view showed them); a node whose
   // stamp is below the controller's epoch is never writes_usable.
   const nonMonotonic = (xs: number[]): boolean => xs.some((x, i) => i > 0 && x < (xs[i - 1] as number));
-  if (nonMonotonic(facts.epochs.map((x) => x.epoch))) violations.push({ invariant: 'monotonic-epoch', message: 'the controller epoch decreased' });
-  if (nonMonotonic(facts.readiness.map((r) => r.epoch))) violations.push({ invariant: 'monotonic-epoch', message: 'the epoch in the readiness view decreased' });
+  if (nonMonotonic(facts.epochs.map((x) => x.epoch))) out.push({ invariant: 'monotonic-epoch', message: 'the controller epoch decreased' });
+  if (nonMonotonic(facts.readiness.map((r) => r.epoch))) out.push({ invariant: 'monotonic-epoch', message: 'the epoch in the readiness view decreased' });
   if (facts.writer === 'fenced') {
     const staleUsable = facts.readiness.filter((r) => r.writesUsable && r.stamp !== undefined && r.stamp !== r.epoch);
-    if (staleUsable.length) violations.push({ invariant: 'stale-node-never-usable', message: `readiness said writes_usable:true ${staleUsable.length}× while the writer endpoint reached a node stamped with another epoch` });
+    if (staleUsable.length) out.push({ invariant: 'stale-node-never-usable', message: `readiness said writes_usable:true ${staleUsable.length}× while the writer endpoint reached a node stamped with another epoch` });
     const bare = fail.filter((o) => /not usable/.test(o.error ?? '') && !(Number(o.retryAfterMs) > 0));
-    if (bare.length) violations.push({ invariant: 'fail-closed', message: `${bare.length} refused write(s) without retry_after_ms`, ids: bare.map((o) => o.id as number).slice(0, 20) });
+    if (bare.length) out.push({ invariant: 'fail-closed', message: `${bare.length} refused write(s) without retry_after_ms`, ids: bare.map((o) => o.id as number).slice(0, 20) });
   }
+  return out;
+}
 
-  // I4: fail closed between the fence and the stamped, cut-over primary.
+/** I4: fail closed between the fence and the stamped, cut-over primary. */
+function failClosed(h: HistoryView): Violation[] {
+  const { facts, tl, ok } = h;
+  const out: Violation[] = [];
   if (tl.fenced !== undefined) {
     const until = tl.endpointCut ?? tl.stamped ?? Infinity;
     const during = ok.filter((o) => o.t > tl.fenced! && o.t < until);
-    if (during.length) violations.push({ invariant: 'fail-closed', message: `${during.length} write(s) acknowledged between the fence and the verified new primary`, ids: during.map((o) => o.id as number).slice(0, 20) });
+    if (during.length) out.push({ invariant: 'fail-closed', message: `${during.length} write(s) acknowledged between the fence and the verified new primary`, ids: during.map((o) => o.id as number).slice(0, 20) });
     const usable = facts.readiness.filter((r) => r.t > tl.fenced! && r.t < until && r.writesUsable);
-    if (facts.writer === 'fenced' && usable.length) violations.push({ invariant: 'readiness-truthful', message: `readiness view said writes_usable:true ${usable.length}× during the fence` });
+    if (facts.writer === 'fenced' && usable.length) out.push({ invariant: 'readiness-truthful', message: `readiness view said writes_usable:true ${usable.length}× during the fence` });
   }
+  return out;
+}
 
-  // I5: reads and ingest kept flowing.
+/** I5: reads and ingest kept flowing. */
+function keptFlowing(h: HistoryView): Violation[] {
+  const { history, facts, tl, failover } = h;
+  const out: Violation[] = [];
   const reads = history.filter((o) => o.f === 'read');
   const ingest = history.filter((o) => o.f === 'ingest');
-  const readsOk = reads.filter((o) => o.type === 'ok').length;
   const ingestFail = ingest.filter((o) => o.type === 'fail').length;
   // The window to judge: fault → first acknowledged write after it (a failover), or fault → replica caught
   // up again (no failover). Reads poll every 50 ms with 300 ms deadlines: windows under 400 ms prove nothing.
   const flipEnd = failover ? (tl.firstWrite ?? tl.end) : (tl.reconverged ?? tl.end);
   if (tl.fault !== undefined && flipEnd !== undefined && flipEnd - tl.fault >= 400) {
     const duringFlip = reads.filter((o) => o.type === 'ok' && o.t >= tl.fault! && o.t <= flipEnd).length;
-    if (duringFlip === 0) violations.push({ invariant: 'reads-kept-flowing', message: `no read succeeded in the ${Math.round(flipEnd - tl.fault)} ms after the fault` });
+    if (duringFlip === 0) out.push({ invariant: 'reads-kept-flowing', message: `no read succeeded in the ${Math.round(flipEnd - tl.fault)} ms after the fault` });
     const ingested = ingest.filter((o) => o.type === 'ok' && o.t >= tl.fault! && o.t <= flipEnd).length;
-    if (ingested === 0) violations.push({ invariant: 'ingest-never-pauses', message: `no telemetry was ingested in the ${Math.round(flipEnd - tl.fault)} ms after the fault` });
+    if (ingested === 0) out.push({ invariant: 'ingest-never-pauses', message: `no telemetry was ingested in the ${Math.round(flipEnd - tl.fault)} ms after the fault` });
   }
-  if (ingestFail > 0) violations.push({ invariant: 'ingest-never-pauses', message: `${ingestFail} telemetry ingest(s) refused` });
+  if (ingestFail > 0) out.push({ invariant: 'ingest-never-pauses', message: `${ingestFail} telemetry ingest(s) refused` });
   if (facts.ingest && facts.writer === 'fenced' && tl.firstWrite !== undefined && facts.ingest.drained < facts.ingest.spooled) {
-    violations.push({ invariant: 'ingest-spool-drained', message: `the telemetry spool still held ${facts.ingest.spooled - facts.ingest.drained} item(s) after writes became usable again` });
+    out.push({ invariant: 'ingest-spool-drained', message: `the telemetry spool still held ${facts.ingest.spooled - facts.ingest.drained} item(s) after writes became usable again` });
   }
+  return out;
+}
 
-  // I8: a rejoined ex-primary streams from the new primary on its timeline, is fenced (in recovery), and
-  // its divergent rows are gone.
+/** I8: a rejoined ex-primary streams on the new timeline, fenced, its divergent rows gone. */
+function rejoined(h: HistoryView): Violation[] {
+  const { final, facts, present } = h;
+  const out: Violation[] = [];
   if (facts.rejoin) {
     const r = facts.rejoin;
     const problems: string[] = [];
@@ -246,8 +280,30 @@ export function checkHistory(history: HistoryOp[], final: FinalState, facts: Dri
       const divergent = rows.filter((id) => !present.has(id));
       if (divergent.length) problems.push(`${divergent.length} divergent row(s) survived (${divergent.slice(0, 5).join(', ')})`);
     }
-    if (problems.length) violations.push({ invariant: 'rejoined-and-reconverged', message: `${r.how} of ${r.node}: ${problems.join('; ')}` });
+    if (problems.length) out.push({ invariant: 'rejoined-and-reconverged', message: `${r.how} of ${r.node}: ${problems.join('; ')}` });
   }
+  return out;
+}
+
+export function checkHistory(history: HistoryOp[], final: FinalState, facts: DrillFacts): CheckResult {
+  const writes = history.filter((o) => o.f === 'write');
+  const invoked = new Set(writes.filter((o) => o.type === 'invoke').map((o) => o.id as number));
+  const ok = writes.filter((o) => o.type === 'ok');
+  const fail = writes.filter((o) => o.type === 'fail');
+  const info = writes.filter((o) => o.type === 'info');
+  const present = new Set(final.ids);
+  const tl = facts.timeline;
+  const lost = ok.filter((o) => !present.has(o.id as number));
+  const lostIds = lost.map((o) => o.id as number);
+  const lostWindow = lost.length ? Math.max(...lost.map((o) => o.t)) - Math.min(...lost.map((o) => o.t)) : null;
+  const failover = facts.failover ?? tl.fenced !== undefined;
+  const reads = history.filter((o) => o.f === 'read');
+  const ingest = history.filter((o) => o.f === 'ingest');
+  const readsOk = reads.filter((o) => o.type === 'ok').length;
+  const ingestFail = ingest.filter((o) => o.type === 'fail').length;
+  const unexpected = final.ids.filter((id) => !invoked.has(id));
+  const h: HistoryView = { history, final, facts, tl, invoked, ok, fail, present, lost, lostIds, failover };
+  const violations: Violation[] = [...setSanity(h), ...lostWrites(h), ...singleWriter(h), ...epochsAndReadiness(h), ...failClosed(h), ...keptFlowing(h), ...rejoined(h)];
 
   // Writes acknowledged after the fault but before the fence are the old primary finishing in-flight work
   // (or, in async mode, the stall window): recovery is the first acknowledgement after the fence.
