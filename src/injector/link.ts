@@ -44,6 +44,19 @@ interface Attached {
   readonly stage: Stage;
 }
 
+/** Resolves when `s` drains or closes, leaving neither listener behind. */
+function drainedOrClosed(s: net.Socket): Promise<void> {
+  return new Promise<void>((resolve) => {
+    const done = (): void => {
+      s.off('drain', done);
+      s.off('close', done);
+      resolve();
+    };
+    s.on('drain', done);
+    s.on('close', done);
+  });
+}
+
 const isPromise = <T>(v: T | Promise<T>): v is Promise<T> => typeof (v as { then?: unknown } | null)?.then === 'function';
 
 export class Link implements LinkContext {
@@ -198,7 +211,7 @@ export class Link implements LinkContext {
     }
     const dst = this.dst;
     if (!dst || dst.destroyed) return true;
-    if (!dst.write(c.data)) await new Promise<void>((r) => dst.once('drain', r).once('close', r));
+    if (!dst.write(c.data)) await drainedOrClosed(dst);
     return true;
   }
 
