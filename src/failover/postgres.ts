@@ -392,10 +392,14 @@ export function chownForServer(b: PgBinaries, path: string): void {
   chownTree(path, b.uid, b.gid);
 }
 
-/** Runs a server binary as the server user; resolves with its output, rejects with a typed error. */
-export function runServerTool(b: PgBinaries, name: string, args: string[], timeoutMs = 60_000): Promise<string> {
+/**
+ * Runs a server binary as the server user; resolves with its output, rejects with a typed error. With
+ * `watch`, the lifeline stops it should faultline die meanwhile (its command line carries `marker`).
+ */
+export function runServerTool(b: PgBinaries, name: string, args: string[], timeoutMs = 60_000, watch?: { lifeline: Lifeline | undefined; marker: string }): Promise<string> {
   return new Promise((resolve, reject) => {
     const p = spawn(bin(b, name), args, { uid: b.uid, gid: b.gid, stdio: ['ignore', 'pipe', 'pipe'] });
+    if (p.pid !== undefined) watch?.lifeline?.watchPid(p.pid, watch.marker);
     let out = '';
     p.stdout.on('data', (d: Buffer) => (out += d.toString()));
     p.stderr.on('data', (d: Buffer) => (out += d.toString()));
@@ -417,7 +421,7 @@ export function runServerTool(b: PgBinaries, name: string, args: string[], timeo
  * promotion: on PostgreSQL <= 15 pg_rewind otherwise wrongly reports "no rewind required").
  */
 export async function rewindNode(b: PgBinaries, target: PgNode, sourcePort: number): Promise<string> {
-  const out = await runServerTool(b, 'pg_rewind', ['-D', target.dir, `--source-server=host=127.0.0.1 port=${sourcePort} user=postgres dbname=postgres`, '--no-sync']);
+  const out = await runServerTool(b, 'pg_rewind', ['-D', target.dir, `--source-server=host=127.0.0.1 port=${sourcePort} user=postgres dbname=postgres`, '--no-sync'], undefined, { lifeline: target.lifeline, marker: target.dir });
   writeFileSync(join(target.dir, 'standby.signal'), '');
   chownSync(join(target.dir, 'standby.signal'), b.uid, b.gid);
   return out;
@@ -428,7 +432,7 @@ export async function recloneNode(b: PgBinaries, target: PgNode, sourcePort: num
   rmSync(target.dir, { recursive: true, force: true });
   mkdirSync(target.dir, { mode: 0o700 });
   chownSync(target.dir, b.uid, b.gid);
-  const out = await runServerTool(b, 'pg_basebackup', ['-D', target.dir, '-h', '127.0.0.1', '-p', String(sourcePort), '-U', 'postgres', '-X', 'stream', '-c', 'fast', '--no-sync']);
+  const out = await runServerTool(b, 'pg_basebackup', ['-D', target.dir, '-h', '127.0.0.1', '-p', String(sourcePort), '-U', 'postgres', '-X', 'stream', '-c', 'fast', '--no-sync'], undefined, { lifeline: target.lifeline, marker: target.dir });
   writeFileSync(join(target.dir, 'standby.signal'), '');
   chownSync(join(target.dir, 'standby.signal'), b.uid, b.gid);
   return out;
