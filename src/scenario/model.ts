@@ -107,16 +107,17 @@ function check(src: SpecSource, problems: InputError[], path: Array<string | num
 }
 
 /** Validates a scenario source: schema, then fault types/attributes, SLO tiers and probe names. */
-export function validateScenario(src: SpecSource, opts: ValidateOptions = {}): ScenarioModel {
-  expectKind(src, 'Experiment');
-  const spec = validateSpec(src, scenarioSchema);
-  const problems: InputError[] = [];
-  const network = checkNetwork(src, spec, opts, problems);
-  let slo: SloDefinition | undefined;
-  check(src, problems, ['slo'], () => {
-    slo = 'file' in spec.slo ? loadSloFile(resolve(dirname(src.file), spec.slo.file)) : toSloDefinition(spec.slo);
-  });
-  const tiers = new Set(slo?.policy.map((t) => t.name) ?? []);
+/** What checking an experiment needs from the whole scenario; problems are collected, not thrown. */
+interface ScenarioChecks {
+  problems: InputError[];
+  expNames: Set<string>;
+  probeNames: Set<string>;
+  tiers: Set<string>;
+  slo: SloDefinition | undefined;
+}
+
+/** Probe names are unique, relative probe URLs need an HTTP target, the abort rule names known probes. Returns the names. */
+function checkProbes(src: SpecSource, spec: ScenarioSpec, problems: InputError[]): Set<string> {
   const probeNames = new Set<string>();
   spec.probes.forEach((p, i) => {
     if (probeNames.has(p.name)) problems.push(new InputError('FAULTLINE_SCENARIO_PROBE', `duplicate probe name '${p.name}'`, { file: src.file, line: lineOf(src, ['probes', i, 'name']), field: `probes[${i}].name` }));
@@ -143,77 +144,105 @@ export function validateScenario(src: SpecSource, opts: ValidateOptions = {}): S
       }
     });
   }
-  const expNames = new Set<string>();
-  spec.experiments.forEach((x, i) => {
-    if (expNames.has(x.name)) problems.push(new InputError('FAULTLINE_SCENARIO_EXPERIMENT', `duplicate experiment name '${x.name}'`, { file: src.file, line: lineOf(src, ['experiments', i, 'name']), field: `experiments[${i}].name` }));
-    expNames.add(x.name);
-    const faultNames = new Set<string>();
-    x.inject.faults.forEach((f, j) => {
-      check(src, problems, ['experiments', i, 'inject', 'faults', j], () => {
-        const name = normaliseFault(toFaultSpec(f, x.inject.duration)).name;
-        if (faultNames.has(name)) {
-          throw new InputError('FAULTLINE_SCENARIO_FAULT', `two faults named '${name}' in one experiment; give one a distinct name`, { field: 'name' });
-        }
-        faultNames.add(name);
-      });
+  return probeNames;
+}
+
+/** One experiment: a unique name, distinct fault names, known tiers and probes, observed expectations that can be watched. */
+function checkExperiment(src: SpecSource, spec: ScenarioSpec, x: ExperimentSpec, i: number, c: ScenarioChecks): void {
+  const { problems, expNames, probeNames, tiers, slo } = c;
+  if (expNames.has(x.name)) problems.push(new InputError('FAULTLINE_SCENARIO_EXPERIMENT', `duplicate experiment name '${x.name}'`, { file: src.file, line: lineOf(src, ['experiments', i, 'name']), field: `experiments[${i}].name` }));
+  expNames.add(x.name);
+  const faultNames = new Set<string>();
+  x.inject.faults.forEach((f, j) => {
+    check(src, problems, ['experiments', i, 'inject', 'faults', j], () => {
+      const name = normaliseFault(toFaultSpec(f, x.inject.duration)).name;
+      if (faultNames.has(name)) {
+        throw new InputError('FAULTLINE_SCENARIO_FAULT', `two faults named '${name}' in one experiment; give one a distinct name`, { field: 'name' });
+      }
+      faultNames.add(name);
     });
-    for (const tier of Object.keys(x.expect.alerts)) {
-      if (slo && !tiers.has(tier)) {
+  });
+  for (const tier of Object.keys(x.expect.alerts)) {
+    if (slo && !tiers.has(tier)) {
+      problems.push(
+        new InputError('FAULTLINE_SCENARIO_TIER', `unknown alert tier '${tier}' (the SLO has: ${[...tiers].join(', ')})`, {
+          file: src.file,
+          line: lineOf(src, ['experiments', i, 'expect', 'alerts', tier]),
+          field: `experiments[${i}].expect.alerts.${tier}`,
+        }),
+      );
+    }
+  }
+  x.expect.observed.forEach((o, j) => checkObserved(src, spec, o, i, j, c));
+  for (const key of ['probesFailDuringInject', 'probesPass'] as const) {
+    (x.expect[key] ?? []).forEach((name, j) => {
+      if (!probeNames.has(name)) {
         problems.push(
-          new InputError('FAULTLINE_SCENARIO_TIER', `unknown alert tier '${tier}' (the SLO has: ${[...tiers].join(', ')})`, {
+          new InputError('FAULTLINE_SCENARIO_PROBE', `unknown probe '${name}'`, {
             file: src.file,
-            line: lineOf(src, ['experiments', i, 'expect', 'alerts', tier]),
-            field: `experiments[${i}].expect.alerts.${tier}`,
+            line: lineOf(src, ['experiments', i, 'expect', key, j]),
+            field: `experiments[${i}].expect.${key}[${j}]`,
           }),
         );
       }
-    }
-    x.expect.observed.forEach((o, j) => {
-      const at = (...rest: Array<string | number>): { file: string; line: number | undefined; field: string } => ({
-        file: src.file,
-        line: lineOf(src, ['experiments', i, 'expect', 'observed', j, ...rest]),
-        field: `experiments[${i}].expect.observed[${j}]${rest.map((r) => `.${r}`).join('')}`,
-      });
-      if (o.source === 'prometheus' && !spec.monitoring?.prometheus) {
-        problems.push(new InputError('FAULTLINE_SCENARIO_MONITORING', 'source: prometheus needs monitoring.prometheus.url', at('source')));
-      }
-      if (o.source === 'alertmanager' && !spec.monitoring?.alertmanager?.receiver) {
-        problems.push(new InputError('FAULTLINE_SCENARIO_MONITORING', "source: alertmanager needs monitoring.alertmanager.receiver (faultline's webhook receiver)", at('source')));
-      }
-      if (o.tier !== undefined && slo && !tiers.has(o.tier)) {
-        problems.push(new InputError('FAULTLINE_SCENARIO_TIER', `unknown alert tier '${o.tier}' (the SLO has: ${[...tiers].join(', ')})`, at('tier')));
-      }
-      for (const [label, value] of Object.entries(o.alert)) {
-        if (!/^(=~|!~)/.test(value)) continue;
-        try {
-          new RegExp(value.slice(2));
-        } catch (e) {
-          problems.push(new InputError('FAULTLINE_SCENARIO_MONITORING', `invalid regular expression: ${(e as Error).message}`, at('alert', label)));
-        }
-      }
     });
-    for (const key of ['probesFailDuringInject', 'probesPass'] as const) {
-      (x.expect[key] ?? []).forEach((name, j) => {
-        if (!probeNames.has(name)) {
-          problems.push(
-            new InputError('FAULTLINE_SCENARIO_PROBE', `unknown probe '${name}'`, {
-              file: src.file,
-              line: lineOf(src, ['experiments', i, 'expect', key, j]),
-              field: `experiments[${i}].expect.${key}[${j}]`,
-            }),
-          );
-        }
-      });
-    }
+  }
+}
+
+/** One `expect.observed` entry: its monitoring source is configured, its tier exists, its regex matchers compile. */
+function checkObserved(src: SpecSource, spec: ScenarioSpec, o: ExperimentSpec['expect']['observed'][number], i: number, j: number, c: ScenarioChecks): void {
+  const { problems, tiers, slo } = c;
+  const at = (...rest: Array<string | number>): { file: string; line: number | undefined; field: string } => ({
+    file: src.file,
+    line: lineOf(src, ['experiments', i, 'expect', 'observed', j, ...rest]),
+    field: `experiments[${i}].expect.observed[${j}]${rest.map((r) => `.${r}`).join('')}`,
   });
-  // Monitoring a game day reads (and faultline's receiver, the reference service's listener): loopback
-  // unless the scenario's network allowlist admits them, like targets and probe hosts.
+  if (o.source === 'prometheus' && !spec.monitoring?.prometheus) {
+    problems.push(new InputError('FAULTLINE_SCENARIO_MONITORING', 'source: prometheus needs monitoring.prometheus.url', at('source')));
+  }
+  if (o.source === 'alertmanager' && !spec.monitoring?.alertmanager?.receiver) {
+    problems.push(new InputError('FAULTLINE_SCENARIO_MONITORING', "source: alertmanager needs monitoring.alertmanager.receiver (faultline's webhook receiver)", at('source')));
+  }
+  if (o.tier !== undefined && slo && !tiers.has(o.tier)) {
+    problems.push(new InputError('FAULTLINE_SCENARIO_TIER', `unknown alert tier '${o.tier}' (the SLO has: ${[...tiers].join(', ')})`, at('tier')));
+  }
+  for (const [label, value] of Object.entries(o.alert)) {
+    if (!/^(=~|!~)/.test(value)) continue;
+    try {
+      new RegExp(value.slice(2));
+    } catch (e) {
+      problems.push(new InputError('FAULTLINE_SCENARIO_MONITORING', `invalid regular expression: ${(e as Error).message}`, at('alert', label)));
+    }
+  }
+}
+
+/**
+ * Monitoring a game day reads (and faultline's receiver, the reference service's listener): loopback
+ * unless the scenario's network allowlist admits them, like targets and probe hosts.
+ */
+function checkMonitoringHosts(src: SpecSource, spec: ScenarioSpec, network: NetworkPolicy, problems: InputError[]): void {
   const mon = spec.monitoring;
   const allowed = (path: Array<string | number>, host: string, what: string): void => check(src, problems, path, () => assertAllowed(host, what, undefined, network));
   if (mon?.prometheus) allowed(['monitoring', 'prometheus', 'url'], new URL(mon.prometheus.url).hostname, 'Prometheus URL host');
   if (mon?.alertmanager?.url) allowed(['monitoring', 'alertmanager', 'url'], new URL(mon.alertmanager.url).hostname, 'Alertmanager URL host');
   if (mon?.alertmanager?.receiver) allowed(['monitoring', 'alertmanager', 'receiver', 'listen'], parseHostPort(mon.alertmanager.receiver.listen).host, "faultline's alert receiver listen address");
   if (spec.target.listen !== undefined) allowed(['target', 'listen'], parseHostPort(spec.target.listen).host, "the reference service's listen address");
+}
+
+export function validateScenario(src: SpecSource, opts: ValidateOptions = {}): ScenarioModel {
+  expectKind(src, 'Experiment');
+  const spec = validateSpec(src, scenarioSchema);
+  const problems: InputError[] = [];
+  const network = checkNetwork(src, spec, opts, problems);
+  let slo: SloDefinition | undefined;
+  check(src, problems, ['slo'], () => {
+    slo = 'file' in spec.slo ? loadSloFile(resolve(dirname(src.file), spec.slo.file)) : toSloDefinition(spec.slo);
+  });
+  const tiers = new Set(slo?.policy.map((t) => t.name) ?? []);
+  const probeNames = checkProbes(src, spec, problems);
+  const expNames = new Set<string>();
+  spec.experiments.forEach((x, i) => checkExperiment(src, spec, x, i, { problems, expNames, probeNames, tiers, slo }));
+  checkMonitoringHosts(src, spec, network, problems);
   if (problems.length === 1) throw problems[0];
   if (problems.length > 1) throw new InputErrors('FAULTLINE_SCENARIO_INVALID', problems);
   return { file: src.file, spec, slo: slo as SloDefinition, network, history: spec.slo.history ?? DEFAULT_HISTORY };
