@@ -3,7 +3,7 @@
  * writes results under reports/bench/. Targets are reported, never asserted.
  *
  * `npm run bench -- --quick` is the regression guard (under a minute): the suites' short smoke runs,
- * fuzz with 1,000 inputs of each kind, and no kill or soak trials (minutes each) unless they are named.
+ * fuzz with 500 inputs of each kind, and no kill or soak trials (minutes each) unless they are named.
  */
 import { mkdirSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
@@ -29,8 +29,8 @@ const SLOW_SUITES = new Set(['kill', 'soak']);
 const VALUE_FLAGS = new Set(['--trials', '--only', '--duration', '--rate', '--toggle']);
 const wanted = process.argv.slice(2).filter((a, i, all) => !a.startsWith('-') && !VALUE_FLAGS.has(all[i - 1] ?? ''));
 const names = wanted.length > 0 ? wanted : Object.keys(suites).filter((n) => !(QUICK && SLOW_SUITES.has(n)));
-// The fuzz suite reads its input count from the environment; a quick run fuzzes 1,000 of each.
-if (QUICK) process.env.FAULTLINE_FUZZ_RUNS ??= '1000';
+// The fuzz suite reads its input count from the environment; a quick run fuzzes 500 of each.
+if (QUICK) process.env.FAULTLINE_FUZZ_RUNS ??= '500';
 const unknown = names.filter((n) => !suites[n]);
 if (unknown.length > 0) {
   console.error(`bench: unknown suite '${unknown[0]}' (have: ${Object.keys(suites).join(', ')})`);
