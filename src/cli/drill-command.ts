@@ -23,7 +23,8 @@ import {
 import { injectorLinks } from '../scenario/index.ts';
 import { z } from 'zod';
 import { parseFlags } from './args.ts';
-import { onStopSignal, reapAtStart } from './stop-signals.ts';
+import { reapAtStart } from './reap-at-start.ts';
+import { onStopSignal } from './stop-signals.ts';
 import type { CliIo, Command } from './io.ts';
 import { rolloutUsage, runRolloutCommand } from './rollout-command.ts';
 

@@ -11,6 +11,7 @@ import { BALANCE_POLICIES, type BalancePolicy } from '../injector/index.ts';
 import { runId, verdictTable, writeReports } from '../report/index.ts';
 import { parseFlags } from './args.ts';
 import type { CliIo } from './io.ts';
+import { onStopSignal } from './stop-signals.ts';
 
 export const rolloutUsage = `faultline drill rollout — replace replicas one at a time under load, ring by ring, and prove no outage
 
@@ -173,17 +174,15 @@ export async function runRolloutCommand(argv: string[], io: CliIo): Promise<numb
   const seed = values.seed ?? (file?.seed !== undefined ? String(file.seed) : String(randomSeed()));
   const name = file?.metadata.name ?? 'rollout';
   const controller = new AbortController();
-  const onSignal = (): void => controller.abort();
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
+  // SIGINT, SIGTERM, or (started through npm) the end of its parent: the replicas must not run on orphaned.
+  const unsubscribe = onStopSignal(io, (reason) => controller.abort(reason));
   const startedAt = Date.now();
   io.stdout.write(`rollout drill: ${spec.replicas} replicas ${spec.from.version} → ${spec.to.version}, rings ${spec.rings}, ${spec.load.rate} req/s, seed ${seed}\n`);
   let rollout;
   try {
     rollout = await runRollout({ spec, seed, signal: controller.signal, network, onStep: (line) => io.stdout.write(`  ${line}\n`) });
   } finally {
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
+    unsubscribe();
   }
   const aborted = controller.signal.aborted;
   const exitCode = aborted ? ExitCode.aborted : rollout.status === 'error' ? ExitCode.harnessError : rollout.status === 'passed' ? ExitCode.passed : ExitCode.expectationFailed;

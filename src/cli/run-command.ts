@@ -3,7 +3,8 @@ import { ExitCode, randomSeed } from '../shared/index.ts';
 import { loadScenario, parseMetricsAddress, planScenario, RunEvents, runScenario } from '../scenario/index.ts';
 import { progressReporter, runId, verdictTable, writeReports } from '../report/index.ts';
 import { parseFlags } from './args.ts';
-import { onStopSignal, reapAtStart } from './stop-signals.ts';
+import { reapAtStart } from './reap-at-start.ts';
+import { onStopSignal } from './stop-signals.ts';
 import type { CliIo, Command } from './io.ts';
 import { packageFile } from './package-files.ts';
 

@@ -1,5 +1,6 @@
 import { createLogger, ExitCode, formatLogLine, InputError, networkPolicy } from '../shared/index.ts';
 import { readProxyConfigFile, startControlServer, type ProxyConfig } from '../injector/index.ts';
+import { onStopSignal } from './stop-signals.ts';
 import { parseFlags } from './args.ts';
 import type { Command } from './io.ts';
 
@@ -37,17 +38,14 @@ export const serveCommand: Command = {
     const control = await startControlServer({ host: values.host ?? '127.0.0.1', port, seed: values.seed ?? 0, logger, network });
     if (configs.length > 0) await control.populate(configs);
     io.stdout.write(`faultline control plane listening on ${control.url} (${control.proxies().length} proxies)\n`);
+    // SIGINT, SIGTERM or — started through npm (npx faultline serve) — the end of its parent: a SIGTERM
+    // to the top of the npm tree would otherwise leave the control plane listening with nobody to stop it.
     await new Promise<void>((resolve) => {
-      const stop = (sig: string): void => {
-        io.stderr.write(`${sig}: healing every fault and stopping\n`);
-        process.off('SIGINT', onInt);
-        process.off('SIGTERM', onTerm);
+      const unsubscribe = onStopSignal(io, (reason) => {
+        io.stderr.write(`${reason.replace(/^received /, '')}: healing every fault and stopping\n`);
+        unsubscribe();
         resolve();
-      };
-      const onInt = (): void => stop('SIGINT');
-      const onTerm = (): void => stop('SIGTERM');
-      process.on('SIGINT', onInt);
-      process.on('SIGTERM', onTerm);
+      });
     });
     await control.healAll();
     await control.stop();

@@ -4,7 +4,6 @@
  * ends npm and its shell but is not passed on, which would orphan faultline; faultline notices that its
  * parent is gone (it is re-parented) and stops exactly as on SIGTERM: heal, reports, exit 3.
  */
-import { reapDebris } from '../failover/index.ts';
 import type { CliIo } from './io.ts';
 
 /** Calls `stop(reason)` once on SIGINT/SIGTERM or (under npm) when the parent process exits. Returns the unsubscribe. */
@@ -36,9 +35,4 @@ export function onStopSignal(io: CliIo, stop: (reason: string) => void): () => v
     process.off('SIGTERM', onTerm);
     if (watch) clearInterval(watch);
   };
-}
-
-/** Reaps the debris of dead runs (working copies, servers left running) and says what it reaped. */
-export function reapAtStart(io: CliIo): void {
-  for (const line of reapDebris()) io.stderr.write(`faultline: reaped debris of a dead run: ${line}\n`);
 }

@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { connectOutcome, echoServer } from '../helpers/sockets.ts';
+import { until } from '../helpers/until.ts';
 
 const bin = fileURLToPath(new URL('../../bin/faultline.mjs', import.meta.url));
 
@@ -47,6 +48,29 @@ describe('faultline serve', () => {
     process.kill(s.child.pid as number, 'SIGTERM');
     expect(await s.exit).toBe(0);
     expect(s.stderr()).toContain('healing every fault');
+    await echo.close();
+  });
+
+  it('started through npm, it heals and stops when its parent goes (a SIGTERM to the top of the npm tree is not passed on)', async () => {
+    const echo = await echoServer();
+    // As npm runs it: a shell (that does not exec) with npm's environment; the test then ends the shell only.
+    const shell = spawn('/bin/sh', ['-c', `"${process.execPath}" "${bin}" serve --port 0; true`], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, npm_command: 'exec' } });
+    let out = '';
+    let err = '';
+    shell.stdout.on('data', (d) => (out += d));
+    shell.stderr.on('data', (d) => (err += d));
+    await until(() => /listening on http:\/\/\S+ /.test(out), 20_000);
+    const url = /listening on (http:\/\/\S+)/.exec(out)?.[1] as string;
+    const created = await fetch(`${url}/proxies`, { method: 'POST', body: JSON.stringify({ name: 'p', upstream: echo.address, listen: '127.0.0.1:0' }) });
+    const port = Number(((await created.json()) as { listen: string }).listen.split(':')[1]);
+    await fetch(`${url}/proxies/p/toxics`, { method: 'POST', body: JSON.stringify({ type: 'partition', attributes: { mode: 'refuse', scope: 'new' } }) });
+    expect(await connectOutcome(port)).toBe('ECONNREFUSED');
+    process.kill(shell.pid as number, 'SIGTERM');
+    // The orphaned serve notices, heals and stops: its control plane no longer answers, and it said why.
+    expect(await until(() => /parent process .* exited: healing every fault/.test(err), 10_000), err).toBe(true);
+    await expect
+      .poll(async () => fetch(`${url}/version`).then(() => 'up', () => 'down'), { timeout: 10_000 })
+      .toBe('down');
     await echo.close();
   });
 
