@@ -159,7 +159,6 @@ export default tseslint.config(
       'src/failover/provider.ts', // startNative
       'src/scenario/monitoring.ts', // startMonitoring, watch
       'src/scenario/failover-step.ts', // runFailoverStep
-      'src/scenario/gameday-plan.ts', // gameDayPlan
     ],
     rules: { 'max-lines-per-function': ['warn', { max: 80, skipBlankLines: true, skipComments: true, IIFEs: true }] },
   },

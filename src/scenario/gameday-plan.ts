@@ -13,6 +13,8 @@ import { formatDuration } from '../shared/index.ts';
 import type { FaultSpec } from '../injector/index.ts';
 import { alertName, compressMs, compressPolicy, predictTiers, type TierPrediction } from '../slo/index.ts';
 import type { ScenarioModel, ScenarioPlan } from './model.ts';
+import type { ExperimentSpec } from './spec.ts';
+import type { ObservedExpectationSpec } from './monitoring-spec.ts';
 import { tierFor } from './observed-verdict.ts';
 
 export interface AssumedRatio {
@@ -106,6 +108,41 @@ function combine(rs: AssumedRatio[]): AssumedRatio {
   return { ratio: 1 - ok, why: rs.map((r) => r.why).join('; ') };
 }
 
+/** One tier's predicted fire/clear times, the scenario's expectation in words, and any conflict between the two. */
+function plannedAlert(t: ScenarioModel['slo']['policy'][number], p: TierPrediction | undefined, e: ExperimentSpec['expect']['alerts'][string] | undefined, injectAtMs: number): PlannedAlert {
+  const a: PlannedAlert = { tier: t.name, severity: t.severity, alertname: alertName(t.name), fireAt: p?.fireAt ?? null, clearAt: p?.clearAt ?? null, firingAtFault: p?.firingAtFault ?? false };
+  if (e) {
+    const clears = e.clearsWithin;
+    const fires = typeof e.fires === 'object' ? ' as predicted' : e.within !== undefined ? ` within ${formatDuration(e.within)}` : '';
+    a.expected = e.fires ? `fires${fires}${typeof clears === 'number' ? `, clears within ${formatDuration(clears)}` : clears !== undefined ? ', clears as predicted' : ''}` : 'quiet';
+    if (p) {
+      if (e.fires && p.fireAt === null) a.conflict = 'the maths says it does not fire';
+      else if (e.fires && e.within !== undefined && p.fireAt !== null && p.fireAt - injectAtMs > e.within) a.conflict = `predicted to fire ${formatDuration(p.fireAt - injectAtMs)} after inject, later than ${formatDuration(e.within)}`;
+      else if (!e.fires && p.fireAt !== null) a.conflict = `predicted to fire ${formatDuration(p.fireAt - injectAtMs)} after inject`;
+    }
+  }
+  return a;
+}
+
+/** One observed expectation with its tier's prediction and what monitoring adds on top; a conflict when the maths disagrees. */
+function plannedObserved(o: ObservedExpectationSpec, tierAlertNames: Record<string, string>, pred: (tier: string) => TierPrediction | undefined, injectAtMs: number): PlannedObserved {
+  const tier = tierFor(o, tierAlertNames);
+  const p = tier ? pred(tier) : undefined;
+  const positive = o.source === 'prometheus' ? o.fires : o.notifies;
+  const clear = o.source === 'prometheus' ? o.clearsWithin : o.resolvedWithin;
+  const expectation = positive
+    ? `${o.source === 'prometheus' ? 'fires' : 'notifies'}${o.within !== undefined ? ` within ${formatDuration(o.within)}` : ''}${clear !== undefined ? `, ${o.source === 'prometheus' ? 'resolves' : 'resolved notification'} within ${formatDuration(clear)}` : ''}`
+    : o.source === 'prometheus'
+      ? 'never fires'
+      : 'no notification';
+  const adds = o.source === 'prometheus' ? "+ up to one scrape and one rule evaluation + the rule's for:" : '+ scrape + evaluation + for: in Prometheus + group_wait (fire) / group_interval (resolved) in Alertmanager';
+  const out: PlannedObserved = { source: o.source, alert: o.alert, tier, expectation, fireAt: p?.fireAt ?? null, clearAt: p?.clearAt ?? null, adds };
+  if (p && positive && p.fireAt === null) out.conflict = 'the maths says its tier does not fire';
+  else if (p && positive && o.within !== undefined && p.fireAt !== null && p.fireAt - injectAtMs > o.within) out.conflict = `its tier is predicted to fire ${formatDuration(p.fireAt - injectAtMs)} after inject, later than ${formatDuration(o.within)} before monitoring adds anything`;
+  else if (p && !positive && p.fireAt !== null) out.conflict = `its tier is predicted to fire ${formatDuration(p.fireAt - injectAtMs)} after inject`;
+  return out;
+}
+
 export function gameDayPlan(model: ScenarioModel, plan: ScenarioPlan, opts: { errorRatio?: number } = {}): GameDayPlan {
   const { spec, slo } = model;
   const scale = plan.timeScale;
@@ -139,39 +176,8 @@ export function gameDayPlan(model: ScenarioModel, plan: ScenarioPlan, opts: { er
       });
     }
     const pred = (tier: string): TierPrediction | undefined => predictions.find((p) => p.tier === tier);
-    const alerts = slo.policy.map((t): PlannedAlert => {
-      const p = pred(t.name);
-      const a: PlannedAlert = { tier: t.name, severity: t.severity, alertname: alertName(t.name), fireAt: p?.fireAt ?? null, clearAt: p?.clearAt ?? null, firingAtFault: p?.firingAtFault ?? false };
-      const e = xs?.expect.alerts[t.name];
-      if (e) {
-        const clears = e.clearsWithin;
-        const fires = typeof e.fires === 'object' ? ' as predicted' : e.within !== undefined ? ` within ${formatDuration(e.within)}` : '';
-        a.expected = e.fires ? `fires${fires}${typeof clears === 'number' ? `, clears within ${formatDuration(clears)}` : clears !== undefined ? ', clears as predicted' : ''}` : 'quiet';
-        if (p) {
-          if (e.fires && p.fireAt === null) a.conflict = 'the maths says it does not fire';
-          else if (e.fires && e.within !== undefined && p.fireAt !== null && p.fireAt - x.injectAtMs > e.within) a.conflict = `predicted to fire ${formatDuration(p.fireAt - x.injectAtMs)} after inject, later than ${formatDuration(e.within)}`;
-          else if (!e.fires && p.fireAt !== null) a.conflict = `predicted to fire ${formatDuration(p.fireAt - x.injectAtMs)} after inject`;
-        }
-      }
-      return a;
-    });
-    const observed = (xs?.expect.observed ?? []).map((o): PlannedObserved => {
-      const tier = tierFor(o, tierAlertNames);
-      const p = tier ? pred(tier) : undefined;
-      const positive = o.source === 'prometheus' ? o.fires : o.notifies;
-      const clear = o.source === 'prometheus' ? o.clearsWithin : o.resolvedWithin;
-      const expectation = positive
-        ? `${o.source === 'prometheus' ? 'fires' : 'notifies'}${o.within !== undefined ? ` within ${formatDuration(o.within)}` : ''}${clear !== undefined ? `, ${o.source === 'prometheus' ? 'resolves' : 'resolved notification'} within ${formatDuration(clear)}` : ''}`
-        : o.source === 'prometheus'
-          ? 'never fires'
-          : 'no notification';
-      const adds = o.source === 'prometheus' ? "+ up to one scrape and one rule evaluation + the rule's for:" : '+ scrape + evaluation + for: in Prometheus + group_wait (fire) / group_interval (resolved) in Alertmanager';
-      const out: PlannedObserved = { source: o.source, alert: o.alert, tier, expectation, fireAt: p?.fireAt ?? null, clearAt: p?.clearAt ?? null, adds };
-      if (p && positive && p.fireAt === null) out.conflict = 'the maths says its tier does not fire';
-      else if (p && positive && o.within !== undefined && p.fireAt !== null && p.fireAt - x.injectAtMs > o.within) out.conflict = `its tier is predicted to fire ${formatDuration(p.fireAt - x.injectAtMs)} after inject, later than ${formatDuration(o.within)} before monitoring adds anything`;
-      else if (p && !positive && p.fireAt !== null) out.conflict = `its tier is predicted to fire ${formatDuration(p.fireAt - x.injectAtMs)} after inject`;
-      return out;
-    });
+    const alerts = slo.policy.map((t) => plannedAlert(t, pred(t.name), xs?.expect.alerts[t.name], x.injectAtMs));
+    const observed = (xs?.expect.observed ?? []).map((o) => plannedObserved(o, tierAlertNames, pred, x.injectAtMs));
     const timeline: PlannedExperimentTimeline = {
       name: x.name,
       startsAt: offset,
