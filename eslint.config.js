@@ -158,7 +158,6 @@ export default tseslint.config(
       'src/failover/drill.ts', // runFailoverDrill
       'src/failover/provider.ts', // startNative
       'src/scenario/monitoring.ts', // startMonitoring, watch
-      'src/scenario/failover-step.ts', // runFailoverStep
     ],
     rules: { 'max-lines-per-function': ['warn', { max: 80, skipBlankLines: true, skipComments: true, IIFEs: true }] },
   },

@@ -78,6 +78,67 @@ export function judgeDrillStep(spec: FailoverDrillSpec, r: Pick<DrillStepResult,
   return out;
 }
 
+/** One GET /readyz as a client sees it (t: ms since the step started). */
+async function pollReadyz(url: string, t: number): Promise<ReadyzPoll> {
+  const s: ReadyzPoll = { t, http: null, status: null, writesUsable: null, role: null, epoch: null };
+  try {
+    const res = await fetch(url, { signal: AbortSignal.timeout(2000) });
+    const body = (await res.json()) as Partial<ClusterView>;
+    s.http = res.status;
+    s.status = body.status ?? null;
+    s.writesUsable = typeof body.cluster?.writes_usable === 'boolean' ? body.cluster.writes_usable : null;
+    s.role = body.cluster?.writer?.role ?? null;
+    s.epoch = typeof body.cluster?.writer?.epoch === 'number' ? body.cluster.writer.epoch : null;
+  } catch (e) {
+    s.error = errorMessage(e);
+  }
+  return s;
+}
+
+/**
+ * Polls /readyz every `everyMs` from the drill's first readiness view on (before it the cluster is being
+ * copied and started — synchronous file copies block this process, the service included — and there is
+ * no view to judge), counting polls and keeping each change.
+ */
+function pollReadiness(url: string, into: DrillStepResult['readiness'], rel: () => number, hasView: () => boolean, everyMs: number): { stop(): Promise<void> } {
+  let polling = true;
+  let lastKey = '';
+  const loop = async (): Promise<void> => {
+    while (polling && !hasView()) await new Promise((r) => setTimeout(r, 10));
+    while (polling) {
+      const s = await pollReadyz(url, rel());
+      into.polls++;
+      if (s.http !== 200) into.non200++;
+      if (s.status !== 'ready') into.notReady++;
+      const k = key(s);
+      if (k !== lastKey) {
+        into.changes.push(s);
+        lastKey = k;
+      }
+      await new Promise((r) => setTimeout(r, everyMs));
+    }
+  };
+  const done = loop();
+  return {
+    async stop() {
+      polling = false;
+      await done;
+    },
+  };
+}
+
+/** The drill's check as the step's result keeps it. */
+function stepCheck(c: DrillResult['check']): NonNullable<DrillStepResult['check']> {
+  return {
+    verdict: c.verdict,
+    reason: c.reason,
+    violations: c.violations.map((v) => ({ invariant: v.invariant, message: v.message })),
+    rpo: { lostAcknowledgedWrites: c.rpo.lostAcknowledgedWrites, windowMs: c.rpo.windowMs },
+    rto: { ms: c.rto.ms },
+    writes: { ok: c.counts.ok, fail: c.counts.fail, unknown: c.counts.info },
+  };
+}
+
 /** Runs the drill with the reference service serving its readiness view; never throws. */
 export async function runFailoverStep(o: FailoverStepOptions): Promise<DrillStepResult> {
   const t0 = performance.now();
@@ -125,37 +186,7 @@ export async function runFailoverStep(o: FailoverStepOptions): Promise<DrillStep
   result.serviceUrl = service.url;
   o.events?.emit({ type: 'drill-start', fault: spec.fault, mode: spec.mode, seed: o.seed, readyzUrl: `${service.url}/readyz` });
 
-  let polling = true;
-  let lastKey = '';
-  const poll = async (): Promise<void> => {
-    // Poll from the drill's first readiness view on: before it, the cluster is being copied and started
-    // (synchronous file copies block this process, the service included) and there is no view to judge.
-    while (polling && latest === undefined) await new Promise((r) => setTimeout(r, 10));
-    while (polling) {
-      const s: ReadyzPoll = { t: rel(), http: null, status: null, writesUsable: null, role: null, epoch: null };
-      try {
-        const res = await fetch(`${service.url}/readyz`, { signal: AbortSignal.timeout(2000) });
-        const body = (await res.json()) as Partial<ClusterView>;
-        s.http = res.status;
-        s.status = body.status ?? null;
-        s.writesUsable = typeof body.cluster?.writes_usable === 'boolean' ? body.cluster.writes_usable : null;
-        s.role = body.cluster?.writer?.role ?? null;
-        s.epoch = typeof body.cluster?.writer?.epoch === 'number' ? body.cluster.writer.epoch : null;
-      } catch (e) {
-        s.error = errorMessage(e);
-      }
-      result.readiness.polls++;
-      if (s.http !== 200) result.readiness.non200++;
-      if (s.status !== 'ready') result.readiness.notReady++;
-      const k = key(s);
-      if (k !== lastKey) {
-        result.readiness.changes.push(s);
-        lastKey = k;
-      }
-      await new Promise((r) => setTimeout(r, o.pollMs ?? 25));
-    }
-  };
-  const poller = poll();
+  const poller = pollReadiness(`${service.url}/readyz`, result.readiness, rel, () => latest !== undefined, o.pollMs ?? 25);
   let drill: DrillResult | undefined;
   try {
     mkdirSync(o.dir, { recursive: true });
@@ -177,23 +208,14 @@ export async function runFailoverStep(o: FailoverStepOptions): Promise<DrillStep
   } finally {
     // One more poll after the drill's last view, then stop.
     await new Promise((r) => setTimeout(r, (o.pollMs ?? 25) * 2));
-    polling = false;
-    await poller;
+    await poller.stop();
     await service.close();
   }
   if (drill) {
-    const c = drill.check;
     result.evidenceDir = drill.runDir;
-    result.check = {
-      verdict: c.verdict,
-      reason: c.reason,
-      violations: c.violations.map((v) => ({ invariant: v.invariant, message: v.message })),
-      rpo: { lostAcknowledgedWrites: c.rpo.lostAcknowledgedWrites, windowMs: c.rpo.windowMs },
-      rto: { ms: c.rto.ms },
-      writes: { ok: c.counts.ok, fail: c.counts.fail, unknown: c.counts.info },
-    };
+    result.check = stepCheck(drill.check);
     result.timeline = { ...drill.timeline } as Record<string, number | undefined>;
-    result.reason = c.reason;
+    result.reason = drill.check.reason;
   }
   result.verdicts = judgeDrillStep(spec, result);
   if (drill) result.status = result.verdicts.every((v) => v.passed) ? 'passed' : 'failed';
