@@ -2,6 +2,7 @@ import { writeFileSync } from 'node:fs';
 import { assertAllowed, ExitCode, InputError, networkPolicy, parseDuration, randomSeed } from '../shared/index.ts';
 import { defaultPrewarmConnections, defaultWarmupMs, emitK6Script, runK6Script, runLoad, scheduleSchema, type LoadResult, type ScheduleShape, type SliOutcome } from '../load/index.ts';
 import { parseFlags } from './args.ts';
+import { stopController } from './stop-signals.ts';
 import type { CliIo, Command } from './io.ts';
 
 /**
@@ -180,7 +181,10 @@ export const loadCommand: Command = {
     }
     const seed = values.seed ?? String(randomSeed());
     const progress = progressWriter(io);
+    // SIGINT, SIGTERM or (started through npm) the end of its parent stop the run: summary, exit 3.
+    const stop = stopController(io);
     const result = await runLoad({
+      signal: stop.signal,
       target: {
         kind: 'http',
         url: values.url,
@@ -202,10 +206,14 @@ export const loadCommand: Command = {
         progress(
           `${(p.elapsedMs / 1000).toFixed(0)}s  rate ${p.sentPerSec.toFixed(0)}/s  done ${p.completedPerSec.toFixed(0)}/s  errors ${(p.errorRate * 100).toFixed(2)}%  p99 ${fmt(p.p99Ms)} ms  in-flight ${p.inFlight}`,
         ),
-    });
+    }).finally(stop.dispose);
     if (io.stderr.isTTY) io.stderr.write('\n');
     io.stdout.write(summary(result));
     if (values.json) writeFileSync(values.json, `${JSON.stringify(result, null, 2)}\n`);
+    if (stop.signal.aborted) {
+      io.stdout.write(`aborted: ${String(stop.signal.reason)} (exit 3)\n`);
+      return ExitCode.aborted;
+    }
     return result.valid ? ExitCode.passed : ExitCode.expectationFailed;
   },
 };

@@ -36,3 +36,10 @@ export function onStopSignal(io: CliIo, stop: (reason: string) => void): () => v
     if (watch) clearInterval(watch);
   };
 }
+
+/** An AbortSignal that onStopSignal aborts (its reason says why); dispose() unsubscribes. */
+export function stopController(io: CliIo): { signal: AbortSignal; dispose: () => void } {
+  const controller = new AbortController();
+  const dispose = onStopSignal(io, (reason) => controller.abort(reason));
+  return { signal: controller.signal, dispose };
+}

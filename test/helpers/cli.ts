@@ -15,6 +15,8 @@ export interface RunCliOptions {
   env?: Record<string, string>;
   /** Called with all stdout so far on every chunk, and a way to signal the child. */
   onStdout?: (all: string, kill: (sig: NodeJS.Signals) => void) => void;
+  /** The same for stderr (where live progress goes). */
+  onStderr?: (all: string, kill: (sig: NodeJS.Signals) => void) => void;
 }
 
 export function faultline(args: string[], opts: RunCliOptions = {}): Promise<Ran> {
@@ -26,7 +28,10 @@ export function faultline(args: string[], opts: RunCliOptions = {}): Promise<Ran
       stdout += d;
       opts.onStdout?.(stdout, (sig) => child.kill(sig));
     });
-    child.stderr.on('data', (d) => (stderr += d));
+    child.stderr.on('data', (d) => {
+      stderr += d;
+      opts.onStderr?.(stderr, (sig) => child.kill(sig));
+    });
     child.on('exit', (code) => resolve({ code, stdout, stderr }));
   });
 }

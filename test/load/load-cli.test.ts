@@ -98,6 +98,23 @@ describe('faultline load', () => {
     expect(steps.stdout).toMatch(/scheduled 30 {2}sent 30/);
   });
 
+  it('SIGTERM (or SIGINT) stops a run: the summary of what was sent, then exit 3', async () => {
+    for (const sig of ['SIGTERM', 'SIGINT'] as const) {
+      let signalled = false;
+      const r = await faultline(['load', '--url', url, '--rate', '50', '--duration', '60s'], {
+        onStderr: (all, kill) => {
+          if (!signalled && /rate \d+\/s/.test(all)) {
+            signalled = true;
+            kill(sig);
+          }
+        },
+      });
+      expect(r.code, r.stderr).toBe(3);
+      expect(r.stdout).toMatch(/requests +scheduled \d+ +sent \d+/);
+      expect(r.stdout).toContain(`aborted: received ${sig} (exit 3)`);
+    }
+  });
+
   it('exits 2 with a clear message for bad input, never a stack trace', async () => {
     const cases: Array<[string[], RegExp]> = [
       [['--rate', '10', '--duration', '1s'], /missing required flag --url/],
