@@ -156,7 +156,6 @@ export default tseslint.config(
       'src/failover/testcontainers-provider.ts', // startContainers
       'src/injector/udp-proxy.ts', // startUdpProxy
       'src/failover/drill.ts', // runFailoverDrill
-      'src/failover/provider.ts', // startNative
       'src/scenario/monitoring.ts', // startMonitoring, watch
     ],
     rules: { 'max-lines-per-function': ['warn', { max: 80, skipBlankLines: true, skipComments: true, IIFEs: true }] },

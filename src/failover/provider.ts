@@ -9,7 +9,7 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ExitCode, FaultlineError, InputError, redact, startLifeline, type Seed } from '../shared/index.ts';
+import { ExitCode, FaultlineError, InputError, redact, startLifeline, type Lifeline, type Seed } from '../shared/index.ts';
 import { WORKING_COPY_PREFIX, writeOwner } from './debris.ts';
 import {
   chownForServer,
@@ -119,6 +119,66 @@ export function nativeProvider(o: NativeProviderOptions = {}): ClusterProvider {
   };
 }
 
+/**
+ * SIGSTOPs a node: the postmaster first (it can fork no new backend then), then every child; repeated
+ * until the set is stable. Every child is a session leader: a process-group signal would freeze only the postmaster.
+ */
+async function pauseNode(node: PgNode): Promise<{ pausedPids: number[]; allStopped: boolean }> {
+  const stopped = new Set<number>();
+  for (let round = 0; round < 5; round++) {
+    const pids = nodePids(node).filter((p) => !stopped.has(p));
+    if (pids.length === 0) break;
+    signalAll(pids, 'SIGSTOP');
+    for (const p of pids) stopped.add(p);
+  }
+  const pausedPids = [...stopped];
+  const isStopped = (p: number): boolean => ['T', 't', 'Z', undefined].includes(processState(p));
+  await waitFor('every paused pid to stop', async () => pausedPids.every(isStopped), 2000, 10).catch(() => {});
+  return { pausedPids, allStopped: pausedPids.length > 0 && ['T', 't'].includes(processState(pausedPids[0]!) ?? '') && pausedPids.every(isStopped) };
+}
+
+/** Stops the node, rewinds or re-clones it from `src`, and starts it again as `src`'s replica (`adopted` runs once the tool has succeeded). */
+async function rejoinNode(b: PgBinaries, node: PgNode, src: PgNode, how: 'rewind' | 'reclone', dataDir: string, extra: Record<string, string>, adopted: () => void): Promise<Record<string, unknown>> {
+  await stopNode(node);
+  const t = performance.now();
+  const out = how === 'rewind' ? await rewindNode(b, node, src.port) : await recloneNode(b, node, src.port);
+  const toolMs = Math.round(performance.now() - t);
+  adopted();
+  await startNode(b, node, dataDir, extra);
+  return { how, toolMs, tool: redact(out.trim().split('\n').slice(-4).join(' | ')) };
+}
+
+/** kill -9 of a node's processes, and whether its port then refuses connections. */
+async function killAndCheck(node: PgNode): Promise<{ killedPids: number[]; portRefuses: boolean }> {
+  const killedPids = await killNode(node);
+  const portRefuses = await query(node.port, 'select 1', [], 300).then(
+    () => false,
+    () => true,
+  );
+  return { killedPids, portRefuses };
+}
+
+/** The two nodes on a fresh copy of the golden pair (each with its log file), watched by the lifeline; on failure the copy is removed and the lifeline released. */
+async function workingNodes(b: PgBinaries, golden: Parameters<typeof copyGoldenPair>[1], dataDir: string, runDir: string, life: Lifeline): Promise<[PgNode, PgNode]> {
+  life.watchPath(dataDir);
+  try {
+    writeOwner(dataDir);
+    const dirs = copyGoldenPair(b, golden, dataDir);
+    const A: PgNode = { name: 'pg-eu', region: 'eu', dir: dirs.A, port: await freePort(), proc: undefined, logFile: join(runDir, 'pg-eu.log'), lifeline: life };
+    const B: PgNode = { name: 'pg-us', region: 'us', dir: dirs.B, port: await freePort(), proc: undefined, logFile: join(runDir, 'pg-us.log'), lifeline: life };
+    for (const n of [A, B]) {
+      writeFileSync(n.logFile, '');
+      chownForServer(b, n.logFile);
+    }
+    return [A, B];
+  } catch (e) {
+    // Nothing started yet: only the working copy to remove.
+    rmSync(dataDir, { recursive: true, force: true });
+    life.release();
+    throw e;
+  }
+}
+
 async function startNative(ctx: ProviderContext, o: NativeProviderOptions): Promise<ProvidedCluster> {
   const b: PgBinaries = findPgBinaries();
   const golden = await ensureGoldenPair(b);
@@ -128,24 +188,7 @@ async function startNative(ctx: ProviderContext, o: NativeProviderOptions): Prom
   // If faultline dies (SIGKILL included), the lifeline stops both servers and removes the copy; the
   // owner file lets the next faultline reap it should even the lifeline fail.
   const life = startLifeline();
-  life.watchPath(dataDir);
-  let A: PgNode;
-  let B: PgNode;
-  try {
-    writeOwner(dataDir);
-    const dirs = copyGoldenPair(b, golden, dataDir);
-    A = { name: 'pg-eu', region: 'eu', dir: dirs.A, port: await freePort(), proc: undefined, logFile: join(ctx.runDir, 'pg-eu.log'), lifeline: life };
-    B = { name: 'pg-us', region: 'us', dir: dirs.B, port: await freePort(), proc: undefined, logFile: join(ctx.runDir, 'pg-us.log'), lifeline: life };
-    for (const n of [A, B]) {
-      writeFileSync(n.logFile, '');
-      chownForServer(b, n.logFile);
-    }
-  } catch (e) {
-    // Nothing started yet: only the working copy to remove.
-    rmSync(dataDir, { recursive: true, force: true });
-    life.release();
-    throw e;
-  }
+  const [A, B] = await workingNodes(b, golden, dataDir, ctx.runDir, life);
   const extraOf = new Map<PgNode, Record<string, string>>();
   const syncExtra: Record<string, string> = ctx.mode === 'sync' ? { synchronous_standby_names: 'us', synchronous_commit: ctx.syncCommit ?? 'on' } : {};
   let repl: LinkProxy | undefined;
@@ -182,31 +225,12 @@ async function startNative(ctx: ProviderContext, o: NativeProviderOptions): Prom
     primary: { name: A.name, region: A.region, target: nativeTarget(A.port) },
     replica: { name: B.name, region: B.region, target: nativeTarget(B.port) },
     initialEpoch: 1,
-    async kill(n) {
-      const node = pgOf(n);
-      const killedPids = await killNode(node);
-      const portRefuses = await query(node.port, 'select 1', [], 300).then(
-        () => false,
-        () => true,
-      );
-      return { killedPids, portRefuses };
-    },
+    kill: (n) => killAndCheck(pgOf(n)),
     async pause(n) {
-      // Stop the postmaster first (it can fork no new backend then), then every child; repeat until the
-      // set is stable. Every child is a session leader: a process-group signal would freeze only the postmaster.
       const node = pgOf(n);
-      const stopped = new Set<number>();
-      for (let round = 0; round < 5; round++) {
-        const pids = nodePids(node).filter((p) => !stopped.has(p));
-        if (pids.length === 0) break;
-        signalAll(pids, 'SIGSTOP');
-        for (const p of pids) stopped.add(p);
-      }
-      const pausedPids = [...stopped];
-      paused.set(node, pausedPids);
-      const isStopped = (p: number): boolean => ['T', 't', 'Z', undefined].includes(processState(p));
-      await waitFor('every paused pid to stop', async () => pausedPids.every(isStopped), 2000, 10).catch(() => {});
-      return { pausedPids, allStopped: pausedPids.length > 0 && ['T', 't'].includes(processState(pausedPids[0]!) ?? '') && pausedPids.every(isStopped) };
+      const r = await pauseNode(node);
+      paused.set(node, r.pausedPids);
+      return r;
     },
     async resume(n) {
       const node = pgOf(n);
@@ -232,14 +256,8 @@ async function startNative(ctx: ProviderContext, o: NativeProviderOptions): Prom
     },
     async rejoin(n, source, how) {
       const node = pgOf(n);
-      const src = pgOf(source);
-      await stopNode(node);
-      const t = performance.now();
-      const out = how === 'rewind' ? await rewindNode(b, node, src.port) : await recloneNode(b, node, src.port);
-      const toolMs = Math.round(performance.now() - t);
-      extraOf.set(node, { primary_conninfo: `host=127.0.0.1 port=${src.port} user=postgres application_name=${node.region}` });
-      await startNode(b, node, dataDir, extraOf.get(node));
-      return { how, toolMs, tool: redact(out.trim().split('\n').slice(-4).join(' | ')) };
+      const extra = { primary_conninfo: `host=127.0.0.1 port=${pgOf(source).port} user=postgres application_name=${node.region}` };
+      return rejoinNode(b, node, pgOf(source), how, dataDir, extra, () => extraOf.set(node, extra));
     },
     evidence: () => ({ ...ev, pids: { [A.name]: nodePids(A), [B.name]: nodePids(B) }, replicationLink: link.stats(), dataDir }),
     teardown,
