@@ -89,6 +89,105 @@ interface SessionLink {
   applies: boolean;
 }
 
+/** What the datagram path reads and counts: the faults per direction, their generation, the counters, and delayed datagrams. */
+interface FaultState {
+  faults: Record<Direction, UdpFaults>;
+  // Every setFaults/heal bumps the generation, so toxicity is re-drawn per session for the new faults.
+  generation: Record<Direction, number>;
+  leases: Partial<Record<Direction, LongTimer>>;
+  counters: Record<Direction, UdpDirectionStats>;
+  // Delayed datagrams wait on the monotonic clock and never leave early; stop() cancels the ones in flight.
+  // (One cancel handle each, not a listener per datagram on a shared AbortSignal: that list is O(n) per add/remove.)
+  inFlight: Set<{ cancel: () => void }>;
+}
+
+/** Whether this direction's faults apply to this session: toxicity drawn once per session and fault generation. */
+function faultsApply(state: FaultState, dir: Direction, link: SessionLink): boolean {
+  if (link.generation !== state.generation[dir]) {
+    link.generation = state.generation[dir];
+    const t = state.faults[dir].toxicity ?? 1;
+    link.applies = t >= 1 || link.rng.fork(`toxicity:${link.generation}`).next() < t;
+    if (link.applies) state.counters[dir].sessionsApplied++;
+    else state.counters[dir].sessionsSkipped++;
+  }
+  return link.applies;
+}
+
+/** Runs `go` now, or after `delay` ms on the monotonic clock (cancellable through `inFlight`). */
+function sendAfter(inFlight: FaultState['inFlight'], delay: number, go: () => void): void {
+  if (delay <= 0) {
+    go();
+    return;
+  }
+  const h = { cancel: (): void => {} };
+  inFlight.add(h);
+  h.cancel = atMonotonic(performance.now() + delay, () => {
+    inFlight.delete(h);
+    go();
+  });
+}
+
+/** One datagram through one direction's faults: lost, or sent (once or twice) after its drawn delay. */
+function deliver(state: FaultState, dir: Direction, link: SessionLink, msg: Buffer, send: (m: Buffer) => void): void {
+  const c = state.counters[dir];
+  c.received++;
+  const f = faultsApply(state, dir, link) ? state.faults[dir] : {};
+  const r = link.rng;
+  if (f.loss && r.chance(f.loss)) {
+    c.lost++;
+    return;
+  }
+  let delay = drawLatency(r, f.latency ?? 0, f.jitter ?? 0, f.distribution ?? 'uniform');
+  if (f.reorder && r.chance(f.reorder)) {
+    delay += f.reorderDelay ?? 10;
+    c.reordered++;
+  }
+  const copies = f.duplicate && r.chance(f.duplicate) ? 2 : 1;
+  if (copies === 2) c.duplicated++;
+  for (let i = 0; i < copies; i++) {
+    sendAfter(state.inFlight, delay, () => {
+      c.sent++;
+      send(msg);
+    });
+  }
+}
+
+/** Replaces one direction's faults (new generation) and restarts its lease: with ttlMs they heal themselves. */
+function setDirectionFaults(state: FaultState, dir: Direction, f: UdpFaults): void {
+  const { leases } = state;
+  state.faults[dir] = { ...f };
+  state.generation[dir]++;
+  leases[dir]?.clear();
+  delete leases[dir];
+  if (f.ttlMs !== undefined) {
+    const t = setLongTimeout(() => {
+      if (leases[dir] === t) setDirectionFaults(state, dir, {});
+    }, f.ttlMs);
+    leases[dir] = t;
+  }
+}
+
+interface Session {
+  sock: dgram.Socket;
+  link: Record<Direction, SessionLink>;
+}
+
+/** A new client address: its own upstream socket, whose replies go back to that client through the downstream faults. */
+function openSession(state: FaultState, front: dgram.Socket, upstreamHost: string, srng: Rng, client: dgram.RemoteInfo): Session {
+  const sock = dgram.createSocket(isIPv6(upstreamHost) ? 'udp6' : 'udp4');
+  const session: Session = { sock, link: { upstream: { rng: srng.fork('upstream'), generation: 0, applies: true }, downstream: { rng: srng.fork('downstream'), generation: 0, applies: true } } };
+  sock.on('message', (reply) => deliver(state, 'downstream', session.link.downstream, reply, (m) => front.send(m, client.port, client.address)));
+  sock.on('error', () => {});
+  return session;
+}
+
+function bindFront(front: dgram.Socket, name: string, listen: { host: string; port: number }): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    front.once('error', (e) => reject(new FaultlineError('FAULTLINE_INJECTOR_LISTEN', `UDP proxy '${name}' cannot bind: ${e.message}`, { cause: e })));
+    front.bind(listen.port, listen.host, () => resolve());
+  });
+}
+
 export async function startUdpProxy(opts: UdpProxyOptions): Promise<UdpProxy> {
   const listen = parseHostPort(opts.listen ?? '127.0.0.1:0', 'listen');
   const network = opts.network ?? LOOPBACK_ONLY;
@@ -97,97 +196,32 @@ export async function startUdpProxy(opts: UdpProxyOptions): Promise<UdpProxy> {
   assertAllowed(upstream.host, 'UDP proxy upstream', 'upstream', network);
   const seed = String(opts.seed ?? 0);
   const rng = Rng.fromSeed(seed).fork(`udp:${opts.name}`);
-  const faults: Record<Direction, UdpFaults> = {
-    upstream: validate(opts.faults?.upstream ?? {}),
-    downstream: validate(opts.faults?.downstream ?? {}),
+  const state: FaultState = {
+    faults: { upstream: validate(opts.faults?.upstream ?? {}), downstream: validate(opts.faults?.downstream ?? {}) },
+    generation: { upstream: 1, downstream: 1 },
+    leases: {},
+    counters: { upstream: emptyStats(), downstream: emptyStats() },
+    inFlight: new Set(),
   };
-  // Every setFaults/heal bumps the generation, so toxicity is re-drawn per session for the new faults.
-  const generation: Record<Direction, number> = { upstream: 1, downstream: 1 };
-  const leases: Partial<Record<Direction, LongTimer>> = {};
-  const counters: Record<Direction, UdpDirectionStats> = { upstream: emptyStats(), downstream: emptyStats() };
-  const family = isIPv6(listen.host) ? 'udp6' : 'udp4';
-  const front = dgram.createSocket(family);
-  const sessions = new Map<string, { sock: dgram.Socket; link: Record<Direction, SessionLink> }>();
-  // Delayed datagrams wait on the monotonic clock and never leave early; stop() cancels the ones in flight.
-  // (One cancel handle each, not a listener per datagram on a shared AbortSignal: that list is O(n) per add/remove.)
-  const inFlight = new Set<{ cancel: () => void }>();
+  const front = dgram.createSocket(isIPv6(listen.host) ? 'udp6' : 'udp4');
+  const sessions = new Map<string, Session>();
   let nextSession = 1;
-
-  const deliver = (dir: Direction, link: SessionLink, msg: Buffer, send: (m: Buffer) => void): void => {
-    const c = counters[dir];
-    c.received++;
-    if (link.generation !== generation[dir]) {
-      link.generation = generation[dir];
-      const t = faults[dir].toxicity ?? 1;
-      link.applies = t >= 1 || link.rng.fork(`toxicity:${link.generation}`).next() < t;
-      if (link.applies) c.sessionsApplied++;
-      else c.sessionsSkipped++;
-    }
-    const f = link.applies ? faults[dir] : {};
-    const r = link.rng;
-    if (f.loss && r.chance(f.loss)) {
-      c.lost++;
-      return;
-    }
-    let delay = drawLatency(r, f.latency ?? 0, f.jitter ?? 0, f.distribution ?? 'uniform');
-    if (f.reorder && r.chance(f.reorder)) {
-      delay += f.reorderDelay ?? 10;
-      c.reordered++;
-    }
-    const copies = f.duplicate && r.chance(f.duplicate) ? 2 : 1;
-    if (copies === 2) c.duplicated++;
-    for (let i = 0; i < copies; i++) {
-      const go = (): void => {
-        c.sent++;
-        send(msg);
-      };
-      if (delay <= 0) go();
-      else {
-        const h = { cancel: (): void => {} };
-        inFlight.add(h);
-        h.cancel = atMonotonic(performance.now() + delay, () => {
-          inFlight.delete(h);
-          go();
-        });
-      }
-    }
-  };
 
   front.on('message', (msg, rinfo) => {
     const key = `${rinfo.address}:${rinfo.port}`;
-    let s = sessions.get(key);
-    if (!s) {
-      const sock = dgram.createSocket(isIPv6(upstream.host) ? 'udp6' : 'udp4');
-      const srng = rng.fork(`session:${nextSession++}`);
-      s = { sock, link: { upstream: { rng: srng.fork('upstream'), generation: 0, applies: true }, downstream: { rng: srng.fork('downstream'), generation: 0, applies: true } } };
-      const session = s;
-      sock.on('message', (reply) => deliver('downstream', session.link.downstream, reply, (m) => front.send(m, rinfo.port, rinfo.address)));
-      sock.on('error', () => {});
-      sessions.set(key, s);
+    let session = sessions.get(key);
+    if (!session) {
+      session = openSession(state, front, upstream.host, rng.fork(`session:${nextSession++}`), rinfo);
+      sessions.set(key, session);
     }
-    const session = s;
-    deliver('upstream', session.link.upstream, msg, (m) => session.sock.send(m, upstream.port, upstream.host));
+    const sock = session.sock;
+    deliver(state, 'upstream', session.link.upstream, msg, (m) => sock.send(m, upstream.port, upstream.host));
   });
 
-  await new Promise<void>((resolve, reject) => {
-    front.once('error', (e) => reject(new FaultlineError('FAULTLINE_INJECTOR_LISTEN', `UDP proxy '${opts.name}' cannot bind: ${e.message}`, { cause: e })));
-    front.bind(listen.port, listen.host, () => resolve());
-  });
+  await bindFront(front, opts.name, listen);
   const port = front.address().port;
   let stopped = false;
-  const set = (dir: Direction, f: UdpFaults): void => {
-    faults[dir] = { ...f };
-    generation[dir]++;
-    leases[dir]?.clear();
-    delete leases[dir];
-    if (f.ttlMs !== undefined) {
-      const t = setLongTimeout(() => {
-        if (leases[dir] === t) set(dir, {});
-      }, f.ttlMs);
-      leases[dir] = t;
-    }
-  };
-  for (const dir of ['upstream', 'downstream'] as const) if (faults[dir].ttlMs !== undefined) set(dir, faults[dir]);
+  for (const dir of ['upstream', 'downstream'] as const) if (state.faults[dir].ttlMs !== undefined) setDirectionFaults(state, dir, state.faults[dir]);
 
   const proxy: UdpProxy = {
     name: opts.name,
@@ -198,21 +232,21 @@ export async function startUdpProxy(opts: UdpProxyOptions): Promise<UdpProxy> {
       const v = validate(f);
       for (const dir of ['upstream', 'downstream'] as const) {
         if (direction !== 'both' && direction !== dir) continue;
-        set(dir, v);
+        setDirectionFaults(state, dir, v);
       }
     },
     heal() {
-      set('upstream', {});
-      set('downstream', {});
+      setDirectionFaults(state, 'upstream', {});
+      setDirectionFaults(state, 'downstream', {});
     },
-    stats: () => ({ name: opts.name, seed, sessions: sessions.size, upstream: { ...counters.upstream }, downstream: { ...counters.downstream } }),
+    stats: () => ({ name: opts.name, seed, sessions: sessions.size, upstream: { ...state.counters.upstream }, downstream: { ...state.counters.downstream } }),
     async stop() {
       if (stopped) return;
       stopped = true;
-      for (const h of inFlight) h.cancel();
-      inFlight.clear();
-      leases.upstream?.clear();
-      leases.downstream?.clear();
+      for (const h of state.inFlight) h.cancel();
+      state.inFlight.clear();
+      state.leases.upstream?.clear();
+      state.leases.downstream?.clear();
       for (const s of sessions.values()) s.sock.close();
       await new Promise<void>((r) => front.close(() => r()));
     },
