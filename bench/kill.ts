@@ -8,7 +8,8 @@
  * private TMPDIR: postgres, the lifeline, helpers) and the files left in that TMPDIR (targets: 0 and 0).
  *
  * Flags (parsed here): `--trials N` or `--trials=N` per suite (default 50; FAULTLINE_KILL_TRIALS too),
- * `--only drill|selftest`. `--quick`: one trial of each, the self-test killed in its first 10 s.
+ * `--only drill|selftest`, `--in-drill` (self-test kill points 0–6 s after its drill's working copy
+ * appears, the phase with PostgreSQL running). `--quick`: one trial of each, the self-test killed in its first 10 s.
  */
 import { chmodSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -49,7 +50,9 @@ async function suite(name: Row['suite'], trials: number, quick: boolean): Promis
   const rows: Row[] = [];
   let rangeMs = name === 'drill' ? 6000 : 10_000;
   try {
-    if (name === 'selftest' && !quick) {
+    const inDrill = name === 'selftest' && process.argv.includes('--in-drill');
+    if (inDrill) rangeMs = 6000;
+    if (name === 'selftest' && !quick && !inDrill) {
       // Calibration: a whole self-test, not killed — how long it takes here, and that a clean run leaves nothing either.
       const t0 = Date.now();
       const r = await selftestKillTrial(root, SELFTEST_CAP_MS, reports);
@@ -60,7 +63,7 @@ async function suite(name: Row['suite'], trials: number, quick: boolean): Promis
     for (let i = 0; i < trials; i++) {
       const delayMs = Math.round(rng.uniform(0, rangeMs));
       const t0 = Date.now();
-      const r: KillTrialResult = name === 'drill' ? await killTrial(root, delayMs, reports) : await selftestKillTrial(root, delayMs, reports);
+      const r: KillTrialResult = name === 'drill' ? await killTrial(root, delayMs, reports) : await selftestKillTrial(root, delayMs, reports, inDrill);
       rows.push({ suite: name, delayMs, runningAtKill: r.runningAtKill, drillAtKill: r.drillAtKill, finishedFirst: r.finishedFirst, processesLeft: r.processes.length, filesLeft: r.copies.length });
       const when = name === 'drill' ? `${delayMs} ms after the working copy appeared` : `${(delayMs / 1000).toFixed(1)} s in${r.drillAtKill ? ' (during the failover drill)' : ''}${r.finishedFirst ? ` (it had finished: exit ${r.exitCode})` : ''}`;
       console.log(`   ${name} trial ${i + 1}/${trials}: SIGKILL ${when}, ${r.runningAtKill} processes of the run alive → ${r.processes.length} processes, ${r.copies.length} files left (${((Date.now() - t0) / 1000).toFixed(0)} s)`);
@@ -75,6 +78,7 @@ async function suite(name: Row['suite'], trials: number, quick: boolean): Promis
 }
 
 function selftestPoints(): string {
+  if (process.argv.includes('--in-drill')) return 'SIGKILL 0–6 s after its drill\'s working copy appeared';
   const c = calibration.get('selftest');
   if (!c) return 'SIGKILL 0–10 s after the start';
   return `SIGKILL 0–${(c.ms / 1000).toFixed(0)} s after the start (the length of one whole run just measured; it left ${c.processesLeft} processes and ${c.filesLeft} files)`;
