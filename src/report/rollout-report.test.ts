@@ -1,25 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import type { ReplicaRecord, RolloutResult, RunResult } from '../scenario/index.ts';
 import { renderHtml, renderJunit, renderMarkdown } from './render.ts';
+import { newReplicaRecord } from '../scenario/rollout-replicas.ts';
 
 const rep = (name: string, over: Partial<ReplicaRecord>): ReplicaRecord => ({
-  name,
-  slot: 0,
-  version: '1.0.0',
-  ring: 'canary',
-  role: 'initial',
-  port: 1,
+  ...newReplicaRecord(name, 0, { version: '1.0.0' }, 'initial', 'canary', 1, 0),
   pid: 1,
-  startedAt: 0,
   readyAt: 500,
   admittedAt: 520,
-  sigtermAt: null,
-  outOfRotationAt: null,
-  listenerClosedAt: null,
-  exitedAt: null,
-  exit: null,
-  killed: false,
-  polls: [],
   balancer: { firstRoutedAt: 600, lastRoutedAt: 3000, connections: 12, brokenInFlight: 0, connectFailures: 0, brokenAt: [] },
   ...over,
 });

@@ -1,25 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import { classifyRequests, judgeGate, judgeRollout, type ReplicaRecord, type RolloutRequest, type RolloutResult } from './rollout-checks.ts';
 import { parseRings, rolloutSchema } from './rollout-spec.ts';
+import { newReplicaRecord } from './rollout-replicas.ts';
 
 const replica = (over: Partial<ReplicaRecord>): ReplicaRecord => ({
-  name: 'r1-v1',
-  slot: 0,
-  version: '1',
-  ring: 'canary',
-  role: 'initial',
-  port: 1,
+  ...newReplicaRecord('r1-v1', 0, { version: '1' }, 'initial', 'canary', 1, 0),
   pid: 1,
-  startedAt: 0,
   readyAt: 100,
   admittedAt: 110,
-  sigtermAt: null,
-  outOfRotationAt: null,
-  listenerClosedAt: null,
-  exitedAt: null,
-  exit: null,
-  killed: false,
-  polls: [],
   balancer: { firstRoutedAt: 120, lastRoutedAt: 900, connections: 10, brokenInFlight: 0, connectFailures: 0, brokenAt: [] },
   ...over,
 });

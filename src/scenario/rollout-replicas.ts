@@ -6,7 +6,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { errorMessage, freePort } from '../shared/index.ts';
+import { errorMessage, freePort, sleep } from '../shared/index.ts';
 import { httpStatusOnce } from '../injector/index.ts';
 import type { DrainPoll, ReplicaRecord } from './rollout-checks.ts';
 import type { ReleaseSpec, RolloutSpec } from './rollout-spec.ts';
@@ -24,18 +24,6 @@ export interface Live {
   child: ChildProcess;
   exited: Promise<void>;
 }
-
-export const sleep = (ms: number, signal?: AbortSignal): Promise<void> =>
-  new Promise((resolve) => {
-    if (signal?.aborted) return resolve();
-    const t = setTimeout(done, ms);
-    function done(): void {
-      clearTimeout(t);
-      signal?.removeEventListener('abort', done);
-      resolve();
-    }
-    signal?.addEventListener('abort', done, { once: true });
-  });
 
 /** GET on a fresh connection: the status, or null with the error code. */
 async function probe(url: string, timeoutMs: number): Promise<{ status: number | null; error?: string }> {
@@ -76,7 +64,8 @@ export function replicaArgv(spec: RolloutSpec, release: ReleaseSpec, role: Repli
   return argv;
 }
 
-function newRecord(name: string, slot: number, release: ReleaseSpec, role: ReplicaRecord['role'], ring: string | null, port: number, at: number): ReplicaRecord {
+/** A replica's record as it starts: nothing observed yet. */
+export function newReplicaRecord(name: string, slot: number, release: Pick<ReleaseSpec, 'version'>, role: ReplicaRecord['role'], ring: string | null, port: number, at: number): ReplicaRecord {
   return {
     name,
     slot,
@@ -116,7 +105,7 @@ export class ReplicaFleet {
     const port = await this.portFor(slot);
     const name = `r${slot + 1}-v${release.version}${role === 'rollback' ? '-rb' : ''}`;
     const argv = replicaArgv(this.o.spec, release, role, { port: String(port), replica: name, version: release.version });
-    const rec = newRecord(name, slot, release, role, ring, port, this.o.now());
+    const rec = newReplicaRecord(name, slot, release, role, ring, port, this.o.now());
     this.records.push(rec);
     const child = spawn(argv[0] as string, argv.slice(1), { stdio: ['ignore', 'pipe', 'pipe'] });
     rec.pid = child.pid ?? null;

@@ -8,11 +8,11 @@
  * Everything listens on loopback; every process is started and stopped by pid (rollout-replicas.ts).
  * The decisions are pure (rollout-gate.ts); the verdict rows come from rollout-checks.ts.
  */
-import { errorMessage, type NetworkPolicy } from '../shared/index.ts';
+import { errorMessage, sleep, type NetworkPolicy } from '../shared/index.ts';
 import { startLoadProcess, type LoadProcess } from './rollout-load.ts';
 import { classifyRequests, judgeGate, judgeRollout, type RingRecord, type RolloutRequest, type RolloutResult } from './rollout-checks.ts';
 import { parseRings, type ReleaseSpec, type Ring, type RolloutSpec } from './rollout-spec.ts';
-import { ReplicaFleet, sleep, type Live } from './rollout-replicas.ts';
+import { ReplicaFleet, type Live } from './rollout-replicas.ts';
 import { ExternalBalancer, OwnBalancer, type RolloutFront } from './rollout-front.ts';
 import { RolloutAlerts } from './rollout-alerts.ts';
 import { alertsInSpan, decideGate, perSecond, rollbackSlots, rolloutStatus } from './rollout-gate.ts';
