@@ -155,7 +155,6 @@ export default tseslint.config(
     files: [
       'src/failover/testcontainers-provider.ts', // startContainers
       'src/failover/drill.ts', // runFailoverDrill
-      'src/scenario/monitoring.ts', // startMonitoring, watch
     ],
     rules: { 'max-lines-per-function': ['warn', { max: 80, skipBlankLines: true, skipComments: true, IIFEs: true }] },
   },

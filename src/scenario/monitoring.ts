@@ -73,6 +73,126 @@ export interface MonitoringSession {
   close(): Promise<void>;
 }
 
+/** Runs `fn` every `intervalMs` (start to start) until `signal` aborts. */
+async function pollEvery(intervalMs: number, signal: AbortSignal, fn: () => Promise<void>): Promise<void> {
+  while (!signal.aborted) {
+    const t0 = Date.now();
+    await fn();
+    const wait = Math.max(0, intervalMs - (Date.now() - t0));
+    await sleep(wait, signal);
+  }
+}
+
+type PollTarget = 'prometheus' | 'alertmanager';
+
+/** Wraps a poll so the first failure in a row is recorded (poll-error), and so is the recovery after failures (poll-recovered). */
+function failureRecorder(record: (o: Observation) => void): (target: PollTarget, fn: () => Promise<void>) => Promise<void> {
+  const failures = { prometheus: 0, alertmanager: 0 };
+  return async (target, fn) => {
+    try {
+      await fn();
+      if (failures[target] > 0) record({ source: 'poll-recovered', at: Date.now(), target, failures: failures[target] });
+      failures[target] = 0;
+    } catch (e) {
+      if (failures[target]++ === 0) record({ source: 'poll-error', at: Date.now(), target, error: errorMessage(e) });
+    }
+  };
+}
+
+/** One experiment's poll loops: Prometheus' /api/v1/alerts and Alertmanager's /api/v2/alerts, as configured. */
+function startPolling(spec: MonitoringSpec, signal: AbortSignal, record: (o: Observation) => void): Array<Promise<void>> {
+  const polled = failureRecorder(record);
+  const loops: Array<Promise<void>> = [];
+  const prom = spec.prometheus;
+  if (prom) {
+    const tracker = new PrometheusAlertTracker();
+    loops.push(
+      pollEvery(prom.pollInterval, signal, () =>
+        polled('prometheus', async () => {
+          const body = (await getJson(`${base(prom.url)}/api/v1/alerts`)) as { data?: { alerts?: PromAlert[] } };
+          for (const o of tracker.update(Date.now(), body.data?.alerts ?? [])) record(o);
+        }),
+      ),
+    );
+  }
+  const am = spec.alertmanager;
+  if (am?.url) {
+    const amUrl = am.url;
+    const tracker = new AlertmanagerAlertTracker();
+    loops.push(
+      pollEvery(am.pollInterval, signal, () =>
+        polled('alertmanager', async () => {
+          const body = (await getJson(`${base(amUrl)}/api/v2/alerts`)) as AmAlert[];
+          for (const o of tracker.update(Date.now(), Array.isArray(body) ? body : [])) record(o);
+        }),
+      ),
+    );
+  }
+  return loops;
+}
+
+/** What finishing one experiment's watch needs: its plan and rows, what was observed, and how to stop the polling. */
+interface WatchState {
+  plan: ExperimentPlan;
+  expectations: readonly ObservedExpectationSpec[];
+  spec: MonitoringSpec;
+  receiverUrl: string | undefined;
+  tierAlertNames: Record<string, string>;
+  events: RunEvents;
+  observations: Observation[];
+  rules: Promise<RuleInfo[] | null>;
+  scrape: Promise<number | null>;
+  /** Ends the poll loops (awaited) and stops recording webhook notifications. */
+  stopWatching(): Promise<void>;
+}
+
+/** Keeps watching until every row has seen what it waits for or its deadline passed, then judges and reports. */
+async function finishWatch(w: WatchState, result: ExperimentResult, signal: AbortSignal): Promise<ExperimentResult> {
+  const { plan: x, expectations, observations, spec } = w;
+  const prom = spec.prometheus;
+  const am = spec.alertmanager;
+  const endedAt = Date.now();
+  const loaded = await w.rules;
+  const deadline = result.startedAt + observedDeadline(x, expectations);
+  while (!signal.aborted && Date.now() < deadline && !observedSettled({ observations, startedAt: result.startedAt, rules: loaded }, expectations)) {
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  await w.stopWatching();
+  // Rules once more: a rule's health and last error after the experiment say the most.
+  const finalRules = prom ? ((await fetchPrometheusRules(prom.url).catch(() => null)) ?? loaded) : null;
+  const scrapeMs = await w.scrape;
+  const judged = judgeObserved(
+    {
+      plan: x,
+      startedAt: result.startedAt,
+      observations,
+      rules: finalRules,
+      scrapeMs,
+      pollMs: prom?.pollInterval ?? am?.pollInterval ?? 250,
+      intervals: result.slo.intervals,
+      tierAlertNames: w.tierAlertNames,
+      hasPrometheus: prom !== undefined,
+      hasAlertmanagerApi: am?.url !== undefined,
+      hasReceiver: w.receiverUrl !== undefined,
+      timeScale: result.slo.timeScale,
+    },
+    expectations,
+  );
+  const observed: ObservedReport = {
+    ...(prom ? { prometheusUrl: prom.url } : {}),
+    ...(am?.url ? { alertmanagerUrl: am.url } : {}),
+    ...(w.receiverUrl !== undefined ? { receiverUrl: w.receiverUrl } : {}),
+    scrapeIntervalMs: scrapeMs,
+    rules: finalRules,
+    observations: observations.map((o) => ({ ...o, t: o.at - result.startedAt })),
+    timelines: judged.timelines,
+    watchedAfterEndMs: Math.max(0, Date.now() - endedAt),
+  };
+  w.events.emit({ type: 'observed-end', experiment: x.name, verdicts: judged.verdicts, passed: judged.verdicts.every((v) => v.passed), watchedAfterEndMs: observed.watchedAfterEndMs });
+  const verdicts = [...result.verdicts, ...judged.verdicts];
+  return { ...result, verdicts, observed, passed: result.passed && judged.verdicts.every((v) => v.passed) };
+}
+
 export async function startMonitoring(model: ScenarioModel, events: RunEvents): Promise<MonitoringSession | undefined> {
   const spec: MonitoringSpec | undefined = model.spec.monitoring;
   if (!spec) return undefined;
@@ -94,101 +214,17 @@ export async function startMonitoring(model: ScenarioModel, events: RunEvents): 
       };
       sink = record;
       const stop = new AbortController();
-      const promTracker = new PrometheusAlertTracker();
-      const amTracker = new AlertmanagerAlertTracker();
-      const failures = { prometheus: 0, alertmanager: 0 };
-      const polled = async (target: 'prometheus' | 'alertmanager', fn: () => Promise<void>): Promise<void> => {
-        try {
-          await fn();
-          if (failures[target] > 0) record({ source: 'poll-recovered', at: Date.now(), target, failures: failures[target] });
-          failures[target] = 0;
-        } catch (e) {
-          if (failures[target]++ === 0) record({ source: 'poll-error', at: Date.now(), target, error: errorMessage(e) });
-        }
-      };
-      const loop = async (intervalMs: number, fn: () => Promise<void>): Promise<void> => {
-        while (!stop.signal.aborted) {
-          const t0 = Date.now();
-          await fn();
-          const wait = Math.max(0, intervalMs - (Date.now() - t0));
-          await sleep(wait, stop.signal);
-        }
-      };
-      const loops: Array<Promise<void>> = [];
       const prom = spec.prometheus;
-      let rules: Promise<RuleInfo[] | null> = Promise.resolve(null);
-      let scrape: Promise<number | null> = Promise.resolve(null);
-      if (prom) {
-        rules = fetchPrometheusRules(prom.url).catch(() => null);
-        scrape = prom.scrapeInterval !== undefined ? Promise.resolve(prom.scrapeInterval) : fetchScrapeInterval(prom.url).catch(() => null);
-        loops.push(
-          loop(prom.pollInterval, () =>
-            polled('prometheus', async () => {
-              const body = (await getJson(`${base(prom.url)}/api/v1/alerts`)) as { data?: { alerts?: PromAlert[] } };
-              for (const o of promTracker.update(Date.now(), body.data?.alerts ?? [])) record(o);
-            }),
-          ),
-        );
-      }
-      const am = spec.alertmanager;
-      if (am?.url) {
-        const amUrl = am.url;
-        loops.push(
-          loop(am.pollInterval, () =>
-            polled('alertmanager', async () => {
-              const body = (await getJson(`${base(amUrl)}/api/v2/alerts`)) as AmAlert[];
-              for (const o of amTracker.update(Date.now(), Array.isArray(body) ? body : [])) record(o);
-            }),
-          ),
-        );
-      }
-
-      return {
-        async finish(result, signal) {
-          const endedAt = Date.now();
-          const loaded = await rules;
-          const deadline = result.startedAt + observedDeadline(x, expectations);
-          while (!signal.aborted && Date.now() < deadline && !observedSettled({ observations, startedAt: result.startedAt, rules: loaded }, expectations)) {
-            await new Promise((r) => setTimeout(r, 100));
-          }
-          stop.abort();
-          await Promise.all(loops);
-          sink = undefined;
-          // Rules once more: a rule's health and last error after the experiment say the most.
-          const finalRules = prom ? ((await fetchPrometheusRules(prom.url).catch(() => null)) ?? loaded) : null;
-          const scrapeMs = await scrape;
-          const judged = judgeObserved(
-            {
-              plan: x,
-              startedAt: result.startedAt,
-              observations,
-              rules: finalRules,
-              scrapeMs,
-              pollMs: prom?.pollInterval ?? am?.pollInterval ?? 250,
-              intervals: result.slo.intervals,
-              tierAlertNames,
-              hasPrometheus: prom !== undefined,
-              hasAlertmanagerApi: am?.url !== undefined,
-              hasReceiver: receiver !== undefined,
-              timeScale: result.slo.timeScale,
-            },
-            expectations,
-          );
-          const observed: ObservedReport = {
-            ...(prom ? { prometheusUrl: prom.url } : {}),
-            ...(am?.url ? { alertmanagerUrl: am.url } : {}),
-            ...(receiver ? { receiverUrl: receiver.url } : {}),
-            scrapeIntervalMs: scrapeMs,
-            rules: finalRules,
-            observations: observations.map((o) => ({ ...o, t: o.at - result.startedAt })),
-            timelines: judged.timelines,
-            watchedAfterEndMs: Math.max(0, Date.now() - endedAt),
-          };
-          events.emit({ type: 'observed-end', experiment: x.name, verdicts: judged.verdicts, passed: judged.verdicts.every((v) => v.passed), watchedAfterEndMs: observed.watchedAfterEndMs });
-          const verdicts = [...result.verdicts, ...judged.verdicts];
-          return { ...result, verdicts, observed, passed: result.passed && judged.verdicts.every((v) => v.passed) };
-        },
+      const rules: Promise<RuleInfo[] | null> = prom ? fetchPrometheusRules(prom.url).catch(() => null) : Promise.resolve(null);
+      const scrape: Promise<number | null> = !prom ? Promise.resolve(null) : prom.scrapeInterval !== undefined ? Promise.resolve(prom.scrapeInterval) : fetchScrapeInterval(prom.url).catch(() => null);
+      const loops = startPolling(spec, stop.signal, record);
+      const stopWatching = async (): Promise<void> => {
+        stop.abort();
+        await Promise.all(loops);
+        sink = undefined;
       };
+      const state: WatchState = { plan: x, expectations, spec, receiverUrl: receiver?.url, tierAlertNames, events, observations, rules, scrape, stopWatching };
+      return { finish: (result, signal) => finishWatch(state, result, signal) };
     },
     async close() {
       sink = undefined;
