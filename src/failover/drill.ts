@@ -16,17 +16,17 @@ import { mkdirSync, writeFileSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ExitCode, FaultlineError, redact, sleep as sleepOrAbort } from '../shared/index.ts';
 import { nodeIdentity, query, waitFor, type PgTarget } from './postgres.ts';
-import { nativeProvider, type ClusterNode, type LinkProxy, type ProvidedCluster } from './provider.ts';
+import { nativeProvider, type ClusterNode, type ClusterProvider, type LinkProxy, type ProvidedCluster } from './provider.ts';
 import { checkHistory, type CheckResult, type DrillFacts, type FinalState, type HistoryOp, type TimelineMarks } from './checker.ts';
 import { checkProviderSupports, faultSchedule, type DrillFault, type DrillOptions, type FollowUp } from './drill-options.ts';
 import { DrillRecord } from './drill-record.ts';
 import { EpochStore } from './epoch-store.ts';
 import { WriterUnderTest, type WriterKind } from './writer.ts';
 import { startWorkloads, type Workloads } from './workloads.ts';
-import { injectFault, resumeZombie } from './fault-injection.ts';
-import { FailoverController } from './controller.ts';
+import { injectFault, resumeZombie, type InjectedFault } from './fault-injection.ts';
+import { FailoverController, type ControllerDecision } from './controller.ts';
 import { clusterControllerActions } from './controller-actions.ts';
-import { rejoinedCaughtUp, runFollowUp } from './follow-up.ts';
+import { rejoinedCaughtUp, runFollowUp, type Rejoin } from './follow-up.ts';
 import { collectFinalState } from './final-state.ts';
 
 export type { LinkProxy, LinkProxyFactory } from './provider.ts';
@@ -54,6 +54,101 @@ async function identities(nodes: ClusterNode[]): Promise<(identity: string) => s
   return (identity) => byIdentity.get(identity) ?? identity;
 }
 
+/** What the drill started and must stop, whatever happens. */
+interface Held {
+  cluster?: ProvidedCluster;
+  endpoint?: LinkProxy;
+  writer?: WriterUnderTest;
+  workloads?: Workloads;
+}
+
+/** One drill's settings and what every stage records into. */
+interface DrillRun {
+  opts: DrillOptions;
+  seed: string;
+  writerKind: WriterKind;
+  followUp: FollowUp;
+  record: DrillRecord;
+  evidence: Record<string, unknown>;
+  faultEvidence: Record<string, unknown>;
+  sleep: (ms: number) => Promise<void>;
+  checkAborted: () => void;
+}
+
+/** Cluster up, the writer endpoint (a proxy in front of the primary), and the controller with its durable epoch. */
+async function setUpCluster(run: DrillRun, provider: ClusterProvider, held: Held) {
+  const { opts, seed, record } = run;
+  held.cluster = await provider.start({ runDir: opts.dir, seed, mode: opts.mode, links: opts.links, ...(opts.syncCommit ? { syncCommit: opts.syncCommit } : {}), ...(opts.signal ? { signal: opts.signal } : {}) });
+  run.checkAborted();
+  const cl = held.cluster;
+  const A = cl.primary;
+  run.evidence.postgres = cl.version;
+  held.endpoint = await opts.links('writer-endpoint', `${A.target.host}:${A.target.port}`, seed);
+  const ep = held.endpoint;
+  const endpointTarget: PgTarget = { ...A.target, host: ep.host, port: ep.port };
+  const nodeOf = await identities([A, cl.replica]);
+  // The controller's durable epoch (tmp → fsync → rename), beside the evidence; it starts at the primary's stamp.
+  const epochStore = new EpochStore(join(opts.dir, 'controller-epoch.json'));
+  const controller = new FailoverController({
+    fault: opts.fault,
+    followUp: run.followUp,
+    primary: A,
+    candidate: cl.replica,
+    initialEpoch: cl.initialEpoch,
+    epochStore,
+    record,
+    actions: clusterControllerActions(cl, ep, endpointTarget, run.faultEvidence, record),
+    sleep: run.sleep,
+    checkAborted: run.checkAborted,
+  });
+  return { cl, ep, endpointTarget, nodeOf, epochStore, controller };
+}
+
+/** Keeps writing for a while after the cut, then stops and drains; heals replication, marks reconvergence, waits for a rejoined node to catch up. */
+async function quiesce(run: DrillRun, injected: InjectedFault, s: { cl: ProvidedCluster; endpointTarget: PgTarget; controller: FailoverController; writer: WriterUnderTest; workloads: Workloads; rejoin: Rejoin | undefined }): Promise<void> {
+  const { opts, record } = run;
+  const after = record.timeline.fenced ?? injected.at;
+  const firstWriteAfter = (): HistoryOp | undefined => record.history.find((o) => o.f === 'write' && o.type === 'ok' && o.t > after);
+  await waitFor('the first acknowledged write after the failover', async () => opts.signal?.aborted === true || firstWriteAfter() !== undefined, run.writerKind === 'fenced' ? 10_000 : 1500, 20).catch(() => {});
+  run.checkAborted();
+  record.timeline.firstWrite = firstWriteAfter()?.t;
+  await run.sleep(800);
+  await s.workloads.stop();
+  s.writer.close();
+  if (s.writer.fenced) await s.writer.drainSpool();
+  record.timeline.end = record.rel();
+  run.checkAborted();
+  if (opts.fault === 'partition') await s.cl.healReplication();
+  // Reconverged (when no rejoin says otherwise): the writer endpoint serves the current epoch.
+  if (record.timeline.reconverged === undefined) {
+    const stamped = await query<{ epoch: string }>(s.endpointTarget, 'select max(epoch) as epoch from ha_fence', [], 2000).catch(() => []);
+    if (Number(stamped[0]?.epoch) === s.controller.epoch) record.timeline.reconverged = record.rel();
+  }
+  // The rejoined node must have replayed everything before it is compared with the new primary.
+  if (s.rejoin) s.rejoin.caughtUp = await rejoinedCaughtUp(s.cl.primary, s.cl.replica);
+}
+
+/** The facts the checker judges the history by. */
+function drillFacts(run: DrillRun, injected: InjectedFault, decision: ControllerDecision, cl: ProvidedCluster, writer: WriterUnderTest, rejoin: Rejoin | undefined): DrillFacts {
+  const { opts, record } = run;
+  return {
+    mode: opts.mode,
+    fault: opts.fault,
+    writer: run.writerKind,
+    timeline: record.timeline,
+    epochs: record.epochs,
+    readiness: record.readiness,
+    predictedLagBytes: injected.predictedLagBytes,
+    telemetryBackupRpoMs: opts.telemetryBackupRpoMs ?? 300_000,
+    failover: decision.failover,
+    ...(decision.fence ? { fence: decision.fence } : {}),
+    followUp: decision.failover ? run.followUp : 'none',
+    initialEpoch: cl.initialEpoch,
+    ingest: { ...writer.spool },
+    ...(rejoin ? { rejoin } : {}),
+  };
+}
+
 export async function runFailoverDrill(opts: DrillOptions): Promise<DrillResult> {
   const writerKind = opts.writer ?? 'fenced';
   const followUp: FollowUp = opts.followUp ?? 'none';
@@ -72,42 +167,19 @@ export async function runFailoverDrill(opts: DrillOptions): Promise<DrillResult>
   const started = performance.now();
   const record = new DrillRecord();
   const evidence: Record<string, unknown> = { provider: provider.name, schedule };
-  let cluster: ProvidedCluster | undefined;
-  let endpoint: LinkProxy | undefined;
-  let writer: WriterUnderTest | undefined;
-  let workloads: Workloads | undefined;
+  const faultEvidence: Record<string, unknown> = {};
+  const run: DrillRun = { opts, seed, writerKind, followUp, record, evidence, faultEvidence, sleep, checkAborted };
+  const held: Held = {};
 
   try {
     // --- cluster up ---------------------------------------------------------------------------
-    cluster = await provider.start({ runDir, seed, mode: opts.mode, links: opts.links, ...(opts.syncCommit ? { syncCommit: opts.syncCommit } : {}), ...(opts.signal ? { signal: opts.signal } : {}) });
-    checkAborted();
-    const cl = cluster;
+    const { cl, ep, endpointTarget, nodeOf, epochStore, controller } = await setUpCluster(run, provider, held);
     const A = cl.primary;
     const B = cl.replica;
-    evidence.postgres = cl.version;
-    endpoint = await opts.links('writer-endpoint', `${A.target.host}:${A.target.port}`, seed);
-    const ep = endpoint;
-    const endpointTarget: PgTarget = { ...A.target, host: ep.host, port: ep.port };
-    const nodeOf = await identities([A, B]);
-    // The controller's durable epoch (tmp → fsync → rename), beside the evidence; it starts at the primary's stamp.
-    const epochStore = new EpochStore(join(runDir, 'controller-epoch.json'));
-    const faultEvidence: Record<string, unknown> = {};
-    const controller = new FailoverController({
-      fault: opts.fault,
-      followUp,
-      primary: A,
-      candidate: B,
-      initialEpoch: cl.initialEpoch,
-      epochStore,
-      record,
-      actions: clusterControllerActions(cl, ep, endpointTarget, faultEvidence, record),
-      sleep,
-      checkAborted,
-    });
     evidence.setupMs = Math.round(performance.now() - started);
 
     // --- the writer under test and the other workloads ---------------------------------------------
-    writer = new WriterUnderTest({
+    const writer = new WriterUnderTest({
       kind: writerKind,
       endpoint: endpointTarget,
       staleTarget: A.target,
@@ -118,7 +190,9 @@ export async function runFailoverDrill(opts: DrillOptions): Promise<DrillResult>
       probeIntervalMs,
       ...(opts.onReadiness ? { onReadiness: opts.onReadiness } : {}),
     });
-    workloads = startWorkloads(writer, [B, A], record, sleep, probeIntervalMs);
+    held.writer = writer;
+    const workloads = startWorkloads(writer, [B, A], record, sleep, probeIntervalMs);
+    held.workloads = workloads;
 
     // --- healthy baseline, the fault, the controller ----------------------------------------------
     await sleep(schedule.baselineMs);
@@ -136,44 +210,11 @@ export async function runFailoverDrill(opts: DrillOptions): Promise<DrillResult>
     const rejoin = followed.rejoin;
 
     // --- quiesce: keep writing for a while after the cut, then stop and drain -----------------------
-    const after = record.timeline.fenced ?? injected.at;
-    const firstWriteAfter = (): HistoryOp | undefined => record.history.find((o) => o.f === 'write' && o.type === 'ok' && o.t > after);
-    await waitFor('the first acknowledged write after the failover', async () => opts.signal?.aborted === true || firstWriteAfter() !== undefined, writerKind === 'fenced' ? 10_000 : 1500, 20).catch(() => {});
-    checkAborted();
-    record.timeline.firstWrite = firstWriteAfter()?.t;
-    await sleep(800);
-    await workloads.stop();
-    writer.close();
-    if (writer.fenced) await writer.drainSpool();
-    record.timeline.end = record.rel();
-    checkAborted();
-    if (opts.fault === 'partition') await cl.healReplication();
-    // Reconverged (when no rejoin says otherwise): the writer endpoint serves the current epoch.
-    if (record.timeline.reconverged === undefined) {
-      const stamped = await query<{ epoch: string }>(endpointTarget, 'select max(epoch) as epoch from ha_fence', [], 2000).catch(() => []);
-      if (Number(stamped[0]?.epoch) === controller.epoch) record.timeline.reconverged = record.rel();
-    }
-    // The rejoined node must have replayed everything before it is compared with the new primary.
-    if (rejoin) rejoin.caughtUp = await rejoinedCaughtUp(A, B);
+    await quiesce(run, injected, { cl, endpointTarget, controller, writer, workloads, rejoin });
 
     // --- final state from the authoritative node --------------------------------------------------------
     const final = await collectFinalState(controller.writer, [A, B]);
-    const facts: DrillFacts = {
-      mode: opts.mode,
-      fault: opts.fault,
-      writer: writerKind,
-      timeline: record.timeline,
-      epochs: record.epochs,
-      readiness: record.readiness,
-      predictedLagBytes: injected.predictedLagBytes,
-      telemetryBackupRpoMs: opts.telemetryBackupRpoMs ?? 300_000,
-      failover: decision.failover,
-      ...(decision.fence ? { fence: decision.fence } : {}),
-      followUp: decision.failover ? followUp : 'none',
-      initialEpoch: cl.initialEpoch,
-      ingest: { ...writer.spool },
-      ...(rejoin ? { rejoin } : {}),
-    };
+    const facts = drillFacts(run, injected, decision, cl, writer, rejoin);
     evidence.fault = faultEvidence;
     evidence.proxies = { writerEndpoint: ep.stats() };
     evidence.cluster = cl.evidence();
@@ -182,10 +223,10 @@ export async function runFailoverDrill(opts: DrillOptions): Promise<DrillResult>
     writeEvidence(runDir, record.history, final, facts, check, evidence);
     return { runDir, seed, mode: opts.mode, fault: opts.fault, writer: writerKind, followUp: facts.followUp ?? 'none', provider: provider.name, check, timeline: record.timeline, facts, final, evidence };
   } finally {
-    await workloads?.stop().catch(() => {});
-    writer?.close();
-    await cluster?.teardown().catch(() => {});
-    await endpoint?.stop().catch(() => {});
+    await held.workloads?.stop().catch(() => {});
+    held.writer?.close();
+    await held.cluster?.teardown().catch(() => {});
+    await held.endpoint?.stop().catch(() => {});
   }
 }
 
