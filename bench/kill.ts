@@ -65,7 +65,7 @@ async function suite(name: Row['suite'], trials: number, quick: boolean): Promis
       const t0 = Date.now();
       const r: KillTrialResult = name === 'drill' ? await killTrial(root, delayMs, reports) : await selftestKillTrial(root, delayMs, reports, inDrill);
       rows.push({ suite: name, delayMs, runningAtKill: r.runningAtKill, drillAtKill: r.drillAtKill, finishedFirst: r.finishedFirst, processesLeft: r.processes.length, filesLeft: r.copies.length });
-      const when = name === 'drill' ? `${delayMs} ms after the working copy appeared` : `${(delayMs / 1000).toFixed(1)} s in${r.drillAtKill ? ' (during the failover drill)' : ''}${r.finishedFirst ? ` (it had finished: exit ${r.exitCode})` : ''}`;
+      const when = name === 'drill' || inDrill ? `${delayMs} ms after the ${inDrill ? 'drill\'s ' : ''}working copy appeared${r.finishedFirst ? ` (it had finished: exit ${r.exitCode})` : ''}` : `${(delayMs / 1000).toFixed(1)} s in${r.drillAtKill ? ' (during the failover drill)' : ''}${r.finishedFirst ? ` (it had finished: exit ${r.exitCode})` : ''}`;
       console.log(`   ${name} trial ${i + 1}/${trials}: SIGKILL ${when}, ${r.runningAtKill} processes of the run alive → ${r.processes.length} processes, ${r.copies.length} files left (${((Date.now() - t0) / 1000).toFixed(0)} s)`);
       for (const pid of r.processes) console.log(`     left: ${pid} ${cmdline(pid)}`);
       for (const f of r.copies) console.log(`     left: ${join(root, f)}`);
