@@ -113,95 +113,113 @@ interface Node extends ClusterNode {
 }
 const node = (name: string, region: string, port: number, password: string): Node => ({ name, region, port, target: { host: '127.0.0.1', port, user: DB, password, database: DB } });
 
-async function startContainers(ctx: ProviderContext, o: TestcontainersProviderOptions): Promise<ProvidedCluster> {
-  const tc = await import('testcontainers');
-  const client = await tc.getContainerRuntimeClient();
-  const docker = client.container.dockerode;
-  const reaped = await reapLeftoverContainers(docker);
-  let localImage: LocalImage | undefined;
-  const image = o.image ?? (localImage = await ensureLocalPgImage()).image;
-  const startupTimeoutMs = o.startupTimeoutMs ?? 120_000;
-  const password = randomBytes(12).toString('hex');
-  const A = node('pg-eu', 'eu', await freePort(), password);
-  const B = node('pg-us', 'us', await freePort(), password);
-  const ev: Record<string, unknown> = { image, ...(localImage ? { localImage } : {}), ...(reaped.length ? { reapedLeftovers: reaped } : {}), network: 'host (loopback ports only)' };
-  const volumes: string[] = [];
-  let repl: LinkProxy | undefined;
-  let torn = false;
+/** What one pair's containers share: the runtime, the image, the password, and what goes into the evidence. */
+interface ContainerSetup {
+  tc: typeof import('testcontainers');
+  docker: Docker;
+  image: string;
+  password: string;
+  startupTimeoutMs: number;
+  runDir: string;
+  ev: Record<string, unknown>;
+  volumes: string[];
+}
+
+/** Writes a node's container log (redacted) beside the evidence. */
+async function saveLogs(docker: Docker, runDir: string, n: Node): Promise<void> {
+  if (!n.id) return;
+  const buf = (await docker.getContainer(n.id).logs({ stdout: true, stderr: true, follow: false }).catch(() => undefined)) as Buffer | undefined;
+  // The multiplexed stream: 8-byte frame headers before each chunk.
+  let out = '';
+  for (let i = 0; buf && i + 8 <= buf.length; ) {
+    const len = buf.readUInt32BE(i + 4);
+    out += buf.subarray(i + 8, i + 8 + len).toString();
+    i += 8 + len;
+  }
+  writeFileSync(join(runDir, `${n.name}.log`), redact(out));
+}
+
+/** Starts a node's container (labelled, host network) and waits until it answers over TCP; records its start time and data volume. */
+async function startNode(s: ContainerSetup, n: Node, env: Record<string, string>, command: string[], copy: typeof PRIMARY_INIT = []): Promise<void> {
+  const { tc, docker, image } = s;
+  const c = new tc.GenericContainer(image)
+    .withNetworkMode('host')
+    .withLabels({ [CONTAINER_LABELS.owner]: OWNER, [CONTAINER_LABELS.pid]: String(process.pid), [CONTAINER_LABELS.host]: hostname(), [CONTAINER_LABELS.run]: basename(s.runDir), [CONTAINER_LABELS.node]: n.name })
+    .withEnvironment({ POSTGRES_USER: DB, POSTGRES_DB: DB, POSTGRES_PASSWORD: s.password, PGPASSWORD: s.password, ...env })
+    .withEntrypoint(['/bin/sh', '-c', NODE_WRAPPER, 'faultline-node'])
+    .withCommand(['postgres', '-c', `port=${n.port}`, '-c', 'listen_addresses=127.0.0.1', '-c', `cluster_name=${n.name}`, ...command])
+    .withCopyContentToContainer(copy)
+    // Over TCP: the image's init-time server listens on the Unix socket only.
+    .withWaitStrategy(tc.Wait.forSuccessfulCommand(`pg_isready -q -h 127.0.0.1 -p ${n.port} -U ${DB} -d ${DB}`))
+    .withStartupTimeout(s.startupTimeoutMs);
+  const t = performance.now();
+  try {
+    n.started = await c.start();
+  } catch (e) {
+    // A container that failed its wait strategy is left by testcontainers: find it by its labels.
+    const left = await docker.listContainers({ all: true, filters: { label: [`${CONTAINER_LABELS.pid}=${process.pid}`, `${CONTAINER_LABELS.node}=${n.name}`] } }).catch(() => []);
+    n.id = left[0]?.Id;
+    throw new FaultlineError('FAULTLINE_FAILOVER_CONTAINER', `${n.name} (${image}) did not start: ${(e as Error).message}`, { cause: e });
+  }
+  n.id = n.started.getId();
+  s.ev[`${n.name}StartMs`] = Math.round(performance.now() - t);
+  // The data volume (anonymous with the default image) goes with the container at teardown; recorded so a test can check.
+  const mounts = (await docker.getContainer(n.id).inspect()).Mounts;
+  s.volumes.push(...mounts.filter((m) => m.Type === 'volume' && m.Name).map((m) => m.Name!));
+}
+
+/** The pair replicating: the primary, the replication link to it, the replica cloned through the link, synchronous when asked. */
+async function startPair(ctx: ProviderContext, s: ContainerSetup, A: Node, B: Node, held: { repl?: LinkProxy }): Promise<void> {
+  await startNode(s, A, {}, [], PRIMARY_INIT);
+  held.repl = await ctx.links('replication', `127.0.0.1:${A.port}`, ctx.seed);
+  await startNode(s, B, { FAULTLINE_CLONE_FROM: `host=127.0.0.1 port=${held.repl.port} user=${DB} dbname=${DB} application_name=us` }, ['-c', 'hot_standby=on']);
+  await waitFor('the replica to stream', async () => (await query<{ state: string }>(A.target, 'select state from pg_stat_replication')).some((r) => r.state === 'streaming'));
+  if (ctx.mode === 'sync') {
+    // After the replica streams (an init-time server with these settings would wait for a standby that
+    // does not exist yet); in postgresql.auto.conf, so a restarted stale primary keeps them.
+    await query(A.target, `alter system set synchronous_standby_names = 'us'`);
+    await query(A.target, `alter system set synchronous_commit = '${ctx.syncCommit ?? 'on'}'`);
+    await query(A.target, 'select pg_reload_conf()');
+    await waitFor('the replica to become synchronous', async () => (await query<{ s: string }>(A.target, 'select sync_state as s from pg_stat_replication')).some((r) => r.s === 'sync'));
+  }
+}
+
+/** docker pause, retried: runc's cgroup-v1 freezer can give up ("unable to freeze") while the postmaster forks backends for new connections; the freeze is all-or-nothing, so retrying is safe. Returns the attempts (they go into the evidence). */
+async function pauseRetrying(c: Container): Promise<number> {
+  let attempts = 0;
+  for (;;) {
+    attempts++;
+    try {
+      await c.pause();
+      return attempts;
+    } catch (e) {
+      if (attempts >= 5 || !/unable to freeze/.test((e as Error).message)) throw e;
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  }
+}
+
+/** What the node's start-up wrapper runs before postgres to rejoin `from`: pg_rewind, or an emptied PGDATA and pg_basebackup. */
+function rejoinScript(how: 'rewind' | 'reclone', from: string): string {
+  const script =
+    how === 'rewind'
+      ? `gosu postgres pg_rewind --target-pgdata="$PGDATA" --write-recovery-conf --source-server="${from}"\n`
+      : `find "$PGDATA" -mindepth 1 -delete\ngosu postgres pg_basebackup --pgdata="$PGDATA" --write-recovery-conf --wal-method=stream --checkpoint=fast --dbname="${from}"\n`;
+  return `set -eu\necho "faultline: ${how}"\n${script}`;
+}
+
+type NodeOps = Pick<ProvidedCluster, 'kill' | 'pause' | 'resume' | 'stop' | 'restart' | 'rejoin'>;
+
+/** The faults and follow-ups on the pair's containers: docker kill, pause/unpause, stop, start, and a rejoin script run at the next start. */
+function containerOps(docker: Docker, A: Node, B: Node): NodeOps {
   const nodeOf = (n: ClusterNode): Node => (n.name === A.name ? A : B);
   const containerOf = (n: ClusterNode): Container => {
     const id = nodeOf(n).id;
     if (!id) throw new FaultlineError('FAULTLINE_FAILOVER_CONTAINER', `${n.name} has no container`);
     return docker.getContainer(id);
   };
-  const saveLogs = async (n: Node): Promise<void> => {
-    if (!n.id) return;
-    const buf = (await docker.getContainer(n.id).logs({ stdout: true, stderr: true, follow: false }).catch(() => undefined)) as Buffer | undefined;
-    // The multiplexed stream: 8-byte frame headers before each chunk.
-    let out = '';
-    for (let i = 0; buf && i + 8 <= buf.length; ) {
-      const len = buf.readUInt32BE(i + 4);
-      out += buf.subarray(i + 8, i + 8 + len).toString();
-      i += 8 + len;
-    }
-    writeFileSync(join(ctx.runDir, `${n.name}.log`), redact(out));
-  };
-  const teardown = async (): Promise<void> => {
-    if (torn) return;
-    torn = true;
-    for (const n of [A, B]) {
-      await saveLogs(n).catch(() => {});
-      if (n.id) await removeContainer(docker.getContainer(n.id)).catch(() => {});
-    }
-    await repl?.stop().catch(() => {});
-  };
-  const startNode = async (n: Node, env: Record<string, string>, command: string[], copy: typeof PRIMARY_INIT = []): Promise<void> => {
-    const c = new tc.GenericContainer(image)
-      .withNetworkMode('host')
-      .withLabels({ [CONTAINER_LABELS.owner]: OWNER, [CONTAINER_LABELS.pid]: String(process.pid), [CONTAINER_LABELS.host]: hostname(), [CONTAINER_LABELS.run]: basename(ctx.runDir), [CONTAINER_LABELS.node]: n.name })
-      .withEnvironment({ POSTGRES_USER: DB, POSTGRES_DB: DB, POSTGRES_PASSWORD: password, PGPASSWORD: password, ...env })
-      .withEntrypoint(['/bin/sh', '-c', NODE_WRAPPER, 'faultline-node'])
-      .withCommand(['postgres', '-c', `port=${n.port}`, '-c', 'listen_addresses=127.0.0.1', '-c', `cluster_name=${n.name}`, ...command])
-      .withCopyContentToContainer(copy)
-      // Over TCP: the image's init-time server listens on the Unix socket only.
-      .withWaitStrategy(tc.Wait.forSuccessfulCommand(`pg_isready -q -h 127.0.0.1 -p ${n.port} -U ${DB} -d ${DB}`))
-      .withStartupTimeout(startupTimeoutMs);
-    const t = performance.now();
-    try {
-      n.started = await c.start();
-    } catch (e) {
-      // A container that failed its wait strategy is left by testcontainers: find it by its labels.
-      const left = await docker.listContainers({ all: true, filters: { label: [`${CONTAINER_LABELS.pid}=${process.pid}`, `${CONTAINER_LABELS.node}=${n.name}`] } }).catch(() => []);
-      n.id = left[0]?.Id;
-      throw new FaultlineError('FAULTLINE_FAILOVER_CONTAINER', `${n.name} (${image}) did not start: ${(e as Error).message}`, { cause: e });
-    }
-    n.id = n.started.getId();
-    ev[`${n.name}StartMs`] = Math.round(performance.now() - t);
-    // The data volume (anonymous with the default image) goes with the container at teardown; recorded so a test can check.
-    const mounts = (await docker.getContainer(n.id).inspect()).Mounts;
-    volumes.push(...mounts.filter((m) => m.Type === 'volume' && m.Name).map((m) => m.Name!));
-  };
-  const ready = (n: Node, what: string): Promise<void> => waitFor(`${n.name} to ${what}`, async () => (await query(n.target, 'select 1', [], 500).then(() => true, () => false)), 60_000, 100);
   const state = async (n: ClusterNode): Promise<ContainerState> => (await containerOf(n).inspect()).State;
-  try {
-    await startNode(A, {}, [], PRIMARY_INIT);
-    repl = await ctx.links('replication', `127.0.0.1:${A.port}`, ctx.seed);
-    await startNode(B, { FAULTLINE_CLONE_FROM: `host=127.0.0.1 port=${repl.port} user=${DB} dbname=${DB} application_name=us` }, ['-c', 'hot_standby=on']);
-    await waitFor('the replica to stream', async () => (await query<{ state: string }>(A.target, 'select state from pg_stat_replication')).some((r) => r.state === 'streaming'));
-    if (ctx.mode === 'sync') {
-      // After the replica streams (an init-time server with these settings would wait for a standby that
-      // does not exist yet); in postgresql.auto.conf, so a restarted stale primary keeps them.
-      await query(A.target, `alter system set synchronous_standby_names = 'us'`);
-      await query(A.target, `alter system set synchronous_commit = '${ctx.syncCommit ?? 'on'}'`);
-      await query(A.target, 'select pg_reload_conf()');
-      await waitFor('the replica to become synchronous', async () => (await query<{ s: string }>(A.target, 'select sync_state as s from pg_stat_replication')).some((r) => r.s === 'sync'));
-    }
-  } catch (e) {
-    await teardown();
-    throw e;
-  }
-  const version = (await query<{ v: string }>(A.target, "select current_setting('server_version') as v"))[0]!.v;
-  const link = repl;
+  const ready = (n: Node, what: string): Promise<void> => waitFor(`${n.name} to ${what}`, async () => (await query(n.target, 'select 1', [], 500).then(() => true, () => false)), 60_000, 100);
   const down = (n: ClusterNode): Promise<boolean> => query(n.target, 'select 1', [], 300).then(() => false, () => true);
   const stopContainer = async (n: ClusterNode): Promise<void> => {
     const s = await state(n);
@@ -209,43 +227,19 @@ async function startContainers(ctx: ProviderContext, o: TestcontainersProviderOp
     if (s.Running) await containerOf(n).stop({ t: 10 });
   };
   return {
-    provider: 'testcontainers',
-    version,
-    primary: A,
-    replica: B,
-    initialEpoch: 1,
     async kill(n) {
       await containerOf(n).kill({ signal: 'SIGKILL' });
       const s = await state(n);
       return { container: containerOf(n).id.slice(0, 12), dockerKill: 'SIGKILL', running: s.Running, exitCode: s.ExitCode, portRefuses: await down(n) };
     },
     async pause(n) {
-      // runc's cgroup-v1 freezer can give up ("unable to freeze") while the postmaster forks backends for
-      // new connections; the freeze is all-or-nothing, so retrying is safe. Attempts go into the evidence.
-      let attempts = 0;
-      for (;;) {
-        attempts++;
-        try {
-          await containerOf(n).pause();
-          break;
-        } catch (e) {
-          if (attempts >= 5 || !/unable to freeze/.test((e as Error).message)) throw e;
-          await new Promise((r) => setTimeout(r, 20));
-        }
-      }
+      const attempts = await pauseRetrying(containerOf(n));
       const s = await state(n);
       return { container: containerOf(n).id.slice(0, 12), dockerPause: true, pauseAttempts: attempts, paused: s.Paused, allStopped: s.Paused };
     },
     async resume(n) {
       await containerOf(n).unpause();
       return { container: containerOf(n).id.slice(0, 12), resumed: !(await state(n)).Paused };
-    },
-    async partitionReplication() {
-      link.partition('blackhole');
-      return { replicationLink: 'blackhole' };
-    },
-    async healReplication() {
-      link.heal();
     },
     stop: stopContainer,
     async restart(n) {
@@ -256,18 +250,62 @@ async function startContainers(ctx: ProviderContext, o: TestcontainersProviderOp
     async rejoin(n, source, how) {
       await stopContainer(n);
       const from = `host=127.0.0.1 port=${nodeOf(source).port} user=${DB} dbname=${DB} application_name=${n.region}`;
-      const script =
-        how === 'rewind'
-          ? `gosu postgres pg_rewind --target-pgdata="$PGDATA" --write-recovery-conf --source-server="${from}"\n`
-          : `find "$PGDATA" -mindepth 1 -delete\ngosu postgres pg_basebackup --pgdata="$PGDATA" --write-recovery-conf --wal-method=stream --checkpoint=fast --dbname="${from}"\n`;
       const t = performance.now();
       // Docker copies into a stopped container too; its start-up wrapper runs the script before postgres.
-      await nodeOf(n).started!.copyContentToContainer([{ content: `set -eu\necho "faultline: ${how}"\n${script}`, target: REJOIN_FILE }]);
+      await nodeOf(n).started!.copyContentToContainer([{ content: rejoinScript(how, from), target: REJOIN_FILE }]);
       await containerOf(n).start();
       await ready(nodeOf(n), `accept connections after the ${how}`);
       return { how, toolMs: Math.round(performance.now() - t), container: containerOf(n).id.slice(0, 12) };
     },
-    evidence: () => ({ ...ev, containers: { [A.name]: A.id?.slice(0, 12), [B.name]: B.id?.slice(0, 12) }, ports: { [A.name]: A.port, [B.name]: B.port }, volumes, replicationLink: link.stats(), pgdata: PGDATA }),
+  };
+}
+
+async function startContainers(ctx: ProviderContext, o: TestcontainersProviderOptions): Promise<ProvidedCluster> {
+  const tc = await import('testcontainers');
+  const client = await tc.getContainerRuntimeClient();
+  const docker = client.container.dockerode;
+  const reaped = await reapLeftoverContainers(docker);
+  let localImage: LocalImage | undefined;
+  const image = o.image ?? (localImage = await ensureLocalPgImage()).image;
+  const password = randomBytes(12).toString('hex');
+  const A = node('pg-eu', 'eu', await freePort(), password);
+  const B = node('pg-us', 'us', await freePort(), password);
+  const ev: Record<string, unknown> = { image, ...(localImage ? { localImage } : {}), ...(reaped.length ? { reapedLeftovers: reaped } : {}), network: 'host (loopback ports only)' };
+  const setup: ContainerSetup = { tc, docker, image, password, startupTimeoutMs: o.startupTimeoutMs ?? 120_000, runDir: ctx.runDir, ev, volumes: [] };
+  const held: { repl?: LinkProxy } = {};
+  let torn = false;
+  const teardown = async (): Promise<void> => {
+    if (torn) return;
+    torn = true;
+    for (const n of [A, B]) {
+      await saveLogs(docker, ctx.runDir, n).catch(() => {});
+      if (n.id) await removeContainer(docker.getContainer(n.id)).catch(() => {});
+    }
+    await held.repl?.stop().catch(() => {});
+  };
+  try {
+    await startPair(ctx, setup, A, B, held);
+  } catch (e) {
+    await teardown();
+    throw e;
+  }
+  const version = (await query<{ v: string }>(A.target, "select current_setting('server_version') as v"))[0]!.v;
+  const link = held.repl!;
+  return {
+    provider: 'testcontainers',
+    version,
+    primary: A,
+    replica: B,
+    initialEpoch: 1,
+    ...containerOps(docker, A, B),
+    async partitionReplication() {
+      link.partition('blackhole');
+      return { replicationLink: 'blackhole' };
+    },
+    async healReplication() {
+      link.heal();
+    },
+    evidence: () => ({ ...ev, containers: { [A.name]: A.id?.slice(0, 12), [B.name]: B.id?.slice(0, 12) }, ports: { [A.name]: A.port, [B.name]: B.port }, volumes: setup.volumes, replicationLink: link.stats(), pgdata: PGDATA }),
     teardown,
   };
 }
