@@ -18,9 +18,14 @@ export interface ActiveFault {
   lease?: LongTimer;
 }
 
+/** Removed faults whose statistics a proxy keeps (the oldest go first; ProxyStats counts the ones let go). */
+export const RETAINED_REMOVED_FAULTS = 1000;
+
 export class ActiveFaults {
   private readonly active = new Map<string, ActiveFault>();
   private readonly everHeld: ActiveFault[] = [];
+  /** Removed faults no longer in history() (past RETAINED_REMOVED_FAULTS). */
+  forgotten = 0;
   private nextOrder = 1;
 
   /** @param onLeaseExpired called when a fault's lease runs out while it is still active (the owner removes it). */
@@ -62,6 +67,8 @@ export class ActiveFaults {
     f.lease?.clear();
     f.stats.counters.active = false;
     f.stats.counters.removedAt = Date.now();
+    f.stats.retire();
+    this.forgetOldRemoved();
     return f;
   }
 
@@ -84,7 +91,21 @@ export class ActiveFaults {
     return [...this.active.keys()];
   }
 
-  /** Every fault ever added, active or removed. */
+  private forgetOldRemoved(): void {
+    let removed = this.everHeld.length - this.active.size;
+    if (removed <= RETAINED_REMOVED_FAULTS) return;
+    for (let i = 0; i < this.everHeld.length && removed > RETAINED_REMOVED_FAULTS; ) {
+      const f = this.everHeld[i] as ActiveFault;
+      if (this.active.get(f.info.name) === f) i++;
+      else {
+        this.everHeld.splice(i, 1);
+        this.forgotten++;
+        removed--;
+      }
+    }
+  }
+
+  /** Every fault added, active or removed (the last RETAINED_REMOVED_FAULTS removed ones). */
   history(): readonly ActiveFault[] {
     return this.everHeld;
   }

@@ -58,7 +58,9 @@ export function summariseHistogramUs(h: LatencyHistogram): LatencySummary {
 export class FaultStatistics {
   readonly counters: Counters;
   /** Achieved delay (µs), for the fault types that measure it (latency, loss). */
-  private readonly hist: LatencyHistogram | undefined;
+  private hist: LatencyHistogram | undefined;
+  /** A retired fault's achieved-delay summary (its histogram is released). */
+  private retiredSummary: LatencySummary | undefined;
   private readonly buckets: number[] | undefined;
   private readonly paced = { bytes: 0, busyMs: 0 };
 
@@ -86,8 +88,8 @@ export class FaultStatistics {
 
   /** One chunk's achieved delay from read to write (µs). */
   recordDelay(delayUs: number): void {
-    if (!this.hist || !this.buckets) return;
-    this.hist.recordValue(delayUs);
+    if (!this.buckets) return;
+    this.hist?.recordValue(delayUs);
     const ms = delayUs / 1000;
     let i = 0;
     while (ms > (DELAY_BUCKETS_MS[i] as number)) i++;
@@ -117,11 +119,23 @@ export class FaultStatistics {
     };
   }
 
+  /**
+   * The fault was removed: keep its achieved-delay summary and bucket counts, release the HDR histogram
+   * (≈ 100 KB each; a long-lived `serve` toggling faults for days would otherwise grow without bound).
+   * A chunk still in a stage when the fault is removed counts in the buckets only.
+   */
+  retire(): void {
+    if (!this.hist) return;
+    if (this.hist.totalCount > 0) this.retiredSummary = summariseHistogramUs(this.hist);
+    this.hist = undefined;
+  }
+
   /** The fault's statistics as reported (ProxyStats.faults). */
   snapshot(info: FaultInfo): FaultStats {
     const out: FaultStats = { ...info, ...this.counters, requested: { ...info.attributes, toxicity: info.toxicity } };
-    if (this.hist && this.buckets && this.hist.totalCount > 0) {
-      out.achievedDelayMs = summariseHistogramUs(this.hist);
+    const summary = this.hist && this.hist.totalCount > 0 ? summariseHistogramUs(this.hist) : this.retiredSummary;
+    if (summary && this.buckets) {
+      out.achievedDelayMs = summary;
       let cumulative = 0;
       out.achievedDelayHistogram = this.buckets.map((c, i) => {
         const le = DELAY_BUCKETS_MS[i] as number;
