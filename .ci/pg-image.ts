@@ -2,7 +2,7 @@
  * CI: builds (or finds, by content hash) the local PostgreSQL 15 image the container tests use and
  * prints its tag on stdout, the build time on stderr. Run: node bin/run-ts.mjs .ci/pg-image.ts
  */
-import { ensureLocalPgImage } from '../src/failover/index.ts';
+import { ensureLocalPgImage } from '../src/failover/local-image.ts';
 
 const r = await ensureLocalPgImage();
 process.stderr.write(
