@@ -10,7 +10,9 @@
  * `--rate N` (default 2000; FAULTLINE_SOAK_RATE), `--toggle 3s`. `--quick`: 20 s.
  */
 import { spawn } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
 import { runLoad } from '../src/load/index.ts';
 import { parseDuration } from '../src/shared/index.ts';
 import { flagValue, nodeChild, stop, writeBench } from './helpers.ts';
@@ -56,7 +58,11 @@ export default async function soak(): Promise<void> {
   const toggleMs = parseDuration(flagValue('toggle') ?? '3s', '--toggle');
   if (!(seconds >= 5) || !(rate > 0)) throw new Error(`bench soak: --duration must be at least 5s and --rate positive (got ${seconds} s, ${rate})`);
   const up = await nodeChild(UPSTREAM);
-  const serve = spawn(process.execPath, ['bin/faultline.mjs', 'serve', '--port', '0'], { stdio: ['ignore', 'pipe', 'inherit'] });
+  // The serve process runs a full GC every 10 s and appends its heap in use afterwards to a file: RSS alone
+  // cannot tell a leak from V8 growing its heap lazily; the live heap after a full collection can.
+  const heapFile = join(mkdtempSync(join(tmpdir(), 'faultline-soak-')), 'heap.txt');
+  const heapProbe = `import fs from 'node:fs'; setInterval(() => { globalThis.gc(); fs.appendFileSync(${JSON.stringify(heapFile)}, (performance.now() / 1000).toFixed(1) + ' ' + (process.memoryUsage().heapUsed / 1048576).toFixed(2) + '\\n'); }, 10000).unref();`;
+  const serve = spawn(process.execPath, ['--expose-gc', '--import', `data:text/javascript,${encodeURIComponent(heapProbe)}`, 'bin/faultline.mjs', 'serve', '--port', '0'], { stdio: ['ignore', 'pipe', 'inherit'] });
   try {
     const url = await new Promise<string>((resolve, reject) => {
       let out = '';
@@ -106,6 +112,12 @@ export default async function soak(): Promise<void> {
     const steady = samples.filter((s) => s.t >= seconds * 0.2);
     const perMin = (k: 'rssMB' | 'fds'): number => slope(steady.map((s) => s.t / 60), steady.map((s) => s[k]));
     const rssSlope = perMin('rssMB');
+    // Heap after a full GC, over the same steady part of the run (the probe's clock starts with the process).
+    const heap = readFileSync(heapFile, 'utf8').trim().split('\n').map((l) => l.split(' ').map(Number) as [number, number]);
+    const heapSteady = heap.filter(([t]) => t >= (heap[0]?.[0] ?? 0) + seconds * 0.2);
+    const heapSlope = slope(heapSteady.map(([t]) => t / 60), heapSteady.map(([, mb]) => mb));
+    const heapFirst = heapSteady[0]?.[1] ?? NaN;
+    const heapLast = heapSteady.at(-1)?.[1] ?? NaN;
     const fdSlope = perMin('fds');
     const first = steady[0] ?? baseline;
     const last = steady.at(-1) ?? after;
@@ -122,12 +134,14 @@ export default async function soak(): Promise<void> {
       '| serve process | before load | steady start (20 %) | end of load | 2 s after reset | slope per minute (regression over the last 80 %) |',
       '|---|---|---|---|---|---|',
       `| RSS (MB) | ${baseline.rssMB.toFixed(1)} | ${first.rssMB.toFixed(1)} | ${last.rssMB.toFixed(1)} | ${after.rssMB.toFixed(1)} | ${rssSlope.toFixed(2)} MB/min |`,
+      `| heap in use after a full GC (MB) | ${heap[0]?.[1].toFixed(1) ?? '-'} (first probe) | ${heapFirst.toFixed(1)} | ${heapLast.toFixed(1)} | - | ${heapSlope.toFixed(2)} MB/min |`,
       `| open fds | ${baseline.fds} | ${first.fds} | ${last.fds} | ${after.fds} | ${fdSlope.toFixed(2)} /min (peak ${Math.max(...samples.map((s) => s.fds))}) |`,
       '',
     ].join('\n');
-    writeBench(seconds >= 600 ? 'soak' : 'soak-short', { seconds, rate, toggleMs, toggles, failedToggles, faultsOn: byType, load: { sent: load.sent, completed: load.completed, good: load.good, bad: load.bad, dropped: load.dropped, errors: load.errors }, baseline, steadyStart: first, end: last, after, rssSlopeMBPerMin: rssSlope, fdSlopePerMin: fdSlope, samples }, md);
+    writeBench(seconds >= 600 ? 'soak' : 'soak-short', { seconds, rate, toggleMs, toggles, failedToggles, faultsOn: byType, load: { sent: load.sent, completed: load.completed, good: load.good, bad: load.bad, dropped: load.dropped, errors: load.errors }, baseline, steadyStart: first, end: last, after, rssSlopeMBPerMin: rssSlope, heapAfterGcMB: { first: heapFirst, last: heapLast, slopePerMin: heapSlope, samples: heap }, fdSlopePerMin: fdSlope, samples }, md);
   } finally {
     await stop(serve);
     await stop(up.child);
+    rmSync(dirname(heapFile), { recursive: true, force: true });
   }
 }
