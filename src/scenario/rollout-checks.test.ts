@@ -121,6 +121,11 @@ describe('rollout verdict rows', () => {
     const vs = judgeRollout(base([x]), opts);
     expect(row(vs, 'healthz-while-draining')).toMatchObject({ passed: false, observed: expect.stringMatching(/0\/0 polls 200 \(no drain: exited 3 ms after SIGTERM\)/) });
   });
+  it('a replica gone within one check interval of SIGTERM shows no drain, even when one /healthz poll landed first', () => {
+    const x = replica({ sigtermAt: 1000, exitedAt: 1015, listenerClosedAt: 1014, exit: { code: 0, signal: null }, polls: [{ t: 1002, path: 'healthz', status: 200 }] });
+    const vs = judgeRollout(base([x]), opts);
+    expect(row(vs, 'healthz-while-draining')).toMatchObject({ passed: false, observed: expect.stringMatching(/1\/1 polls 200 \(no drain: stopped listening 14 ms after SIGTERM, within one 100 ms check interval\)/) });
+  });
   it('a replacement routed before its first /readyz 200 fails the admission row', () => {
     const x = replica({ name: 'r1-v2', version: '2', role: 'replacement', startedAt: 2000, readyAt: 2400, exitedAt: 6000, stoppedAtEnd: true, balancer: { firstRoutedAt: 2050, lastRoutedAt: 3000, connections: 5, brokenInFlight: 0, connectFailures: 0, brokenAt: [] } });
     const vs = judgeRollout(base([x]), opts);

@@ -308,8 +308,13 @@ function drainRows(signalled: readonly ReplicaRecord[], o: JudgeOptions, row: Ro
     const h = during.filter((p) => p.path === 'healthz');
     const hBad = h.filter((p) => p.status !== 200);
     const exitNote = x.exitedAt !== null ? `exited ${ms(x.exitedAt - since)} after SIGTERM` : 'did not exit';
-    if (h.length === 0 || hBad.length > 0) healthOk = false;
-    healthz.push(`${x.name}: ${h.length - hBad.length}/${h.length} polls 200${h.length === 0 ? ` (no drain: ${exitNote})` : ''}`);
+    // A drain must outlast one balancer check interval (the time the balancer needs to see /readyz 503):
+    // a replica gone sooner did not drain, even if one poll happened to land in those milliseconds.
+    const tooShort = gone - since < o.intervalMs;
+    const noDrain = h.length === 0 || tooShort;
+    if (noDrain || hBad.length > 0) healthOk = false;
+    const why = h.length === 0 ? exitNote : `stopped listening ${ms(gone - since)} after SIGTERM, within one ${o.intervalMs} ms check interval`;
+    healthz.push(`${x.name}: ${h.length - hBad.length}/${h.length} polls 200${noDrain ? ` (no drain: ${why})` : ''}`);
     const rz = during.filter((p) => p.path === 'readyz');
     const first503 = rz.findIndex((p) => p.status === 503);
     const after = first503 < 0 ? [] : rz.slice(first503);
