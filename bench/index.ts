@@ -26,7 +26,7 @@ const QUICK = process.argv.includes('--quick');
 /** Suites that take minutes whatever the flags: in a --quick run they run only when named. */
 const SLOW_SUITES = new Set(['kill', 'soak']);
 // A suite's own flags may take a value as the next argument (`kill --trials 10`, `soak --duration 60s`): not a suite name.
-const VALUE_FLAGS = new Set(['--trials', '--only', '--duration', '--rate', '--toggle']);
+const VALUE_FLAGS = new Set(['--trials', '--only', '--seed', '--duration', '--rate', '--toggle']);
 const wanted = process.argv.slice(2).filter((a, i, all) => !a.startsWith('-') && !VALUE_FLAGS.has(all[i - 1] ?? ''));
 const names = wanted.length > 0 ? wanted : Object.keys(suites).filter((n) => !(QUICK && SLOW_SUITES.has(n)));
 // The fuzz suite reads its input count from the environment; a quick run fuzzes 500 of each.

@@ -8,7 +8,7 @@
  * private TMPDIR: postgres, the lifeline, helpers) and the files left in that TMPDIR (targets: 0 and 0).
  *
  * Flags (parsed here): `--trials N` or `--trials=N` per suite (default 50; FAULTLINE_KILL_TRIALS too),
- * `--only drill|selftest`, `--in-drill` (self-test kill points 0–6 s after its drill's working copy
+ * `--only drill|selftest`, `--seed S` (another set of kill points), `--in-drill` (self-test kill points 0–6 s after its drill's working copy
  * appears, the phase with PostgreSQL running). `--quick`: one trial of each, the self-test killed in its first 10 s.
  */
 import { chmodSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -46,7 +46,9 @@ async function suite(name: Row['suite'], trials: number, quick: boolean): Promis
   // The PostgreSQL server runs as its own OS user when faultline runs as root: it must traverse the root.
   chmodSync(root, 0o755);
   const reports = mkdtempSync(join(tmpdir(), `faultline-bench-kill-${name}-reports-`));
-  const rng = Rng.fromSeed(`bench-kill-${name}`);
+  // `--seed S` draws another set of kill points (a second batch with the default seed repeats the first's).
+  const seed = flagValue('seed');
+  const rng = Rng.fromSeed(seed === undefined ? `bench-kill-${name}` : `bench-kill-${name}-${seed}`);
   const rows: Row[] = [];
   let rangeMs = name === 'drill' ? 6000 : 10_000;
   try {
