@@ -10,6 +10,7 @@ import type { Balancer, RoutedConnection } from './balancer.ts';
 import { Link, type LinkHost } from './link.ts';
 import { ReadBuffer } from './read-buffer.ts';
 import { resetSocket } from './socket-reset.ts';
+import { withOnread } from './accepted-socket.ts';
 
 /** What a connection needs from the proxy that accepted it. */
 export interface ConnectionOwner {
@@ -41,6 +42,8 @@ export class Connection implements LinkHost, RoutedConnection {
   routedTo: string | undefined;
   /** Client bytes read when the upstream last answered (for `awaiting`). */
   private answeredUpTo = 0;
+  /** What the client socket reads into. */
+  private readonly clientReads = new ReadBuffer();
   /** What the upstream socket reads into (created with the dial). */
   private reads: ReadBuffer | undefined;
   /** Faults that applied to this connection at least once (for the per-fault connection count). */
@@ -52,16 +55,17 @@ export class Connection implements LinkHost, RoutedConnection {
   private resolveUpstream!: () => void;
   readonly upstreamConnected: Promise<void>;
 
-  constructor(proxy: ConnectionOwner, id: number, client: net.Socket, rng: Rng) {
+  /** `accepted`: a socket the proxy's listener accepted paused (it has not read yet). */
+  constructor(proxy: ConnectionOwner, id: number, accepted: net.Socket, rng: Rng) {
     this.proxy = proxy;
     this.id = id;
-    this.client = client;
     this.upstreamConnected = new Promise<void>((r) => (this.resolveUpstream = r));
     this.up = new Link(this, 'upstream', rng.fork('upstream'));
     this.down = new Link(this, 'downstream', rng.fork('downstream'));
+    // The upstream link is staged until the upstream connects (its reads queue until then).
+    const client = withOnread(accepted, { buffer: this.clientReads.next, callback: this.onClientRead });
+    this.client = client;
     client.setNoDelay(true);
-    // The upstream link is staged until the upstream connects (then it pipes the client socket).
-    client.on('data', this.up.onData);
     client.on('end', () => this.up.onEnd());
     client.on('error', (e: NodeJS.ErrnoException) => this.onSocketError('client', e));
     client.on('close', () => this.onSocketClose());
@@ -86,23 +90,36 @@ export class Connection implements LinkHost, RoutedConnection {
   }
 
   /**
-   * Reads of the upstream socket land in its ReadBuffer. Plain: written to the client as they are
-   * (the write keeps the buffer when it could not complete at once). Staged: the chunk outlives the
-   * read, so a small read is copied and a large one keeps the buffer.
+   * Reads of either socket land in its own ReadBuffer. Plain: written to the other socket as they
+   * are (the write keeps the buffer when it could not complete at once). Staged: the chunk outlives
+   * the read, so a small read is copied and a large one keeps the buffer. A chunk that is not the
+   * ReadBuffer's own (a socket without `onread`, see accepted-socket.ts) is passed on as it is.
    */
-  private readonly onUpstreamRead = (n: number, buf: Buffer): boolean => {
-    this.answeredUpTo = this.client.bytesRead;
-    const reads = this.reads as ReadBuffer;
-    if (this.down.plain) {
-      this.down.writePlain(buf.subarray(0, n));
-      if (this.client.writableLength !== 0) reads.handOver();
+  private deliver(link: Link, reads: ReadBuffer, n: number, buf: Buffer): void {
+    const own = reads.holds(buf);
+    if (link.plain) {
+      link.writePlain(own ? buf.subarray(0, n) : buf);
+      const dst = link.dst;
+      if (own && dst && dst.writableLength !== 0) reads.handOver();
+    } else if (!own) {
+      link.onData(buf);
     } else if (n * 2 < buf.length) {
-      this.down.onData(Buffer.from(buf.subarray(0, n)));
+      link.onData(Buffer.from(buf.subarray(0, n)));
     } else {
-      this.down.onData(buf.subarray(0, n));
+      link.onData(buf.subarray(0, n));
       reads.handOver();
     }
-    reads.grow(n);
+    if (own) reads.grow(n);
+  }
+
+  private readonly onClientRead = (n: number, buf: Buffer): boolean => {
+    this.deliver(this.up, this.clientReads, n, buf);
+    return true;
+  };
+
+  private readonly onUpstreamRead = (n: number, buf: Buffer): boolean => {
+    this.answeredUpTo = this.client.bytesRead;
+    this.deliver(this.down, this.reads as ReadBuffer, n, buf);
     return true;
   };
 

@@ -4,9 +4,9 @@
  *
  * A link is in one of two modes:
  * - **plain** (no active stage, nothing queued, destination connected): bytes flow without the link
- *   looking at them — the client socket is `pipe()`d into the upstream socket, and the upstream
- *   socket's reads land in a reused scratch buffer (`onread`, see ScratchReads) that is written to the
- *   client as is. No per-chunk object, timer or statistic; bytes are counted by the sockets.
+ *   looking at them — each socket's reads land in a reused buffer (`onread`, see read-buffer.ts and
+ *   accepted-socket.ts) that is written to the other socket as is. No per-chunk object, timer or
+ *   statistic; bytes are counted by the sockets.
  * - **staged**: each chunk is queued and runs through the faults' stages in the order the faults were
  *   added, and is written no earlier than its stages allow.
  *
@@ -99,7 +99,7 @@ export class Link implements LinkContext {
   reset = (reason: string): void => this.conn.reset(reason);
   close = (reason: string): void => this.conn.close(reason);
 
-  /** A chunk read on the staged path (the `data` listener of a staged client socket, or a copied scratch read). */
+  /** A chunk read on the staged path (a copied read, or a read buffer handed over). */
   readonly onData = (data: Buffer): void => {
     this.conn.countChunk(this.direction);
     this.queue.push({ data, readAt: nowMs() });
@@ -123,7 +123,7 @@ export class Link implements LinkContext {
   onEnd(): void {
     this.srcEnded = true;
     if (this.plain) {
-      this.setPlain(false);
+      this.plain = false;
       this.sendEnd();
       return;
     }
@@ -159,25 +159,7 @@ export class Link implements LinkContext {
   /** Goes plain when nothing stands in the way, staged otherwise. */
   private settle(): void {
     const wantPlain = this.stages.length === 0 && !this.pumping && this.queueHead >= this.queue.length && this.dstReady && !this.srcEnded && !this.conn.closed;
-    this.setPlain(wantPlain);
-  }
-
-  private setPlain(plain: boolean): void {
-    if (plain === this.plain) return;
-    this.plain = plain;
-    // The client socket is piped in plain mode; the upstream socket's scratch reads check `plain` themselves.
-    if (this.direction !== 'upstream') return;
-    const client = this.conn.client;
-    const upstream = this.conn.upstream;
-    if (plain && upstream) {
-      client.off('data', this.onData);
-      client.pipe(upstream, { end: false });
-    } else if (!plain) {
-      if (upstream) client.unpipe(upstream);
-      client.on('data', this.onData);
-      // unpipe leaves a source that pipe paused for backpressure paused: the staged queue takes over.
-      if (!this.awaitingDrain && this.queuedBytes <= HIGH_WATER) client.resume();
-    }
+    this.plain = wantPlain;
   }
 
   /** Runs one chunk through a snapshot of the stages (no array is allocated for a one-chunk result). */
@@ -250,7 +232,7 @@ export class Link implements LinkContext {
 
   attach(fault: ActiveFault, stage: Stage): void {
     this.stages = [...this.stages, { fault, stage }].sort((a, b) => a.fault.addedOrder - b.fault.addedOrder);
-    this.setPlain(false);
+    this.plain = false;
     stage.attach?.();
   }
 

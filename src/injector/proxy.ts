@@ -167,7 +167,7 @@ export class TcpProxy implements Proxy, ConnectionOwner {
 
   private openListener(): Promise<void> {
     return new Promise<void>((resolve, reject) => {
-      const server = net.createServer({ allowHalfOpen: true, noDelay: true }, (s) => this.accept(s));
+      const server = net.createServer({ allowHalfOpen: true, noDelay: true, pauseOnConnect: true }, (s) => this.accept(s));
       server.once('error', (e: NodeJS.ErrnoException) =>
         reject(new FaultlineError('FAULTLINE_INJECTOR_LISTEN', `proxy '${this.name}' cannot listen on ${this.listen}: ${e.code ?? e.message}`, { cause: e })),
       );

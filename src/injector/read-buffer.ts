@@ -1,5 +1,5 @@
 /**
- * The buffer an upstream socket reads into (`net.connect`'s `onread`): one per socket, reused from
+ * The buffer a proxied socket reads into (`onread`, see accepted-socket.ts): one per socket, reused from
  * read to read instead of Node's fresh 64 KiB allocation per read. After each read Node asks for the
  * buffer of the next one (`next`), so a read whose bytes are still referenced — by a write that could
  * not complete at once, or by a queued chunk — hands its buffer over and the next read gets a fresh
@@ -23,6 +23,11 @@ export class ReadBuffer {
   /** A read of `n` bytes filled the buffer: the next one is larger. */
   grow(n: number): void {
     if (n === this.buf.length && n < MAX_BYTES) this.buf = Buffer.allocUnsafe(n * 2);
+  }
+
+  /** Whether `b` is this reader's current buffer (a read landed in it). */
+  holds(b: Buffer): boolean {
+    return b === this.buf;
   }
 
   /** Bytes the buffer holds (for deciding between copying a small read and handing the buffer over). */
