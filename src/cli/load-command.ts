@@ -112,7 +112,7 @@ function summary(r: LoadResult): string {
     `  corrected  ${[c.p50, c.p90, c.p99, c.p999, c.max].map((v) => fmt(v).padStart(8)).join(' ')}   (from intended send time)`,
     `  service    ${[s.p50, s.p90, s.p99, s.p999, s.max].map((v) => fmt(v).padStart(8)).join(' ')}   (from on the wire)`,
     `scheduling lag p99 ${fmt(r.schedulingLagMs.p99)} ms   client queue p99 ${fmt(r.clientQueueMs.p99)} ms   Little's L = ${r.littlesLaw.concurrency === null ? '-' : r.littlesLaw.concurrency.toFixed(2)}`,
-    `generator  warm-up ${fmt(r.generator.warmupMs / 1000)} s   ${r.generator.prewarmedConnections} connections opened ahead${r.generator.connections === undefined ? '' : ` (cap ${r.generator.connections})`}   CPU ${fmt(r.generator.cpuUsPerRequest)} µs/request`,
+    `generator  warm-up ${fmt(r.generator.warmupMs / 1000)} s   ${r.generator.prewarmedConnections} connections opened ahead${r.generator.connections === undefined ? '' : ` (cap ${r.generator.connections})`}   CPU ${fmt(r.generator.cpuUsPerRequest)} µs/request (${fmt(r.generator.steadyCpuUsPerRequest)} after the warm-up)`,
     `errors     ${Object.keys(r.errors).length === 0 ? 'none' : Object.entries(r.errors).map(([k, v]) => `${k}=${v}`).join(' ')}`,
     `valid      ${r.valid ? 'yes' : `NO — ${r.invalidReasons.join('; ')}`}`,
   ];

@@ -9,7 +9,7 @@ import { scheduleDurationMs, type ScheduleShape } from './schedule.ts';
 import { createTarget, statusPredicate, type Target } from './targets.ts';
 import { judgeValidity } from './validity.ts';
 import { percentiles } from './percentiles.ts';
-import { LoadRun, type Bucket, type PhaseAcc } from './load-run.ts';
+import { cpuNowUs, LoadRun, type Bucket, type PhaseAcc } from './load-run.ts';
 import type { LoadOptions, LoadResult, PhaseSummary, SecondBucket } from './load-types.ts';
 
 export type { LoadOptions, LoadPhase, LoadProgress, LoadResult, PhaseSummary, SecondBucket, SliDefinition, SliOutcome, SliSink } from './load-types.ts';
@@ -52,16 +52,19 @@ export async function runLoad(opts: LoadOptions): Promise<LoadResult> {
   const target: Target = createTarget(opts.target, { maxInFlight, ...(opts.network ? { network: opts.network } : {}) });
   const prewarmed = opts.prewarmConnections ? await target.prewarm(opts.prewarmConnections) : 0;
   const run = new LoadRun(target, clock, maxInFlight, opts, statusPredicate(opts.sli?.goodStatus));
-  const cpuAtStart = process.cpuUsage();
+  const cpuAtStart = cpuNowUs();
   const stopProgress = opts.onProgress ? run.reportProgress(opts.onProgress, scheduleDurationMs(opts.schedule)) : undefined;
   await run.schedule(opts.schedule, seed, opts.signal);
   await run.drain();
   stopProgress?.();
-  const cpu = process.cpuUsage(cpuAtStart);
+  const cpuAtEnd = cpuNowUs();
   await target.close().catch(() => {});
   const durationMs = clock.now() - run.start;
-  const cpuMs = (cpu.user + cpu.system) / 1000;
-  return buildResult(run, opts, { target, seed, prewarmed, durationMs, cpuMs });
+  const cpuMs = (cpuAtEnd - cpuAtStart) / 1000;
+  const steady = run.steadyFrom;
+  const steadySent = steady ? run.sent - steady.sent : 0;
+  const steadyCpuUsPerRequest = steady && steadySent > 0 ? (cpuAtEnd - steady.cpuUs) / steadySent : null;
+  return buildResult(run, opts, { target, seed, prewarmed, durationMs, cpuMs, steadyCpuUsPerRequest });
 }
 
 /** The validity verdict of a finished run (validity.ts: the CLI's rule). */
@@ -82,7 +85,7 @@ function verdictOf(run: LoadRun, opts: LoadOptions, target: Target): ReturnType<
   });
 }
 
-function buildResult(run: LoadRun, opts: LoadOptions, info: { target: Target; seed: string; prewarmed: number; durationMs: number; cpuMs: number }): LoadResult {
+function buildResult(run: LoadRun, opts: LoadOptions, info: { target: Target; seed: string; prewarmed: number; durationMs: number; cpuMs: number; steadyCpuUsPerRequest: number | null }): LoadResult {
   const { target, durationMs, cpuMs } = info;
   const verdict = verdictOf(run, opts, target);
   const meanLatency = run.corrected.totalCount > 0 ? run.latencySumMs / run.corrected.totalCount : null;
@@ -114,6 +117,7 @@ function buildResult(run: LoadRun, opts: LoadOptions, info: { target: Target; se
       ...(target.connections !== undefined ? { connections: target.connections } : {}),
       cpuMs,
       cpuUsPerRequest: run.sent > 0 ? (cpuMs * 1000) / run.sent : null,
+      steadyCpuUsPerRequest: info.steadyCpuUsPerRequest,
     },
     perSecond: run.buckets.map(secondSummary),
     phases: run.phases.map(phaseSummary),

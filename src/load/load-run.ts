@@ -14,6 +14,12 @@ const histogram = latencyHistogramUs;
 
 const usOf = (ms: number): number => Math.max(1, Math.round(ms * 1000));
 
+/** The process's CPU time so far (user + system, µs). */
+export function cpuNowUs(): number {
+  const u = process.cpuUsage();
+  return u.user + u.system;
+}
+
 /** One second of the run (by intended send time). */
 export interface Bucket {
   sent: number;
@@ -97,6 +103,8 @@ export class LoadRun {
   private deadlineTimer: NodeJS.Timeout | undefined;
   private doneScheduling = false;
   private allSettled: (() => void) | undefined;
+  /** Process CPU time (µs) and requests sent when the first request after the warm-up fired. */
+  steadyFrom: { cpuUs: number; sent: number } | undefined = undefined;
 
   constructor(
     private readonly target: Target,
@@ -204,7 +212,10 @@ export class LoadRun {
       return;
     }
     const dispatchedAt = this.clock.now();
-    if (offset >= this.warmupMs) this.lag.recordValue(usOf(dispatchedAt - intendedAt));
+    if (offset >= this.warmupMs) {
+      this.lag.recordValue(usOf(dispatchedAt - intendedAt));
+      this.steadyFrom ??= { cpuUs: cpuNowUs(), sent: this.sent };
+    }
     this.sent++;
     b.sent++;
     if (ph) ph.sent++;

@@ -128,8 +128,12 @@ export interface LoadResult {
   errors: Record<string, number>;
   /** Little's law: mean concurrency L = λ·W (λ = completed/s, W = mean corrected latency in s). */
   littlesLaw: { throughputPerSec: number; meanLatencyMs: number | null; concurrency: number | null };
-  /** The generator's own settings and cost (CPU of this process over the run). */
-  generator: { warmupMs: number; prewarmedConnections: number; connections?: number; cpuMs: number; cpuUsPerRequest: number | null };
+  /**
+   * The generator's own settings and cost: process CPU (user + system) from the first request to the
+   * last outcome, per request sent (`cpuUsPerRequest`: JIT compilation and connection growth in the
+   * warm-up included), and the same from the end of the warm-up on (`steadyCpuUsPerRequest`).
+   */
+  generator: { warmupMs: number; prewarmedConnections: number; connections?: number; cpuMs: number; cpuUsPerRequest: number | null; steadyCpuUsPerRequest: number | null };
   perSecond: SecondBucket[];
   phases: PhaseSummary[];
 }

@@ -58,9 +58,12 @@ describe('faultline load', () => {
     const file = join(dir, 'defaults.json');
     const { stdout } = await loadCli(['--url', url, '--rate', '100', '--duration', '2s', '--json', file]);
     // 20 % of a 2 s run; 100 req/s × 2 ms is under the floor of 8 connections.
-    expect(stdout).toMatch(/generator {2}warm-up 0\.40 s {3}8 connections opened ahead \(cap 256\) {3}CPU [\d.]+ µs\/request/);
+    expect(stdout).toMatch(/generator {2}warm-up 0\.40 s {3}8 connections opened ahead \(cap 256\) {3}CPU [\d.]+ µs\/request \([\d.]+ after the warm-up\)/);
     const json = JSON.parse(readFileSync(file, 'utf8')) as { generator: Record<string, unknown>; latencyMs: { corrected: { count: number } } };
     expect(json.generator).toMatchObject({ warmupMs: 400, prewarmedConnections: 8, connections: 256 });
+    // The generator's CPU is reported over the whole run and, separately, from the end of the warm-up on.
+    expect(json.generator.cpuUsPerRequest).toBeGreaterThan(0);
+    expect(json.generator.steadyCpuUsPerRequest).toBeGreaterThan(0);
     // The 40 requests of the warm-up are left out of the histograms.
     expect(json.latencyMs.corrected.count).toBe(160);
     const off = await loadCli(['--url', url, '--rate', '100', '--duration', '1s', '--warmup', '0s', '--prewarm', '0']);
