@@ -72,17 +72,32 @@ describe('request classification', () => {
       { t: 2990, done: 3000, ok: false, latencyMs: 1, errorClass: 'reset' },
       { t: 2990, done: 3000, ok: false, latencyMs: 1, errorClass: 'drop' },
       { t: 500, done: 2500, ok: false, latencyMs: 2000, errorClass: 'timeout' },
+      { t: 100, done: 900, ok: false, latencyMs: 800, errorClass: 'reset' },
     ];
     const c = classifyRequests(reqs, reps, 1000);
     expect(c).toEqual({
-      total: 6,
+      total: 7,
       good: 1,
       dropped: 1,
       goodByReplica: { a: 1 },
       badByReplica: { a: { http_500: 1 }, b: { socket_closed: 1 } },
-      unattributed: { reset: 1, timeout: 1 },
+      unattributed: { reset: 2, timeout: 1 },
+      // Only the reset that failed before the first signal (1000) is not the rollout's doing; the
+      // timeout sent at 500 was still in flight at the signal and counts against the rollout.
       badBeforeRollout: 1,
     });
+  });
+
+  it('counts a request in flight at the first signal that then fails against the rollout (a replica that exits at once)', () => {
+    const reps = [replica({ name: 'old', balancer: { firstRoutedAt: 0, lastRoutedAt: 1000, connections: 1, brokenInFlight: 1, connectFailures: 0, brokenAt: [1011] } })];
+    const reqs: RolloutRequest[] = [
+      { t: 990, done: 1012, ok: false, latencyMs: 22, errorClass: 'socket_closed' },
+      { t: 995, done: 1012, ok: false, latencyMs: 17, errorClass: 'socket_closed' },
+    ];
+    const c = classifyRequests(reqs, reps, 1000);
+    expect(c.badBeforeRollout).toBe(0);
+    expect(c.badByReplica).toEqual({ old: { socket_closed: 1 } });
+    expect(c.unattributed).toEqual({ socket_closed: 1 });
   });
 });
 

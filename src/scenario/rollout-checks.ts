@@ -185,8 +185,10 @@ export function classifyRequests(requests: readonly RolloutRequest[], replicas: 
       c.dropped++;
       continue;
     }
-    // Sent before the first replica was signalled: not the rollout's doing (a cold start, a slow baseline).
-    if (rolloutStart === null || q.t < rolloutStart) c.badBeforeRollout++;
+    // Failed before the first replica was signalled: not the rollout's doing (a cold start, a slow
+    // baseline). A request still in flight at the signal that fails afterwards is: letting in-flight
+    // requests finish is what a drain is for (a replica that exits at once fails exactly those).
+    if (rolloutStart === null || q.done < rolloutStart) c.badBeforeRollout++;
     let who = q.servedBy;
     if (who === undefined) {
       // A transport failure: the replica whose connection the balancer saw break closest in time.
