@@ -53,6 +53,14 @@ export function writeBench(name: string, json: unknown, markdown: string): void 
   console.log(`bench: wrote reports/bench/${name}.json and .md`);
 }
 
+/** The median of the finite values (the mean of the middle two for an even count); null when there is none. */
+export function median(xs: readonly (number | null)[]): number | null {
+  const v = xs.filter((x): x is number => x !== null && Number.isFinite(x)).sort((a, b) => a - b);
+  if (v.length === 0) return null;
+  const mid = Math.floor(v.length / 2);
+  return v.length % 2 === 1 ? (v[mid] as number) : ((v[mid - 1] as number) + (v[mid] as number)) / 2;
+}
+
 export const r2 = (v: number | null | undefined): string => (v === null || v === undefined || !Number.isFinite(v) ? '-' : v.toFixed(2));
 
 /** A figure a suite compares against its target; `npm run bench` prints them all at the end. */

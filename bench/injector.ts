@@ -22,7 +22,8 @@ import { promisify } from 'node:util';
 import { startProxy } from '../src/injector/index.ts';
 import { startUdpProxy } from '../src/injector/udp-proxy.ts';
 import { runLoad } from '../src/load/index.ts';
-import { ensureBinary, freePort, nodeChild, r2, reportRatio, stop, writeBench } from './helpers.ts';
+import { percentile } from '../src/shared/index.ts';
+import { ensureBinary, freePort, median, nodeChild, r2, reportRatio, stop, writeBench } from './helpers.ts';
 
 // `npm run bench -- injector --quick`: a short smoke run (smaller transfers, shorter phases, fewer rounds).
 const QUICK = process.argv.includes('--quick');
@@ -95,13 +96,6 @@ async function latencyAt(port: number, seed = 1): Promise<Lat> {
   });
   return { p50: r.latencyMs.corrected.p50, p99: r.latencyMs.corrected.p99, serviceP99: r.latencyMs.service.p99 };
 }
-
-const median = (xs: readonly (number | null)[]): number | null => {
-  const v = xs.filter((x): x is number => x !== null && Number.isFinite(x)).sort((a, b) => a - b);
-  if (v.length === 0) return null;
-  const mid = Math.floor(v.length / 2);
-  return v.length % 2 === 1 ? (v[mid] as number) : ((v[mid - 1] as number) + (v[mid] as number)) / 2;
-};
 
 async function startHaproxy(bin: string, httpUp: number, bulkUp: number): Promise<{ child: ChildProcess; tcp: Ports; http: Ports }> {
   const [tcpHttp, tcpBulk, httpHttp] = [await freePort(), await freePort(), await freePort()];
@@ -177,10 +171,6 @@ async function rtts(port: number, n: number, gapMs = 0): Promise<number[]> {
   return out;
 }
 
-const pct = (xs: number[], p: number): number => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.ceil((p / 100) * s.length) - 1)] as number;
-};
 
 /** The no-fault comparison: every path interleaved in each round, medians reported. */
 async function compare(paths: Partial<Record<PathName, Ports>>, wrk: string | undefined): Promise<{
@@ -282,8 +272,8 @@ export default async function bench(): Promise<void> {
     const withLat = await rtts(p.listenPort, SAMPLES);
     const achievedStats = p.stats().faults[0]?.achievedDelayMs;
     p.heal();
-    const addedP50 = pct(withLat, 50) - pct(base, 50);
-    const addedP99 = pct(withLat, 99) - pct(base, 50);
+    const addedP50 = (percentile(withLat, 50) as number) - (percentile(base, 50) as number);
+    const addedP99 = (percentile(withLat, 99) as number) - (percentile(base, 50) as number);
     const latencyAcc = {
       requestedMs: 50,
       samples: SAMPLES,

@@ -15,7 +15,7 @@ import { promisify } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import { runLoad, type LoadResult } from '../src/load/index.ts';
 import { VALIDITY_RULE } from '../src/load/validity.ts';
-import { ensureBinary, nodeChild, r2, reportRatio, stop, writeBench } from './helpers.ts';
+import { ensureBinary, median, nodeChild, r2, reportRatio, stop, writeBench } from './helpers.ts';
 
 /** `npm run bench -- load --quick`: a short smoke run (fewer, shorter steps) written to load-quick.*. */
 const QUICK = process.argv.includes('--quick');
@@ -40,13 +40,6 @@ function highestHeld(steps: readonly Step[]): number | null {
   const held = (firstMiss === -1 ? steps : steps.slice(0, firstMiss)).map((s) => s.rate);
   return held.length ? Math.max(...held) : null;
 }
-
-const medianOf = (xs: number[]): number | null => {
-  if (xs.length === 0) return null;
-  const v = [...xs].sort((a, b) => a - b);
-  const mid = Math.floor(v.length / 2);
-  return v.length % 2 === 1 ? (v[mid] as number) : ((v[mid - 1] as number) + (v[mid] as number)) / 2;
-};
 
 interface Step {
   rate: number;
@@ -135,7 +128,7 @@ export default async function bench(): Promise<void> {
   const cpuRuns = atBest ? [atBest, ...cpuRepeats] : [];
   const cpuOf = (pick: (s: Step) => number | null): { median: number | null; runs: number[] } => {
     const runs = cpuRuns.map(pick).filter((x): x is number => x !== null);
-    return { median: medianOf(runs), runs };
+    return { median: median(runs), runs };
   };
   const cpuWhole = cpuOf((s) => s.result.generator.cpuUsPerRequest);
   const cpuSteady = cpuOf((s) => s.result.generator.steadyCpuUsPerRequest);

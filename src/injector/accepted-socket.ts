@@ -9,8 +9,8 @@
  * empty shell, which releases the server's connection count as a closed connection would.
  *
  * Moving the handle reads the socket's `_handle` property, which Node has had since 0.x but does not
- * document. Where it is missing the accepted socket is returned as it is, flowing, with `onData`
- * receiving its chunks: slower, never wrong.
+ * document. Where it is missing the accepted socket is returned as it is, flowing, with the `onread`
+ * callback receiving each chunk it emits: slower, never wrong.
  */
 import net from 'node:net';
 

@@ -158,8 +158,7 @@ export class Link implements LinkContext {
 
   /** Goes plain when nothing stands in the way, staged otherwise. */
   private settle(): void {
-    const wantPlain = this.stages.length === 0 && !this.pumping && this.queueHead >= this.queue.length && this.dstReady && !this.srcEnded && !this.conn.closed;
-    this.plain = wantPlain;
+    this.plain = this.stages.length === 0 && !this.pumping && this.queueHead >= this.queue.length && this.dstReady && !this.srcEnded && !this.conn.closed;
   }
 
   /** Runs one chunk through a snapshot of the stages (no array is allocated for a one-chunk result). */

@@ -29,9 +29,4 @@ export class ReadBuffer {
   holds(b: Buffer): boolean {
     return b === this.buf;
   }
-
-  /** Bytes the buffer holds (for deciding between copying a small read and handing the buffer over). */
-  get size(): number {
-    return this.buf.length;
-  }
 }
