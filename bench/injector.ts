@@ -1,7 +1,10 @@
 /**
  * Injector benchmark, all on loopback in the same run:
  *  - no-fault overhead: direct vs HAProxy `mode tcp` vs HAProxy `mode http` vs faultline (faultline
- *    serve in its own process, like HAProxy), interleaved over several rounds, medians reported:
+ *    serve in its own process, like HAProxy), interleaved over several rounds, medians reported; the full
+ *    run adds HAProxy `mode tcp` with `nbthread 1` for comparison (one event loop, as faultline serve has;
+ *    HAProxy's default runs a thread per core, and on 2 cores its added p99 was about half of its own
+ *    single-threaded figure):
  *    keep-alive HTTP requests/s (wrk, closed loop), bulk MB/s (one TCP download), and the p99 faultline
  *    adds at 2,000 req/s open loop over direct ("3 runs of 3": three runs, each the median of three
  *    paired measurements). A paired measurement drives direct and the proxy at the same time, 2,000
@@ -47,9 +50,9 @@ h.listen(0, '127.0.0.1', () => bulk.listen(0, '127.0.0.1', () => echo.listen(0, 
 `;
 
 /** The paths compared; `bulk` is undefined where the path cannot carry raw TCP (HAProxy in HTTP mode). */
-type PathName = 'direct' | 'haproxy-tcp' | 'haproxy-http' | 'faultline';
+type PathName = 'direct' | 'haproxy-tcp' | 'haproxy-tcp-1t' | 'haproxy-http' | 'faultline';
 /** The proxies whose added latency at RATE is measured (each paired with direct). */
-type LatencyPath = 'faultline' | 'haproxy-tcp';
+type LatencyPath = 'faultline' | 'haproxy-tcp' | 'haproxy-tcp-1t' | 'direct';
 interface Lat {
   p50: number | null;
   p99: number | null;
@@ -60,7 +63,9 @@ interface Pair {
   direct: Lat;
   via: Lat;
 }
-const PATHS: readonly PathName[] = ['direct', 'haproxy-tcp', 'haproxy-http', 'faultline'];
+const PATHS: readonly PathName[] = ['direct', 'haproxy-tcp', 'haproxy-tcp-1t', 'haproxy-http', 'faultline'];
+/** Peers for comparison only (no target), measured by the full run and not by --quick. */
+const COMPARISON_ONLY: ReadonlySet<PathName> = new Set(['haproxy-http', 'haproxy-tcp-1t']);
 interface Ports {
   http: number;
   bulk?: number;
@@ -97,14 +102,18 @@ async function latencyAt(port: number, seed = 1): Promise<Lat> {
   return { p50: r.latencyMs.corrected.p50, p99: r.latencyMs.corrected.p99, serviceP99: r.latencyMs.service.p99 };
 }
 
-async function startHaproxy(bin: string, httpUp: number, bulkUp: number): Promise<{ child: ChildProcess; tcp: Ports; http: Ports }> {
+/**
+ * HAProxy with `mode tcp` (HTTP and bulk) and `mode http` frontends. `nbthread` unset: HAProxy's default, one
+ * thread per core (two here); `nbthread 1`: one event loop, as faultline serve has.
+ */
+async function startHaproxy(bin: string, httpUp: number, bulkUp: number, nbthread?: number): Promise<{ child: ChildProcess; tcp: Ports; http: Ports }> {
   const [tcpHttp, tcpBulk, httpHttp] = [await freePort(), await freePort(), await freePort()];
   const dir = mkdtempSync(join(tmpdir(), 'faultline-haproxy-'));
   const cfg = join(dir, 'haproxy.cfg');
   writeFileSync(
     cfg,
     [
-      'global\n  maxconn 4000',
+      `global\n  maxconn 4000${nbthread === undefined ? '' : `\n  nbthread ${nbthread}`}`,
       'defaults\n  timeout connect 5s\n  timeout client 120s\n  timeout server 120s\n  timeout http-keep-alive 60s',
       `frontend th\n  mode tcp\n  bind 127.0.0.1:${tcpHttp}\n  default_backend th`,
       `backend th\n  mode tcp\n  server s1 127.0.0.1:${httpUp}`,
@@ -184,32 +193,33 @@ async function compare(paths: Partial<Record<PathName, Ports>>, wrk: string | un
   // no-fault path on its first requests, and a long-running proxy is measured warm, as HAProxy always is.
   for (const name of PATHS) {
     const ports = paths[name];
-    if (ports && wrk && !(QUICK && name === 'haproxy-http')) await wrkRps(wrk, ports.http, 1);
+    if (ports && wrk && !(QUICK && COMPARISON_ONLY.has(name))) await wrkRps(wrk, ports.http, 1);
   }
   for (let round = 0; round < ROUNDS; round++) {
     // Rotate the order each round so no path always runs first (or right after the bulk transfers).
     const order = PATHS.map((_, i) => PATHS[(i + round) % PATHS.length] as PathName);
     for (const name of order) {
       const ports = paths[name];
-      if (ports?.bulk !== undefined) bulk[name].push(await bulkMBps(ports.bulk));
+      if (ports?.bulk !== undefined && !(QUICK && COMPARISON_ONLY.has(name))) bulk[name].push(await bulkMBps(ports.bulk));
     }
     for (const name of order) {
       const ports = paths[name];
-      // HAProxy's HTTP mode is a comparison without a target: the full run measures it, --quick does not.
-      if (ports && wrk && !(QUICK && name === 'haproxy-http')) rps[name].push(await wrkRps(wrk, ports.http));
+      // Comparisons without a target (HAProxy's HTTP mode, single-threaded HAProxy): the full run measures them, --quick does not.
+      if (ports && wrk && !(QUICK && COMPARISON_ONLY.has(name))) rps[name].push(await wrkRps(wrk, ports.http));
     }
   }
   // Added p99: paired measurements (see the file comment), faultline and (in the full run) HAProxy mode
-  // tcp in turn, three per run, LATENCY_RUNS runs.
+  // tcp, default and single-threaded, in turn, three per run, LATENCY_RUNS runs.
   const latency: Array<Record<LatencyPath, Pair[]>> = [];
-  const latencyPaths: LatencyPath[] = ['faultline', ...(!QUICK && paths['haproxy-tcp'] ? (['haproxy-tcp'] as const) : [])];
+  // 'direct' paired with itself (full run only): the method's own noise floor in this run.
+  const latencyPaths: LatencyPath[] = ['faultline', ...(QUICK ? [] : (['haproxy-tcp', 'haproxy-tcp-1t', 'direct'] as const).filter((p) => paths[p]))];
   const direct = (paths.direct as Ports).http;
   // Warm the generator, the server and each proxy (faultline's JIT) first.
   await latencyAt(direct);
   for (const name of latencyPaths) await latencyAt((paths[name] as Ports).http);
   let seed = 1;
   for (let r = 0; r < LATENCY_RUNS; r++) {
-    const one: Record<LatencyPath, Pair[]> = { faultline: [], 'haproxy-tcp': [] };
+    const one: Record<LatencyPath, Pair[]> = { faultline: [], 'haproxy-tcp': [], 'haproxy-tcp-1t': [], direct: [] };
     for (let i = 0; i < 3; i++) {
       const order = latencyPaths.map((_, k) => latencyPaths[(k + i) % latencyPaths.length] as LatencyPath);
       for (const name of order) {
@@ -228,14 +238,17 @@ export default async function bench(): Promise<void> {
   const haproxyBin = ensureBinary('haproxy', 'haproxy');
   const wrkBin = ensureBinary('wrk', 'wrk');
   let haproxy: Awaited<ReturnType<typeof startHaproxy>> | undefined;
+  let haproxy1t: Awaited<ReturnType<typeof startHaproxy>> | undefined;
   let fl: Awaited<ReturnType<typeof startFaultlineProxies>> | undefined;
   try {
     fl = await startFaultlineProxies(httpPort, bulkPort);
     if (haproxyBin) haproxy = await startHaproxy(haproxyBin, httpPort, bulkPort);
+    if (haproxyBin && !QUICK) haproxy1t = await startHaproxy(haproxyBin, httpPort, bulkPort, 1);
     const paths: Partial<Record<PathName, Ports>> = {
       direct: { http: httpPort, bulk: bulkPort },
       faultline: { http: fl.http, bulk: fl.bulk },
       ...(haproxy ? { 'haproxy-tcp': haproxy.tcp, 'haproxy-http': haproxy.http } : {}),
+      ...(haproxy1t ? { 'haproxy-tcp-1t': haproxy1t.tcp } : {}),
     };
     const measured = await compare(paths, wrkBin);
     const rps = Object.fromEntries(PATHS.map((p) => [p, median(measured.rps[p])])) as Record<PathName, number | null>;
@@ -249,15 +262,20 @@ export default async function bench(): Promise<void> {
       });
     const addedRuns = addedBy('faultline');
     const haproxyAddedRuns = QUICK ? [] : addedBy('haproxy-tcp');
+    const haproxy1tAddedRuns = QUICK || !haproxy1t ? [] : addedBy('haproxy-tcp-1t');
+    const noiseFloorRuns = QUICK ? [] : addedBy('direct');
     const serviceAddedRuns = addedBy('faultline', (l) => l.serviceP99);
     // The table's latency columns: each proxy over its own measurements, direct over all of its.
     const lats = (name: PathName): Lat[] =>
-      measured.latency.flatMap((run) => (name === 'direct' ? [...run.faultline, ...run['haproxy-tcp']].map((p) => p.direct) : name === 'faultline' || name === 'haproxy-tcp' ? run[name].map((p) => p.via) : []));
+      measured.latency.flatMap((run) =>
+        name === 'direct' ? [...run.faultline, ...run['haproxy-tcp'], ...run['haproxy-tcp-1t'], ...run.direct].map((p) => p.direct) : name === 'haproxy-http' ? [] : run[name].map((p) => p.via),
+      );
     const p99Of = (name: PathName): number | null => median(lats(name).map((x) => x.p99).filter((x): x is number => x !== null));
     const p50Of = (name: PathName): number | null => median(lats(name).map((x) => x.p50).filter((x): x is number => x !== null));
     const ratio = (a: number | null, b: number | null): number | null => (a !== null && b !== null && b > 0 ? a / b : null);
     const rpsRatioTcp = ratio(rps.faultline, rps['haproxy-tcp']);
     const rpsRatioHttp = ratio(rps.faultline, rps['haproxy-http']);
+    const rpsRatioTcp1t = ratio(rps.faultline, rps['haproxy-tcp-1t']);
     const bulkRatioTcp = ratio(throughput.faultline, throughput['haproxy-tcp']);
     const worstAdded = addedRuns.some((x) => x === null) ? null : Math.max(...(addedRuns as number[]));
 
@@ -355,8 +373,8 @@ export default async function bench(): Promise<void> {
       rounds: ROUNDS,
       keepAliveRps: { median: rps, runs: measured.rps, wrk: `-t1 -c${WRK_CONNECTIONS} -d${WRK_S}s` },
       bulkMBps: { median: throughput, runs: measured.bulk, bytes: BULK_BYTES },
-      ratios: { rpsFaultlineToHaproxyTcp: rpsRatioTcp, rpsFaultlineToHaproxyHttp: rpsRatioHttp, bulkFaultlineToHaproxyTcp: bulkRatioTcp },
-      latencyAtRate: { rate: RATE, loadMs: LOAD_MS, design: 'paired: direct and the proxy driven at the same time, RATE each', runs: measured.latency, addedP99MsPerRun: addedRuns, serviceAddedP99MsPerRun: serviceAddedRuns, haproxyTcpAddedP99MsPerRun: haproxyAddedRuns },
+      ratios: { rpsFaultlineToHaproxyTcp: rpsRatioTcp, rpsFaultlineToHaproxyHttp: rpsRatioHttp, rpsFaultlineToHaproxyTcpOneThread: rpsRatioTcp1t, bulkFaultlineToHaproxyTcp: bulkRatioTcp },
+      latencyAtRate: { rate: RATE, loadMs: LOAD_MS, design: 'paired: direct and the proxy driven at the same time, RATE each', runs: measured.latency, addedP99MsPerRun: addedRuns, serviceAddedP99MsPerRun: serviceAddedRuns, haproxyTcpAddedP99MsPerRun: haproxyAddedRuns, haproxyTcpOneThreadAddedP99MsPerRun: haproxy1tAddedRuns, noiseFloorDirectVsDirectP99MsPerRun: noiseFloorRuns },
       accuracy: {
         latency: latencyAcc,
         bandwidth: { requestedKBps: 2000, achievedKBps: bwRate, proxyRecordedKBps: bwRecorded, errorPct: ((bwRate - 2000) / 2000) * 100, within: Math.abs(bwRate - 2000) <= 100 },
@@ -381,7 +399,8 @@ ${PATHS.map(row).join('\n')}
 - faultline / HAProxy \`mode tcp\`, keep-alive requests/s: **${r2(rpsRatioTcp)}** (target ≥ 0.9)
 - faultline / HAProxy \`mode tcp\`, bulk MB/s: **${r2(bulkRatioTcp)}** (target ≥ 0.9)
 - faultline / HAProxy \`mode http\`, keep-alive requests/s: **${r2(rpsRatioHttp)}** (for comparison, no target; HTTP mode parses every request; not measured by --quick)
-- added p99 vs direct at ${RATE} req/s, ${LATENCY_RUNS} run(s) of 3 (median of each run's three paired differences): **${addedRuns.map((x) => `${r2(x)} ms`).join(', ')}** (target ≤ 0.3 ms in every run)${haproxyAddedRuns.length > 0 ? `; HAProxy \`mode tcp\` added ${haproxyAddedRuns.map((x) => `${r2(x)} ms`).join(', ')} in the same runs` : ''}; by service time (on the wire → response, without the generator's scheduling) faultline added ${serviceAddedRuns.map((x) => `${r2(x)} ms`).join(', ')}
+- faultline / HAProxy \`mode tcp\` with \`nbthread 1\` (one event loop, as faultline has; HAProxy's default runs one thread per core), keep-alive requests/s: **${r2(rpsRatioTcp1t)}** (for comparison, no target; not measured by --quick)
+- added p99 vs direct at ${RATE} req/s, ${LATENCY_RUNS} run(s) of 3 (median of each run's three paired differences): **${addedRuns.map((x) => `${r2(x)} ms`).join(', ')}** (target ≤ 0.3 ms in every run)${haproxyAddedRuns.length > 0 ? `; HAProxy \`mode tcp\` added ${haproxyAddedRuns.map((x) => `${r2(x)} ms`).join(', ')} in the same runs` : ''}${haproxy1tAddedRuns.length > 0 ? `, single-threaded HAProxy \`mode tcp\` ${haproxy1tAddedRuns.map((x) => `${r2(x)} ms`).join(', ')}` : ''}; by service time (on the wire → response, without the generator's scheduling) faultline added ${serviceAddedRuns.map((x) => `${r2(x)} ms`).join(', ')}${noiseFloorRuns.length > 0 ? `; the method's noise floor in this run (direct paired with direct, same design): ${noiseFloorRuns.map((x) => `${r2(x)} ms`).join(', ')}` : ''}
 - latency fault 50 ms: client-observed added p50 **${r2(latencyAcc.clientAddedP50Ms)} ms**, p99 **${r2(latencyAcc.clientAddedP99Ms)} ms** over ${SAMPLES} round trips; proxy-recorded p50 ${r2(achievedStats?.p50)} / p99 ${r2(achievedStats?.p99)} ms (target ±1 ms median, +3 ms p99) → ${latencyAcc.withinTarget ? 'within' : 'OUTSIDE'}
 - bandwidth 2000 KB/s: achieved **${r2(bwRate)} KB/s** (${r2(json.accuracy.bandwidth.errorPct)} %, target ±5 %); proxy-recorded ${r2(bwRecorded)} KB/s
 - TCP loss 10 % (RTO ${lossRto} ms): client-observed stall rate **${(tcpLoss.clientObservedStallRate * 100).toFixed(2)} %** over ${lossN} chunks (proxy-recorded ${tcpLoss.proxyRecordedStallRate === null ? '-' : (tcpLoss.proxyRecordedStallRate * 100).toFixed(2)} %); 99 % interval [${((lossP - lossHalf) * 100).toFixed(2)}, ${((lossP + lossHalf) * 100).toFixed(2)}] % → ${tcpLoss.within ? 'within' : 'OUTSIDE'}
@@ -391,10 +410,15 @@ ${PATHS.map(row).join('\n')}
     reportRatio({ suite: 'injector', name: 'faultline / HAProxy tcp keep-alive req/s', value: rpsRatioTcp, target: '≥ 0.9', met: at(rpsRatioTcp, (v) => v >= 0.9) });
     reportRatio({ suite: 'injector', name: 'faultline / HAProxy tcp bulk MB/s', value: bulkRatioTcp, target: '≥ 0.9', met: at(bulkRatioTcp, (v) => v >= 0.9) });
     reportRatio({ suite: 'injector', name: 'faultline / HAProxy http keep-alive req/s', value: rpsRatioHttp, target: 'for comparison', met: null });
+    if (!QUICK) reportRatio({ suite: 'injector', name: 'faultline / HAProxy tcp nbthread 1 keep-alive req/s', value: rpsRatioTcp1t, target: 'for comparison', met: null });
     reportRatio({ suite: 'injector', name: `added p99 ms vs direct, worst of ${LATENCY_RUNS} run(s) of 3`, value: worstAdded, target: '≤ 0.3', met: at(worstAdded, (v) => v <= 0.3) });
+    for (const [label, runs] of [['HAProxy tcp', haproxyAddedRuns], ['HAProxy tcp nbthread 1', haproxy1tAddedRuns]] as const) {
+      if (runs.length > 0 && runs.every((x) => x !== null)) reportRatio({ suite: 'injector', name: `${label} added p99 ms, worst of ${LATENCY_RUNS} run(s) of 3`, value: Math.max(...(runs as number[])), target: 'for comparison', met: null });
+    }
     writeBench(QUICK ? 'injector-quick' : 'injector', json, QUICK ? `> Smoke run (--quick): fewer samples, not the reported numbers.\n\n${md}` : md);
   } finally {
     await stop(haproxy?.child);
+    await stop(haproxy1t?.child);
     await stop(fl?.child);
     await stop(servers.child);
   }
