@@ -3,8 +3,7 @@
  *  - no-fault overhead: direct vs HAProxy `mode tcp` vs HAProxy `mode http` vs faultline (faultline
  *    serve in its own process, like HAProxy), interleaved over several rounds, medians reported; the full
  *    run adds HAProxy `mode tcp` with `nbthread 1` for comparison (one event loop, as faultline serve has;
- *    HAProxy's default runs a thread per core, and on 2 cores its added p99 was about half of its own
- *    single-threaded figure):
+ *    HAProxy's default runs a thread per core) and direct paired with itself (the method's noise floor):
  *    keep-alive HTTP requests/s (wrk, closed loop), bulk MB/s (one TCP download), and the p99 faultline
  *    adds at 2,000 req/s open loop over direct ("3 runs of 3": three runs, each the median of three
  *    paired measurements). A paired measurement drives direct and the proxy at the same time, 2,000
