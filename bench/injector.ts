@@ -323,29 +323,40 @@ export default async function bench(): Promise<void> {
       within: Math.abs(clientStalled - lossP) <= lossHalf,
     };
 
-    const bwProxy = await startProxy({ name: 'bw', upstream: `127.0.0.1:${bulkPort}`, seed: 12 });
-    bwProxy.addFault({ type: 'bandwidth', attributes: { rate: 2000 } }); // 2 MB/s
+    // A source that sends exactly bwBytes and ends; the rate runs from the first read to the end, so it
+    // covers whole paced slices (stopping at a byte count mid-slice read up to 4 % low: the slice's wait
+    // was counted but not all of its bytes).
     const bwBytes = QUICK ? 2_000_000 : 6_000_000;
+    const bwSource = net.createServer((s) => {
+      s.on('error', () => {});
+      s.end(Buffer.alloc(bwBytes, 97));
+    });
+    await new Promise<void>((r) => bwSource.listen(0, '127.0.0.1', () => r()));
+    const bwProxy = await startProxy({ name: 'bw', upstream: `127.0.0.1:${(bwSource.address() as net.AddressInfo).port}`, seed: 12 });
+    bwProxy.addFault({ type: 'bandwidth', attributes: { rate: 2000 } }); // 2 MB/s
     // Rate from the end of the first read to the last byte: the first 100 ms slice's wait is not in the window.
-    const bwRate = await new Promise<number>((resolve) => {
+    const bwRate = await new Promise<number>((resolve, reject) => {
       const s = net.connect({ port: bwProxy.listenPort, host: '127.0.0.1' });
       let bytes = 0;
+      let first = 0;
       let t0 = 0;
       s.on('data', (d: Buffer) => {
+        bytes += d.length;
         if (t0 === 0) {
           t0 = performance.now();
-          return;
+          first = bytes;
         }
-        bytes += d.length;
-        if (bytes >= bwBytes) {
-          const secs = (performance.now() - t0) / 1000;
-          s.destroy();
-          resolve(bytes / secs / 1000);
-        }
+      });
+      s.on('error', reject);
+      s.on('end', () => {
+        const secs = (performance.now() - t0) / 1000;
+        s.destroy();
+        resolve((bytes - first) / secs / 1000);
       });
     });
     const bwRecorded = bwProxy.stats().faults[0]?.achievedRateKBps ?? null;
     await bwProxy.stop();
+    await new Promise<void>((r) => bwSource.close(() => r()));
 
     const udpEcho = dgram.createSocket('udp4');
     udpEcho.on('message', (m, r) => udpEcho.send(m, r.port, r.address));

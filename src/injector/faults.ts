@@ -237,9 +237,25 @@ export function drawLossStall(rng: Rng, p: LossParams): { stallMs: number; losse
 
 /** Token-bucket pacing state: `rate` bytes per ms; `nextFree` is when the pipe is free again. */
 interface Pacer {
+  /** When the emulated pipe has sent everything scheduled so far. */
   nextFree: number;
+  /** When the last slice was actually released (for the achieved rate). */
+  released: number;
 }
 
+/** How far behind its schedule a busy pipe may catch up (one slice of 100 ms, see `pace`). */
+const PACER_CATCH_UP_MS = 100;
+
+/**
+ * The bandwidth fault's pipe: a slice starts when the pipe is free and its bytes are there, and takes
+ * bytes / rate. Bytes that were waiting while the pipe was busy (the rest of a chunk, or a chunk read
+ * before the pipe freed) start right when it frees, on schedule, even if this process resumes late:
+ * a timer that fires late or the write between two chunks is not idle time of the pipe. Without
+ * that, every late wake-up was lost and a 2,000 KB/s fault delivered 1,890–1,916 KB/s on an idle machine
+ * (Toxiproxy likewise carries its timer error into the next sleep). The catch-up is bounded by one
+ * slice, so a stalled process never releases more than 100 ms worth at once; bytes that arrive after the
+ * pipe went idle start when they arrive.
+ */
 async function pace(ctx: StageContext, pacer: Pacer, chunk: Chunk, bytesPerMs: number, signal: AbortSignal): Promise<Chunk[]> {
   const out: Chunk[] = [];
   // Slices of at most 100 ms worth of bytes, as Toxiproxy does, so large chunks trickle.
@@ -247,12 +263,18 @@ async function pace(ctx: StageContext, pacer: Pacer, chunk: Chunk, bytesPerMs: n
   for (let off = 0; off < chunk.data.length; off += slice) {
     const data = chunk.data.subarray(off, Math.min(chunk.data.length, off + slice));
     const now = ctx.link.now();
-    const start = Math.max(now, pacer.nextFree);
+    const waiting = off > 0 || chunk.readAt <= pacer.nextFree;
+    const start = waiting ? Math.max(pacer.nextFree, now - PACER_CATCH_UP_MS) : Math.max(now, pacer.nextFree);
     pacer.nextFree = start + data.length / bytesPerMs;
     const wait = pacer.nextFree - now;
     if (wait > 0 && !signal.aborted) await ctx.link.sleep(wait, signal);
-    // Achieved: the slice occupied the pipe from its scheduled start until it was actually released.
-    if (!signal.aborted) ctx.rec.paced(data.length, Math.max(0, ctx.link.now() - start));
+    // Achieved: the slice occupied the pipe from its start (or the previous slice's release, if that came
+    // later) until it was actually released: lateness counts once, not again in the slice that caught up.
+    if (!signal.aborted) {
+      const released = ctx.link.now();
+      ctx.rec.paced(data.length, Math.max(0, released - Math.max(start, pacer.released)));
+      pacer.released = released;
+    }
     out.push({ data, readAt: chunk.readAt });
   }
   ctx.rec.chunk(chunk.data.length);
@@ -346,10 +368,10 @@ export const FAULT_TYPES = {
       const key = `pacer:${ctx.link.direction}`;
       let pacer: Pacer;
       if (ctx.attrs.scope === 'proxy') {
-        pacer = (ctx.shared.get(key) as Pacer | undefined) ?? { nextFree: 0 };
+        pacer = (ctx.shared.get(key) as Pacer | undefined) ?? { nextFree: 0, released: 0 };
         ctx.shared.set(key, pacer);
       } else {
-        pacer = { nextFree: 0 };
+        pacer = { nextFree: 0, released: 0 };
       }
       return {
         process: (c) => (rate <= 0 || cancel.signal.aborted ? [c] : pace(ctx, pacer, c, rate, cancel.signal)),
