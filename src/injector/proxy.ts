@@ -44,6 +44,8 @@ export interface ProxyStats {
   bytes: { upstream: number; downstream: number };
   chunks: { upstream: number; downstream: number };
   faults: FaultStats[];
+  /** Removed faults no longer in `faults`: it keeps every active fault and the last 1,000 removed ones. */
+  faultsForgotten: number;
   /** Balancer proxies: each upstream's state, checks and connections. */
   upstreams?: UpstreamStats[];
 }
@@ -373,6 +375,7 @@ export class TcpProxy implements Proxy, ConnectionOwner {
       chunks: { ...this.counters.chunks },
       ...(this.balancer ? { upstreams: this.balancer.stats() } : {}),
       faults: this.faultSet.history().map((f) => f.stats.snapshot(f.info)),
+      faultsForgotten: this.faultSet.forgotten,
     };
   }
 

@@ -216,6 +216,20 @@ describe('achieved vs requested (the injector records what it did)', () => {
     await src.close();
   });
 
+  it('a long-lived proxy toggling faults keeps the last 1,000 removed ones and says how many it dropped', async () => {
+    const echo = await echoServer();
+    await using proxy = await new ProxyBuilder('toggles').withUpstream(echo.address).start();
+    for (let i = 0; i < 1003; i++) {
+      proxy.addFault({ type: 'latency', name: `t${i}`, attributes: { latency: 1 } });
+      proxy.removeFault(`t${i}`);
+    }
+    const stats = proxy.stats();
+    expect(stats.faults).toHaveLength(1000);
+    expect(stats.faults[0]?.name).toBe('t3');
+    expect(stats.faultsForgotten).toBe(3);
+    await echo.close();
+  });
+
   it('TTL: a fault added with a lease heals itself and its record says when', async () => {
     const echo = await echoServer();
     await using proxy = await new ProxyBuilder('lease').withUpstream(echo.address).start();
