@@ -6,6 +6,7 @@
 export { scheduleSchema } from './schedule.ts';
 export type { ScheduleShape } from './schedule.ts';
 export { runLoad, defaultWarmupMs, defaultPrewarmConnections } from './driver.ts';
+export { GENERATOR_LAG_LIMIT_MS } from './validity.ts';
 export type { LoadOptions, LoadResult, SliOutcome } from './driver.ts';
 export type { TargetSpec } from './targets.ts';
 export { runK6Script, emitK6Script } from './k6.ts';

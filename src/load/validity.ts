@@ -13,6 +13,13 @@ export const VALIDITY_RULE = {
   maxClientQueueP99Ms: 50,
 } as const;
 
+/**
+ * Scheduling lag (fire time − intended send time, after the warm-up) p99 above which the generator was
+ * short of CPU: its own event loop ran late. A slow or faulted target cannot cause it (that shows as
+ * service time or client-side queueing), so it names faultline, not the target.
+ */
+export const GENERATOR_LAG_LIMIT_MS = 10;
+
 /** What the rule looks at: a run's counts and histograms, and the generator settings that produced them. */
 export interface ValidityInput {
   scheduled: number;
@@ -90,7 +97,7 @@ export function judgeValidity(i: ValidityInput): Validity {
     cause = 'generator';
     const fast = servP99 !== null && servP99 <= VALIDITY_RULE.maxClientQueueP99Ms;
     if (fast) advice.push(`the target answered in ${ms(servP99)} at p99 once a request reached it: the wait was in the generator, not the target`);
-    if (lagP99 !== null && lagP99 > 10) {
+    if (lagP99 !== null && lagP99 > GENERATOR_LAG_LIMIT_MS) {
       advice.push(`the generator ran late on its own schedule (scheduling lag p99 ${ms(lagP99)}): it is short of CPU; lower --rate or run it on a less loaded machine`);
     }
     // Only right after the warm-up, in a run that went on long enough to show it settled.
@@ -102,7 +109,7 @@ export function judgeValidity(i: ValidityInput): Validity {
     if (i.connections !== undefined) {
       const want = connectionsFor(i.peakRate, (servP99 ?? 1) + (lagP99 ?? 0));
       if (want > i.connections) advice.push(`raise --connections (now ${i.connections}; ${i.peakRate} req/s × (service p99 + scheduling lag p99) needs ≈ ${want})`);
-      else if (!startOnly && (lagP99 === null || lagP99 <= 10)) advice.push(`raise --warmup (now ${fmtDuration(i.warmupMs)}) or --connections (now ${i.connections})`);
+      else if (!startOnly && (lagP99 === null || lagP99 <= GENERATOR_LAG_LIMIT_MS)) advice.push(`raise --warmup (now ${fmtDuration(i.warmupMs)}) or --connections (now ${i.connections})`);
     }
   }
   return { valid: reasons.length === 0, reasons, cause: reasons.length === 0 ? null : cause, advice };

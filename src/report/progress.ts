@@ -133,6 +133,7 @@ export function verdictTable(r: RunResult): string {
       );
     }
     out.push(`${x.name}: ${x.load.completed} requests completed${x.load.dropped ? ` (+${x.load.dropped} dropped at the in-flight cap)` : ''}, ${x.load.bad} bad, error budget spent ${c === null ? 'n/a' : `${(c * 100).toFixed(2)} %`} of ${formatDuration(x.slo.budget.periodMs)}; alerts (s from inject, ×${x.slo.timeScale} for real-equivalent): ${eps || 'none'}`);
+    if (x.harness?.note) out.push(`${x.name}: ${x.harness.note}`);
   }
   if (r.drill) out.push(drillSummary(r.drill));
   if (r.rollout) out.push(rolloutSummary(r.rollout));

@@ -93,6 +93,7 @@ export function renderMarkdown(r: RunResult): string {
       return `| ${x.name} | ${x.load.completed} | ${x.load.bad} | ${budgetText(x)} | ${eps || 'none'} |`;
     }),
     '',
+    ...r.experiments.flatMap((x) => (x.harness?.note ? [`**${x.name}: harness short of CPU** — ${x.harness.note}`, ''] : [])),
     ...r.experiments.flatMap((x) => observedMarkdown(x)),
     ...forecastMarkdown(r),
     ...(r.drill ? [drillSummary(r.drill), ''] : []),
@@ -309,7 +310,7 @@ export function renderHtml(r: RunResult): string {
         .join('<br>');
       return `<section class="experiment"><h2>${esc(x.name)} — ${x.passed ? 'passed' : x.aborted ? 'aborted' : 'FAILED'}</h2>
 <p>${x.description ? esc(x.description) + '<br>' : ''}Faults: ${esc(faults || 'none')}<br>Injector achieved: ${achieved || 'n/a'}<br>
-Requests ${x.load.completed}, bad ${x.load.bad}, error budget spent ${budgetText(x)}, corrected p99 ${x.load.latencyMs.corrected.p99 ?? '-'} ms, load valid: ${x.load.valid ? 'yes' : `no (${esc(x.load.invalidReasons.join('; '))})`}</p>
+Requests ${x.load.completed}, bad ${x.load.bad}, error budget spent ${budgetText(x)}, corrected p99 ${x.load.latencyMs.corrected.p99 ?? '-'} ms, load valid: ${x.load.valid ? 'yes' : `no (${esc(x.load.invalidReasons.join('; '))})`}${x.harness?.note ? `; <strong>harness short of CPU</strong>: ${esc(x.harness.note)}` : ''}</p>
 ${observedHtml(x)}${forecastHtml(x)}
 ${experimentCharts(x)}</section>`;
     })

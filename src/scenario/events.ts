@@ -1,6 +1,7 @@
 /** Run events: the runner emits them; reporters (src/report) subscribe. */
 import type { FaultInfo, ProxyStats } from '../injector/index.ts';
 import type { LoadResult } from '../load/index.ts';
+import type { HarnessCheck } from './harness-check.ts';
 import type { AlertTransition, BudgetReport, HistoryMode, SloForecast, SloSnapshot } from '../slo/index.ts';
 import type { ExperimentPlan, PhaseName, ScenarioPlan } from './model.ts';
 import type { ProbeSample } from './probes.ts';
@@ -57,6 +58,8 @@ export interface ExperimentResult {
   probes: ProbeSample[];
   verdicts: Verdict[];
   passed: boolean;
+  /** Whether faultline's own load generator kept its schedule (harness-check.ts); absent in results from before it existed. */
+  harness?: HarnessCheck;
   /** Alerts observed in real monitoring (scenario `monitoring:` + `expect.observed`). */
   observed?: ObservedReport;
 }

@@ -24,6 +24,7 @@ import { startMonitoring, type MonitoringSession } from './monitoring.ts';
 import { SlidingRatio } from './sliding-ratio.ts';
 import { ExperimentSlo } from './slo-history.ts';
 import { errorRateAbort, probeFailureAbort } from './abort-rules.ts';
+import { harnessCheck } from './harness-check.ts';
 
 export interface RunOptions {
   events?: RunEvents;
@@ -406,6 +407,7 @@ class ExperimentRun {
       verdicts,
       passed: !aborted && verdicts.every((v) => v.passed),
     };
+    result.harness = harnessCheck(load, result.passed);
     if (this.x.description !== undefined) result.description = this.x.description;
     this.ctx.events.emit({ type: 'experiment-end', result });
     return result;

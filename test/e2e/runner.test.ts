@@ -1,7 +1,8 @@
 /**
  * The experiment runner end to end in-process (real target servers, real injector, real load and SLO
  * engine): aborts of every kind heal at once and record their cause; a harness exception heals and
- * exits 4; targets given as URL or host:port; the --metrics endpoint; no secrets in any report.
+ * exits 4; targets given as URL or host:port; the --metrics endpoint; no secrets in any report; a
+ * harness short of CPU is named in the reports.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import http from 'node:http';
@@ -11,6 +12,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { planScenario, runScenario, RunEvents, type RunEvent, type RunResult } from '../../src/scenario/index.ts';
 import { parseScenario } from '../../src/scenario/model.ts';
+import { verdictTable } from '../../src/report/index.ts';
+import { renderHtml, renderMarkdown } from '../../src/report/render.ts';
 import { main, type CliIo } from '../../src/cli/index.ts';
 import { freePort, startPostgres, type Postgres } from './helpers/peers.ts';
 
@@ -172,6 +175,28 @@ describe('harness errors', () => {
       await new Promise<void>((res) => busy.close(() => res()));
     }
   });
+});
+
+describe('a harness short of CPU', () => {
+  it('is named in the terminal, Markdown and HTML reports when faultline\'s own event loop made its load late', async () => {
+    // Starve the harness itself: block its event loop for 30 ms of every 40 while the run goes on.
+    const blocker = setInterval(() => {
+      const end = performance.now() + 30;
+      while (performance.now() < end);
+    }, 40);
+    let r: RunResult;
+    try {
+      ({ r } = await run(scenario(partitionExperiment('1500ms'))));
+    } finally {
+      clearInterval(blocker);
+    }
+    const h = r.experiments[0]!.harness!;
+    expect(h.starved).toBe(true);
+    expect(h.schedulingLagP99Ms).toBeGreaterThan(10);
+    expect(verdictTable(r)).toContain(`cut: the load generator ran late on its own schedule (scheduling lag p99 ${h.schedulingLagP99Ms} ms > 10 ms): faultline was short of CPU`);
+    expect(renderMarkdown(r)).toContain('**cut: harness short of CPU** — the load generator ran late on its own schedule');
+    expect(renderHtml(r)).toContain('<strong>harness short of CPU</strong>: the load generator ran late on its own schedule');
+  }, 30_000);
 });
 
 describe('targets', () => {
