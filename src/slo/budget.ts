@@ -6,7 +6,7 @@
  * (burn rate × W / period), i.e. bad events divided by the budget the period would allow at the traffic
  * rate observed in that interval — the SRE Workbook's "budget consumed" for a burn over a window.
  */
-import type { CounterSample } from './evaluator.ts';
+import { indexAtOrBefore, type CounterSample } from './evaluator.ts';
 import type { SloDefinition } from './slo-spec.ts';
 
 export interface BudgetReport {
@@ -78,17 +78,6 @@ export function counterIncrease(values: readonly number[]): number {
   return inc;
 }
 
-/** Index of the last sample at or before t (samples sorted by t), or from − 1 when none. */
-export function indexAtOrBefore(samples: readonly CounterSample[], t: number, from = 0): number {
-  let lo = from;
-  let hi = samples.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    if ((samples[mid] as CounterSample).t <= t) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo - 1;
-}
 
 /**
  * Share of the period's error budget consumed between two times (same timeline as the samples and

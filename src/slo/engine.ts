@@ -114,6 +114,8 @@ export class SloEngine {
   private samples: EngineSample[] = [];
   private assumed: AssumedHistory | null = null;
   private head = 0; // index of the oldest retained sample
+  /** No counter in `samples` ever decreased (true by construction; checked as samples are taken): the evaluator skips its reset scan. */
+  private monotonic = true;
   private total = 0;
   private errors = 0;
   private nextSampleT = 0;
@@ -177,7 +179,10 @@ export class SloEngine {
     while (this.nextSampleT <= t || this.nextEvalT <= t) {
       if (this.nextSampleT <= this.nextEvalT) {
         if (this.nextSampleT > t) break;
-        this.samples.push(this.sampleOf(this.nextSampleT, this.total, this.errors));
+        const s = this.sampleOf(this.nextSampleT, this.total, this.errors);
+        const prev = this.samples[this.samples.length - 1];
+        if (prev && (s.total < prev.total || s.errors < prev.errors)) this.monotonic = false;
+        this.samples.push(s);
         this.nextSampleT = this.nextSampleT + this.sampleIntervalMs;
         this.trim();
       } else {
@@ -204,8 +209,8 @@ export class SloEngine {
   }
 
   private evaluateAt(t: number): void {
-    const view = this.head === 0 ? this.samples : this.samples.slice(this.head);
-    this.last = this.evaluator.evaluate(view, t);
+    // Samples before head are older than every window (retention: the longest window + 2 intervals).
+    this.last = this.evaluator.evaluate(this.samples, t, { from: this.head, monotonic: this.monotonic });
     if (this.keepHistory) this.history.push(this.snapshotOf(this.last));
   }
 
@@ -329,6 +334,7 @@ export class SloEngine {
     const before = historySamples(this.assumed, this.sampleIntervalMs, 0).map((s) => ({ ...s, rawTotal: 0, rawErrors: 0 }));
     this.samples = [...before, ...live.map((s) => this.sampleOf(s.t, s.rawTotal, s.rawErrors))];
     this.head = 0;
+    this.monotonic = this.samples.every((s, i) => i === 0 || (s.total >= (this.samples[i - 1] as EngineSample).total && s.errors >= (this.samples[i - 1] as EngineSample).errors));
     // Redo every evaluation so far, starting over the end of the history.
     const lastDone = this.nextEvalT - this.evalIntervalMs;
     this.evaluator = new PolicyEvaluator(this.policy, this.slo.errorBudget);

@@ -44,8 +44,6 @@ export function goDurationSeconds(ms: number): number {
 export function promRate(ts: readonly number[], vs: readonly number[], rangeStart: number, rangeEnd: number): number | undefined {
   const n = ts.length;
   if (n < 2) return undefined;
-  const firstT = ts[0] as number;
-  const lastT = ts[n - 1] as number;
   const firstV = vs[0] as number;
   // resultValue = Points[len-1].V − Points[0].V, then counter-reset corrections in sample order.
   let resultValue = (vs[n - 1] as number) - firstV;
@@ -55,6 +53,11 @@ export function promRate(ts: readonly number[], vs: readonly number[], rangeStar
     if (v < prevValue) resultValue += prevValue;
     prevValue = v;
   }
+  return extrapolate(ts[0] as number, ts[n - 1] as number, firstV, resultValue, n, rangeStart, rangeEnd);
+}
+
+/** The rest of `promRate` once the increase (`resultValue`, resets corrected) of `n` ≥ 2 samples is known. */
+function extrapolate(firstT: number, lastT: number, firstV: number, resultValue: number, n: number, rangeStart: number, rangeEnd: number): number {
   // float64(int64 ms difference) / 1000.
   let durationToStart = (firstT - rangeStart) / 1000;
   const durationToEnd = (rangeEnd - lastT) / 1000;
@@ -99,22 +102,49 @@ function firstAtOrAfter(samples: readonly CounterSample[], start: number, from: 
   return lo;
 }
 
-/** rate(errors[r]) and rate(total[r]) of one series at t; undefined when the window holds < 2 samples. */
-function seriesRates(samples: readonly CounterSample[], t: number, rangeMs: number, from = 0): { errors: number; total: number } | undefined {
-  const start = t - rangeMs;
-  const ts: number[] = [];
-  const es: number[] = [];
-  const tot: number[] = [];
-  for (let i = firstAtOrAfter(samples, start, from); i < samples.length; i++) {
-    const s = samples[i] as CounterSample;
-    if (s.t > t) break;
-    ts.push(s.t);
-    es.push(s.errors);
-    tot.push(s.total);
+/** Index of the last sample at or before t (samples sorted by t), or from − 1 when none. */
+export function indexAtOrBefore(samples: readonly CounterSample[], t: number, from = 0): number {
+  let lo = from;
+  let hi = samples.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if ((samples[mid] as CounterSample).t <= t) lo = mid + 1;
+    else hi = mid;
   }
-  const errors = promRate(ts, es, start, t);
-  const total = promRate(ts, tot, start, t);
-  return errors === undefined || total === undefined ? undefined : { errors, total };
+  return lo - 1;
+}
+
+/**
+ * rate(errors[r]) and rate(total[r]) of one series at t; undefined when the window holds < 2 samples.
+ * `promRate` on the window's samples, read in place. `monotonic`: the caller knows no counter in
+ * `samples` ever decreases, so the reset corrections (which would all be skipped) are not scanned for
+ * and a window costs two binary searches instead of a pass over its samples: the same float64 result.
+ */
+function seriesRates(samples: readonly CounterSample[], t: number, rangeMs: number, from = 0, monotonic = false): { errors: number; total: number } | undefined {
+  const start = t - rangeMs;
+  const i0 = firstAtOrAfter(samples, start, from);
+  const i1 = indexAtOrBefore(samples, t, i0);
+  const n = i1 - i0 + 1;
+  if (n < 2) return undefined;
+  const first = samples[i0] as CounterSample;
+  const last = samples[i1] as CounterSample;
+  let errorsUp = last.errors - first.errors;
+  let totalUp = last.total - first.total;
+  if (!monotonic) {
+    let prevE = first.errors;
+    let prevT = first.total;
+    for (let i = i0 + 1; i <= i1; i++) {
+      const s = samples[i] as CounterSample;
+      if (s.errors < prevE) errorsUp += prevE;
+      if (s.total < prevT) totalUp += prevT;
+      prevE = s.errors;
+      prevT = s.total;
+    }
+  }
+  return {
+    errors: extrapolate(first.t, last.t, first.errors, errorsUp, n, start, t),
+    total: extrapolate(first.t, last.t, first.total, totalUp, n, start, t),
+  };
 }
 
 /**
@@ -139,8 +169,8 @@ export function windowRatioOfSeries(series: readonly (readonly CounterSample[])[
 }
 
 /** `windowRatioOfSeries` for one series (`from`: index to start the search at). */
-export function windowRatio(samples: readonly CounterSample[], t: number, rangeMs: number, from = 0): number | undefined {
-  const r = seriesRates(samples, t, rangeMs, from);
+export function windowRatio(samples: readonly CounterSample[], t: number, rangeMs: number, from = 0, monotonic = false): number | undefined {
+  const r = seriesRates(samples, t, rangeMs, from, monotonic);
   // sum() over a one-element vector is that element's value.
   return r === undefined ? undefined : r.errors / r.total;
 }
@@ -245,8 +275,9 @@ export class PolicyEvaluator {
     this.windows = [...new Set(policy.flatMap((t) => [t.shortWindowMs, t.longWindowMs]))].sort((a, b) => a - b);
   }
 
-  evaluate(samples: readonly CounterSample[], t: number): EvaluationSnapshot {
-    return this.evaluateAt(t, (w) => windowRatio(samples, t, w));
+  /** `from`: samples before this index are older than every window; `monotonic`: see seriesRates. */
+  evaluate(samples: readonly CounterSample[], t: number, opts: { from?: number; monotonic?: boolean } = {}): EvaluationSnapshot {
+    return this.evaluateAt(t, (w) => windowRatio(samples, t, w, opts.from ?? 0, opts.monotonic ?? false));
   }
 
   /** `evaluate` over several series summed in the given (Prometheus label-sorted) order. */

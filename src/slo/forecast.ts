@@ -9,8 +9,8 @@
  * (e.g. a timeout), but none of the fluctuation inside a segment: it is what the maths says a steady
  * fault of that size would do, to be compared with what happened.
  */
-import { budgetConsumedBetween, counterIncrease, indexAtOrBefore } from './budget.ts';
-import type { CounterSample } from './evaluator.ts';
+import { budgetConsumedBetween, counterIncrease } from './budget.ts';
+import { indexAtOrBefore, type CounterSample } from './evaluator.ts';
 import type { AssumedHistory, HistoryMode } from './history.ts';
 import type { AlertTier } from './policy.ts';
 import { predictTiers, type RateSegment, type TierPrediction } from './predict.ts';
