@@ -78,7 +78,6 @@ export function counterIncrease(values: readonly number[]): number {
   return inc;
 }
 
-
 /**
  * Share of the period's error budget consumed between two times (same timeline as the samples and
  * `periodMs`), from the samples at or before each end: bad events / (budget ratio × events the period

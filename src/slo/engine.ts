@@ -101,6 +101,11 @@ export function windowLabel(realMs: number): string {
   return `${realMs}ms`;
 }
 
+/** Whether a counter went down from `prev` to `s` (a reset the evaluator must scan for). */
+function decreased(prev: CounterSample | undefined, s: CounterSample): boolean {
+  return prev !== undefined && (s.total < prev.total || s.errors < prev.errors);
+}
+
 export class SloEngine {
   readonly slo: SloDefinition;
   readonly timeScale: number;
@@ -180,8 +185,7 @@ export class SloEngine {
       if (this.nextSampleT <= this.nextEvalT) {
         if (this.nextSampleT > t) break;
         const s = this.sampleOf(this.nextSampleT, this.total, this.errors);
-        const prev = this.samples[this.samples.length - 1];
-        if (prev && (s.total < prev.total || s.errors < prev.errors)) this.monotonic = false;
+        if (decreased(this.samples[this.samples.length - 1], s)) this.monotonic = false;
         this.samples.push(s);
         this.nextSampleT = this.nextSampleT + this.sampleIntervalMs;
         this.trim();
@@ -334,7 +338,7 @@ export class SloEngine {
     const before = historySamples(this.assumed, this.sampleIntervalMs, 0).map((s) => ({ ...s, rawTotal: 0, rawErrors: 0 }));
     this.samples = [...before, ...live.map((s) => this.sampleOf(s.t, s.rawTotal, s.rawErrors))];
     this.head = 0;
-    this.monotonic = this.samples.every((s, i) => i === 0 || (s.total >= (this.samples[i - 1] as EngineSample).total && s.errors >= (this.samples[i - 1] as EngineSample).errors));
+    this.monotonic = !this.samples.some((s, i) => decreased(this.samples[i - 1], s));
     // Redo every evaluation so far, starting over the end of the history.
     const lastDone = this.nextEvalT - this.evalIntervalMs;
     this.evaluator = new PolicyEvaluator(this.policy, this.slo.errorBudget);

@@ -4,7 +4,7 @@
  *   takes the samples with t−r ≤ ti ≤ t (closed range, 2.x `matrixIterSlice`);
  * - fewer than two samples → no value;
  * - each series' rate is Prometheus v2.42.0's `extrapolatedRate` (promql/functions.go), mirrored
- *   operation by operation in float64 (see `promRate`);
+ *   operation by operation in float64 (see `extrapolate` and `seriesRates`);
  * - `sum()` adds the per-series rates in Prometheus's order (the first value, then `+=` in the
  *   vector's label-sorted order; v2.42.0 promql/engine.go `aggregation`, no Kahan compensation);
  * - ratio = sum(rate(errors)) / sum(rate(total)) (ratio of rates, never an average of ratios); 0/0 = NaN;
@@ -34,29 +34,14 @@ export function goDurationSeconds(ms: number): number {
 }
 
 /**
- * Prometheus v2.42.0 `extrapolatedRate(…, isCounter=true, isRate=true)` (promql/functions.go), for
- * one float series: `ts` (whole ms) / `vs` are the samples inside [rangeStart, rangeEnd]. Returns the
- * per-second rate, or undefined when there are fewer than two samples (the element is dropped).
+ * Prometheus v2.42.0 `extrapolatedRate(…, isCounter=true, isRate=true)` (promql/functions.go) for one
+ * float series, once its `n` ≥ 2 samples inside [rangeStart, rangeEnd] (whole ms) are known by their
+ * first and last time, first value and `resultValue` (last − first, then the counter-reset corrections
+ * in sample order: see seriesRates). Returns the per-second rate.
  * Every float64 operation is the Go code's, in the Go code's order; do not "simplify" it: e.g.
  * `result * (extrapolateToInterval / sampledInterval) / range` differs in the last bit, and at an
  * exact-threshold ratio the last bit decides whether the alert fires.
  */
-export function promRate(ts: readonly number[], vs: readonly number[], rangeStart: number, rangeEnd: number): number | undefined {
-  const n = ts.length;
-  if (n < 2) return undefined;
-  const firstV = vs[0] as number;
-  // resultValue = Points[len-1].V − Points[0].V, then counter-reset corrections in sample order.
-  let resultValue = (vs[n - 1] as number) - firstV;
-  let prevValue = firstV;
-  for (let i = 1; i < n; i++) {
-    const v = vs[i] as number;
-    if (v < prevValue) resultValue += prevValue;
-    prevValue = v;
-  }
-  return extrapolate(ts[0] as number, ts[n - 1] as number, firstV, resultValue, n, rangeStart, rangeEnd);
-}
-
-/** The rest of `promRate` once the increase (`resultValue`, resets corrected) of `n` ≥ 2 samples is known. */
 function extrapolate(firstT: number, lastT: number, firstV: number, resultValue: number, n: number, rangeStart: number, rangeEnd: number): number {
   // float64(int64 ms difference) / 1000.
   let durationToStart = (firstT - rangeStart) / 1000;
@@ -116,7 +101,7 @@ export function indexAtOrBefore(samples: readonly CounterSample[], t: number, fr
 
 /**
  * rate(errors[r]) and rate(total[r]) of one series at t; undefined when the window holds < 2 samples.
- * `promRate` on the window's samples, read in place. `monotonic`: the caller knows no counter in
+ * Prometheus's rate over the window's samples, read in place. `monotonic`: the caller knows no counter in
  * `samples` ever decreases, so the reset corrections (which would all be skipped) are not scanned for
  * and a window costs two binary searches instead of a pass over its samples: the same float64 result.
  */
@@ -128,6 +113,7 @@ function seriesRates(samples: readonly CounterSample[], t: number, rangeMs: numb
   if (n < 2) return undefined;
   const first = samples[i0] as CounterSample;
   const last = samples[i1] as CounterSample;
+  // resultValue = Points[len-1].V − Points[0].V, then counter-reset corrections in sample order.
   let errorsUp = last.errors - first.errors;
   let totalUp = last.total - first.total;
   if (!monotonic) {
