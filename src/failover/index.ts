@@ -11,7 +11,7 @@ export type { WriterKind, ReadinessView } from './writer.ts';
 export { externalProvider, parsePgUrl } from './provider.ts';
 export type { ClusterProvider, LinkProxy, LinkProxyFactory } from './provider.ts';
 export type { CheckResult } from './checker.ts';
-export { findPgBinaries } from './postgres.ts';
+export { endClient, findPgBinaries } from './postgres.ts';
 export type { PgBinaries } from './postgres.ts';
 export { reapDebris } from './debris.ts';
 export { CLUSTER_PROVIDERS, PROVIDER_NAMES } from './provider-registry.ts';

@@ -136,8 +136,17 @@ export async function query<T = Record<string, unknown>>(target: number | PgTarg
     const r = await c.query(sql, params);
     return r.rows as T[];
   } finally {
-    await c.end().catch(() => {});
+    await endClient(c);
   }
+}
+
+/**
+ * Says goodbye to a client; destroys its socket when the server has not closed its side within `ms`.
+ * pg's end() waits for the server to close, and a SIGSTOPped or `docker pause`d server never does:
+ * a drill aborted mid-pause waited on it for ever, before the teardown that would have resumed it.
+ */
+export async function endClient(c: pg.Client, ms = 500): Promise<void> {
+  await withDeadline(c.end(), ms, () => destroy(c)).catch(() => {});
 }
 
 export async function waitFor(what: string, fn: () => Promise<boolean>, timeoutMs = 20_000, everyMs = 50): Promise<void> {
@@ -175,7 +184,7 @@ export function withDeadline<T>(p: Promise<T>, ms: number, onTimeout: () => void
 export async function connect(target: PgTarget, deadlineMs: number): Promise<pg.Client> {
   const c = new pg.Client(clientConfig(target, deadlineMs));
   c.on('error', () => {});
-  await withDeadline(c.connect(), deadlineMs, () => void c.end().catch(() => {}));
+  await withDeadline(c.connect(), deadlineMs, () => destroy(c));
   return c;
 }
 

@@ -29,10 +29,11 @@ async function readAny(nodes: ClusterNode[], record: DrillRecord): Promise<void>
   record.history.push({ type: 'fail', f: 'read', t: record.rel(), error: 'no healthy node' });
 }
 
-export function startWorkloads(writer: WriterUnderTest, readNodes: ClusterNode[], record: DrillRecord, sleep: (ms: number) => Promise<void>, probeIntervalMs: number): Workloads {
+/** Every loop ends after its current step on stop() or once `signal` aborts (a fenced write is refused without IO: an aborted loop must not go on spinning). */
+export function startWorkloads(writer: WriterUnderTest, readNodes: ClusterNode[], record: DrillRecord, sleep: (ms: number) => Promise<void>, probeIntervalMs: number, signal?: AbortSignal): Workloads {
   let running = true;
   const loop = async (step: () => Promise<void>, pauseMs: number): Promise<void> => {
-    while (running) {
+    while (running && !signal?.aborted) {
       await step();
       await sleep(pauseMs);
     }

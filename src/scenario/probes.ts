@@ -7,6 +7,7 @@ import { execFile } from 'node:child_process';
 import net from 'node:net';
 import pg from 'pg';
 import { assertAllowed, errorMessage, LOOPBACK_ONLY, parseHostPort, redact, type NetworkPolicy } from '../shared/index.ts';
+import { endClient } from '../failover/index.ts';
 import type { ProbeSpec } from './spec.ts';
 import { checkBundle, describeFinding } from './bundle-check.ts';
 
@@ -153,7 +154,7 @@ export async function runProbe(p: ProbeSpec, baseUrl: string | undefined, env: P
         const r = await client.query(p.sql.query);
         return done(true, `${r.rowCount ?? 0} row(s)`);
       } finally {
-        await client.end().catch(() => {});
+        await endClient(client); // bounded: a paused database never answers the goodbye
       }
     }
     if ('command' in p) {

@@ -33,6 +33,26 @@ describe('sleep (the one abortable sleep)', () => {
     expect(performance.now() - t0).toBeLessThan(1000);
   });
 
+  it('lets timers and IO run between turns of a loop that awaits an aborted sleep (a loop cannot starve the process)', async () => {
+    const ac = new AbortController();
+    ac.abort();
+    let timerFired = false;
+    setTimeout(() => (timerFired = true), 5);
+    let turns = 0;
+    // A step that completes without IO, then an aborted sleep: the loop only ends once the timer has run.
+    while (!timerFired && turns < 1_000_000) {
+      await Promise.resolve();
+      await sleep(100, ac.signal);
+      turns++;
+    }
+    expect(timerFired).toBe(true);
+    expect(turns).toBeLessThan(1_000_000);
+    let zeroTimer = false;
+    setTimeout(() => (zeroTimer = true), 1);
+    for (let i = 0; i < 1_000_000 && !zeroTimer; i++) await sleep(0);
+    expect(zeroTimer).toBe(true);
+  });
+
   it('removes its abort listener once the time is up (no listener piles up in a poll loop)', async () => {
     const ac = new AbortController();
     let added = 0;

@@ -79,12 +79,16 @@ export function atMonotonic(target: number, fn: () => void): () => void {
  * - when `signal` aborts — before the call or during the wait — it resolves at once and never
  *   rejects: the caller checks `signal.aborted` (a drill throws its typed abort error, a link stops
  *   writing, a poll loop ends);
+ * - "at once" is the event loop's next turn (setImmediate), never the same run of microtasks: a loop
+ *   that awaits an aborted sleep and a step that completes without IO would otherwise never yield, so
+ *   no timer, socket or signal handler runs again — the process spins at 100 % CPU and never reaches
+ *   the code that would end the loop (a SIGTERM'd drill hung that way with its primary SIGSTOPped);
  * - it leaves nothing behind: the abort listener is removed when the time is up, the timer when aborted.
  */
 export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
   return new Promise<void>((resolve) => {
     if (signal?.aborted || !(ms > 0)) {
-      resolve();
+      setImmediate(resolve);
       return;
     }
     const onAbort = (): void => {

@@ -10,6 +10,7 @@ import { ProbeRunner, runProbe, type ProbeSample } from '../../src/scenario/prob
 import { startBackend, startReferenceService, type Backend, type ReferenceService } from '../../fixtures/reference-service/index.ts';
 import { freePort, startPostgres, startPrometheus, type Postgres, type Prometheus } from './helpers/peers.ts';
 import { pollUntil } from '../helpers/until.ts';
+import { frozenPgServer } from '../helpers/frozen-pg-server.ts';
 
 const probe = (p: unknown): ProbeSpec => probeSchema.parse(p);
 
@@ -88,6 +89,18 @@ describe('SQL probe (real PostgreSQL, password auth)', () => {
     expect(remote.ok).toBe(false);
     expect(remote.detail).toMatch(/not a loopback address/);
     expect(remote.detail).not.toContain(pg.password);
+  });
+
+  it('answers within its timeout when the database freezes (SIGSTOP, docker pause) right after answering', async () => {
+    const frozen = await frozenPgServer('goodbye');
+    try {
+      const t0 = performance.now();
+      const r = await runProbe(probe({ name: 'db', timeout: '300ms', sql: { connectionString: `postgres://postgres@127.0.0.1:${frozen.port}/postgres` } }), undefined);
+      expect(r).toMatchObject({ ok: true, detail: '0 row(s)' });
+      expect(performance.now() - t0).toBeLessThan(300 + 500 + 500);
+    } finally {
+      await frozen.close();
+    }
   });
 });
 
