@@ -192,7 +192,7 @@ describe('external provider (game days): your nodes, your commands', () => {
 
     it('kill via the stopPrimary command, pg_promote on the replica, fenced writer: pass; a failing command is reported', async () => {
       mkdirSync(infra, { recursive: true });
-      const dirs = copyGoldenPair(b, await ensureGoldenPair(b), infra);
+      const dirs = await copyGoldenPair(b, await ensureGoldenPair(b), infra);
       A = { name: 'ext-eu', region: 'eu', dir: dirs.A, port: await freePort(), proc: undefined, logFile: join(infra, 'eu.log') };
       B = { name: 'ext-us', region: 'us', dir: dirs.B, port: await freePort(), proc: undefined, logFile: join(infra, 'us.log') };
       await startNode(b, A, infra);
