@@ -121,6 +121,35 @@ describe('partition flavours × scope (TCP, client-observed)', () => {
     });
   }
 
+  it('a heal releases many held connections a batch per turn: every one is answered; a partition added in the same turn keeps the rest held', async () => {
+    proxy.addFault({ name: 'cut', type: 'partition', stream: 'both', attributes: { mode: 'blackhole', scope: 'new' } });
+    const clients: net.Socket[] = [];
+    const answered = new Set<number>();
+    try {
+      for (let i = 0; i < 100; i++) {
+        const s = await connect(proxy.listenPort);
+        s.on('error', () => {});
+        s.once('data', () => answered.add(i));
+        s.write(`ping ${i}`);
+        clients.push(s);
+      }
+      await sleep(100);
+      expect(answered.size).toBe(0); // all held
+      // Heal, and partition again before the event loop turns: only the first batch was dialled.
+      proxy.heal();
+      proxy.addFault({ name: 'cut-again', type: 'partition', stream: 'both', attributes: { mode: 'blackhole', scope: 'new' } });
+      await sleep(300);
+      expect(answered.size).toBeGreaterThan(0);
+      expect(answered.size).toBeLessThan(100);
+      proxy.heal();
+      const t0 = performance.now();
+      while (answered.size < 100 && performance.now() - t0 < 3000) await sleep(20);
+      expect(answered.size).toBe(100);
+    } finally {
+      for (const s of clients) s.destroy();
+    }
+  });
+
   it('a blackholed client hangs until its own socket timeout fires', async () => {
     proxy.addFault({ type: 'partition', stream: 'both', attributes: { mode: 'blackhole', scope: 'existing' } });
     existing.setTimeout(150);
