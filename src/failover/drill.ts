@@ -191,7 +191,7 @@ export async function runFailoverDrill(opts: DrillOptions): Promise<DrillResult>
       ...(opts.onReadiness ? { onReadiness: opts.onReadiness } : {}),
     });
     held.writer = writer;
-    const workloads = startWorkloads(writer, [B, A], record, sleep, probeIntervalMs, opts.signal);
+    const workloads = startWorkloads(writer, [B, A], record, probeIntervalMs, opts.signal);
     held.workloads = workloads;
 
     // --- healthy baseline, the fault, the controller ----------------------------------------------

@@ -385,7 +385,7 @@ export async function ensureGoldenPair(b: PgBinaries, cacheRoot = join(tmpdir(),
 
 /**
  * Copies the golden pair into a run directory (owned by the server user). Asynchronously: the copy
- * (about 110 MB) blocked the harness's event loop for 0.5-0.8 s, and with it everything else a
+ * (about 110 MB) blocked the harness's event loop for 0.6-1 s, and with it everything else a
  * scenario runs beside the drill (load, probes, the SLO engine).
  */
 export async function copyGoldenPair(b: PgBinaries, pair: GoldenPair, runDir: string): Promise<{ A: string; B: string }> {

@@ -18,7 +18,7 @@ describe('drill workloads', () => {
     } as unknown as WriterUnderTest;
     const nobody: ClusterNode[] = [];
     const ac = new AbortController();
-    const w = startWorkloads(writer, nobody, record, (ms) => abortableSleep(ms, ac.signal), 100, ac.signal);
+    const w = startWorkloads(writer, nobody, record, 100, ac.signal);
     await abortableSleep(30);
     ac.abort();
     const refusedAtAbort = refused;

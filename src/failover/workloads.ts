@@ -3,6 +3,7 @@
  * ~4 ms, and for the fenced writer a probe every probe interval), reads from any healthy node
  * labelled with their staleness, and telemetry ingest that never pauses (spooled by the writer).
  */
+import { sleep } from '../shared/index.ts';
 import { query } from './postgres.ts';
 import type { ClusterNode } from './provider.ts';
 import type { DrillRecord } from './drill-record.ts';
@@ -30,12 +31,12 @@ async function readAny(nodes: ClusterNode[], record: DrillRecord): Promise<void>
 }
 
 /** Every loop ends after its current step on stop() or once `signal` aborts (a fenced write is refused without IO: an aborted loop must not go on spinning). */
-export function startWorkloads(writer: WriterUnderTest, readNodes: ClusterNode[], record: DrillRecord, sleep: (ms: number) => Promise<void>, probeIntervalMs: number, signal?: AbortSignal): Workloads {
+export function startWorkloads(writer: WriterUnderTest, readNodes: ClusterNode[], record: DrillRecord, probeIntervalMs: number, signal?: AbortSignal): Workloads {
   let running = true;
   const loop = async (step: () => Promise<void>, pauseMs: number): Promise<void> => {
     while (running && !signal?.aborted) {
       await step();
-      await sleep(pauseMs);
+      await sleep(pauseMs, signal);
     }
   };
   const loops = [loop(() => writer.write(), 4)];
