@@ -1,6 +1,7 @@
 /** Shared helpers for benchmarks: child processes started and stopped by pid, ports, output files. */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg } from 'node:os';
 
 export { freePort } from '../src/shared/index.ts';
 
@@ -91,4 +92,49 @@ export function flagValue(name: string, argv: readonly string[] = process.argv):
     if (a.startsWith(`--${name}=`)) return a.slice(name.length + 3);
   }
   return undefined;
+}
+
+/** The machine's CPU counters (/proc/stat, all CPUs, in clock ticks); null where there is no /proc. */
+function cpuTicks(): { busy: number; steal: number; total: number } | null {
+  try {
+    const f = (readFileSync('/proc/stat', 'utf8').split('\n')[0] as string).trim().split(/\s+/).slice(1).map(Number);
+    // user nice system idle iowait irq softirq steal (guest time is already counted in user)
+    const [user = 0, nice = 0, system = 0, idle = 0, iowait = 0, irq = 0, softirq = 0, steal = 0] = f;
+    return { busy: user + nice + system + irq + softirq, steal, total: user + nice + system + idle + iowait + irq + softirq + steal };
+  } catch {
+    return null;
+  }
+}
+
+/** How busy the machine was around a measurement: a run on a busy machine is not comparable with one on an idle machine. */
+export interface MachineLoad {
+  /** One-minute load average when the measurement started and when it ended. */
+  loadAverageAtStart: number;
+  loadAverageAtEnd: number;
+  /** Share of all CPUs busy (user, system, interrupts) over the measurement, in percent: this process and everything else. */
+  busyPct: number | null;
+  /** Share of CPU time the hypervisor gave to other guests (steal), in percent. */
+  stealPct: number | null;
+}
+
+/** Starts watching the machine's load; the returned function ends the watch and reports it. */
+export function watchMachineLoad(): () => MachineLoad {
+  const start = cpuTicks();
+  const loadAverageAtStart = loadavg()[0] as number;
+  return () => {
+    const end = cpuTicks();
+    const total = start && end ? end.total - start.total : 0;
+    const pct = (x: number | undefined): number | null => (start && end && total > 0 && x !== undefined ? (100 * x) / total : null);
+    return {
+      loadAverageAtStart,
+      loadAverageAtEnd: loadavg()[0] as number,
+      busyPct: pct(end && start ? end.busy - start.busy : undefined),
+      stealPct: pct(end && start ? end.steal - start.steal : undefined),
+    };
+  };
+}
+
+/** One line for a report: load averages (per core), CPU busy and stolen over the run. */
+export function describeMachineLoad(m: MachineLoad): string {
+  return `machine load: 1-min load average ${m.loadAverageAtStart.toFixed(2)} at the start, ${m.loadAverageAtEnd.toFixed(2)} at the end (${cpus().length} cores); CPUs ${r2(m.busyPct)} % busy over the run (this bench included), ${r2(m.stealPct)} % stolen by the hypervisor`;
 }

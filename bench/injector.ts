@@ -25,7 +25,7 @@ import { startProxy } from '../src/injector/index.ts';
 import { startUdpProxy } from '../src/injector/udp-proxy.ts';
 import { runLoad } from '../src/load/index.ts';
 import { percentile } from '../src/shared/index.ts';
-import { ensureBinary, freePort, median, nodeChild, r2, reportRatio, stop, writeBench } from './helpers.ts';
+import { describeMachineLoad, ensureBinary, freePort, median, nodeChild, r2, reportRatio, stop, watchMachineLoad, writeBench } from './helpers.ts';
 
 // `npm run bench -- injector --quick`: a short smoke run (smaller transfers, shorter phases, fewer rounds).
 const QUICK = process.argv.includes('--quick');
@@ -232,6 +232,8 @@ async function compare(paths: Partial<Record<PathName, Ports>>, wrk: string | un
 }
 
 export default async function bench(): Promise<void> {
+  // The added-p99 figures move with the machine's own noise (see the noise floor): say how busy it was.
+  const machineLoad = watchMachineLoad();
   const servers = await nodeChild(SERVERS);
   const [httpPort, bulkPort, echoPort] = servers.line.split(',').map(Number) as [number, number, number];
   const haproxyBin = ensureBinary('haproxy', 'haproxy');
@@ -377,8 +379,9 @@ export default async function bench(): Promise<void> {
     udpEcho.close();
     await udp.stop();
 
+    const load = machineLoad();
     const json = {
-      machine: { cores: (await import('node:os')).cpus().length, node: process.version },
+      machine: { cores: (await import('node:os')).cpus().length, node: process.version, load },
       quick: QUICK,
       rounds: ROUNDS,
       keepAliveRps: { median: rps, runs: measured.rps, wrk: `-t1 -c${WRK_CONNECTIONS} -d${WRK_S}s` },
@@ -411,6 +414,7 @@ ${PATHS.map(row).join('\n')}
 - faultline / HAProxy \`mode http\`, keep-alive requests/s: **${r2(rpsRatioHttp)}** (for comparison, no target; HTTP mode parses every request; not measured by --quick)
 - faultline / HAProxy \`mode tcp\` with \`nbthread 1\` (one event loop, as faultline has; HAProxy's default runs one thread per core), keep-alive requests/s: **${r2(rpsRatioTcp1t)}** (for comparison, no target; not measured by --quick)
 - added p99 vs direct at ${RATE} req/s, ${LATENCY_RUNS} run(s) of 3 (median of each run's three paired differences): **${addedRuns.map((x) => `${r2(x)} ms`).join(', ')}** (target ≤ 0.3 ms in every run)${haproxyAddedRuns.length > 0 ? `; HAProxy \`mode tcp\` added ${haproxyAddedRuns.map((x) => `${r2(x)} ms`).join(', ')} in the same runs` : ''}${haproxy1tAddedRuns.length > 0 ? `, single-threaded HAProxy \`mode tcp\` ${haproxy1tAddedRuns.map((x) => `${r2(x)} ms`).join(', ')}` : ''}; by service time (on the wire → response, without the generator's scheduling) faultline added ${serviceAddedRuns.map((x) => `${r2(x)} ms`).join(', ')}${noiseFloorRuns.length > 0 ? `; the method's noise floor in this run (direct paired with direct, same design): ${noiseFloorRuns.map((x) => `${r2(x)} ms`).join(', ')}` : ''}
+- ${describeMachineLoad(load)}
 - latency fault 50 ms: client-observed added p50 **${r2(latencyAcc.clientAddedP50Ms)} ms**, p99 **${r2(latencyAcc.clientAddedP99Ms)} ms** over ${SAMPLES} round trips; proxy-recorded p50 ${r2(achievedStats?.p50)} / p99 ${r2(achievedStats?.p99)} ms (target ±1 ms median, +3 ms p99) → ${latencyAcc.withinTarget ? 'within' : 'OUTSIDE'}
 - bandwidth 2000 KB/s: achieved **${r2(bwRate)} KB/s** (${r2(json.accuracy.bandwidth.errorPct)} %, target ±5 %); proxy-recorded ${r2(bwRecorded)} KB/s
 - TCP loss 10 % (RTO ${lossRto} ms): client-observed stall rate **${(tcpLoss.clientObservedStallRate * 100).toFixed(2)} %** over ${lossN} chunks (proxy-recorded ${tcpLoss.proxyRecordedStallRate === null ? '-' : (tcpLoss.proxyRecordedStallRate * 100).toFixed(2)} %); 99 % interval [${((lossP - lossHalf) * 100).toFixed(2)}, ${((lossP + lossHalf) * 100).toFixed(2)}] % → ${tcpLoss.within ? 'within' : 'OUTSIDE'}
