@@ -1,4 +1,5 @@
 /** Loopback-only networking guard: faultline binds and sends only to 127.0.0.0/8 and ::1. */
+import { readFileSync } from 'node:fs';
 import net, { isIP, type AddressInfo } from 'node:net';
 import { InputError } from './errors.ts';
 
@@ -32,8 +33,43 @@ export function parseHostPort(input: string, field?: string): { host: string; po
   return { host: (m[1] ?? m[2]) as string, port };
 }
 
-/** A free TCP port on 127.0.0.1 (bound, read and released; for servers that need a port up front). */
-export async function freePort(): Promise<number> {
+/** Where ports for servers are drawn from: below the kernel's ephemeral range, from this port up. */
+const LOWEST_PICKED_PORT = 10_000;
+/** How many random ports are tried before falling back to one the kernel picks. */
+const PICK_ATTEMPTS = 32;
+/** Ports this process handed out lately: not handed out again while their server may not have bound yet. */
+const handedOut = new Set<number>();
+const HANDED_OUT_KEPT = 4096;
+
+function handOut(port: number): number {
+  handedOut.add(port);
+  if (handedOut.size > HANDED_OUT_KEPT) handedOut.delete(handedOut.values().next().value as number);
+  return port;
+}
+
+/**
+ * The kernel's ephemeral port range (Linux `ip_local_port_range`), the ports it gives outgoing
+ * connections and `listen(0)`; the Linux default when it cannot be read.
+ */
+export function ephemeralPortRange(read: () => string = () => readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8')): { low: number; high: number } {
+  try {
+    const [low, high] = read().trim().split(/\s+/).map(Number);
+    if (Number.isInteger(low) && Number.isInteger(high) && (low as number) > 0 && (low as number) <= (high as number)) return { low: low as number, high: high as number };
+  } catch {
+    // not Linux, or no /proc: the default below
+  }
+  return { low: 32_768, high: 60_999 };
+}
+
+function bindable(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = net.createServer();
+    s.once('error', () => resolve(false));
+    s.listen(port, '127.0.0.1', () => s.close(() => resolve(true)));
+  });
+}
+
+function kernelPicked(): Promise<number> {
   return new Promise((resolve, reject) => {
     const s = net.createServer();
     s.once('error', reject);
@@ -42,6 +78,28 @@ export async function freePort(): Promise<number> {
       s.close(() => resolve(port));
     });
   });
+}
+
+/**
+ * A free TCP port on 127.0.0.1 for a server that needs its port up front (a PostgreSQL node, a
+ * replica, a test's service), checked by binding it and released.
+ *
+ * It is drawn at random from below the kernel's ephemeral range, not with `listen(0)`: a port from
+ * the ephemeral range can be taken, between this call and the server's own bind, as the local port of
+ * any outgoing connection on the machine (a scrape, a client, another run), and the server then fails
+ * with EADDRINUSE. Ports below the range are only ever taken by explicit binds. Where there is no room
+ * below the range (or every try is taken) the kernel picks one, as before. A port is not handed out
+ * twice by one process while it is among the last 4,096 it handed out.
+ */
+export async function freePort(random: () => number = Math.random, range: { low: number; high: number } = ephemeralPortRange()): Promise<number> {
+  const span = range.low - LOWEST_PICKED_PORT;
+  if (span > 0) {
+    for (let i = 0; i < PICK_ATTEMPTS; i++) {
+      const port = LOWEST_PICKED_PORT + Math.floor(random() * span);
+      if (!handedOut.has(port) && (await bindable(port))) return handOut(port);
+    }
+  }
+  return handOut(await kernelPicked());
 }
 
 /**
