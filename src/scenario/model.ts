@@ -11,6 +11,8 @@ import { probeHosts } from './probes.ts';
 
 export interface ScenarioModel {
   file: string;
+  /** The line of a field in the file (for errors that arise after validation, e.g. a listen address in use). */
+  lineOf?: (path: ReadonlyArray<string | number>) => number | undefined;
   spec: ScenarioSpec;
   slo: SloDefinition;
   /** Loopback plus `network.allow` and `--allow-network`: every address the run may reach or listen on. */
@@ -245,7 +247,7 @@ export function validateScenario(src: SpecSource, opts: ValidateOptions = {}): S
   checkMonitoringHosts(src, spec, network, problems);
   if (problems.length === 1) throw problems[0];
   if (problems.length > 1) throw new InputErrors('FAULTLINE_SCENARIO_INVALID', problems);
-  return { file: src.file, spec, slo: slo as SloDefinition, network, history: spec.slo.history ?? DEFAULT_HISTORY };
+  return { file: src.file, lineOf: (path) => lineOf(src, path), spec, slo: slo as SloDefinition, network, history: spec.slo.history ?? DEFAULT_HISTORY };
 }
 
 export function loadScenario(file: string, opts: ValidateOptions = {}): ScenarioModel {

@@ -11,6 +11,7 @@ import { alertName } from '../slo/index.ts';
 import type { ExperimentPlan, ScenarioModel } from './model.ts';
 import type { MonitoringSpec, ObservedExpectationSpec } from './monitoring-spec.ts';
 import { startAlertReceiver, type AlertReceiver } from './alert-receiver.ts';
+import { listenNamed } from './listen-error.ts';
 import { AlertmanagerAlertTracker, PrometheusAlertTracker, type AmAlert, type Observation, type PromAlert, type RuleInfo } from './observed-alerts.ts';
 import { judgeObserved, observedDeadline, observedSettled, type ObservedReport } from './observed-verdict.ts';
 import type { ExperimentResult, RunEvents } from './events.ts';
@@ -199,7 +200,9 @@ export async function startMonitoring(model: ScenarioModel, events: RunEvents): 
   // Validation checked these already; checked again here because a model can be built in code.
   if (spec.prometheus) checkUrl(spec.prometheus.url, 'monitoring.prometheus.url', model.network);
   if (spec.alertmanager?.url) checkUrl(spec.alertmanager.url, 'monitoring.alertmanager.url', model.network);
-  const receiver: AlertReceiver | undefined = spec.alertmanager?.receiver ? await startAlertReceiver(spec.alertmanager.receiver.listen, model.network) : undefined;
+  const receiverListen = spec.alertmanager?.receiver?.listen;
+  const receiver: AlertReceiver | undefined =
+    receiverListen !== undefined ? await listenNamed(model, ['monitoring', 'alertmanager', 'receiver', 'listen'], receiverListen, () => startAlertReceiver(receiverListen, model.network)) : undefined;
   const tierAlertNames = Object.fromEntries(model.slo.policy.map((t) => [t.name, alertName(t.name)]));
   let sink: ((o: Observation) => void) | undefined;
   receiver?.onNotification((n) => sink?.({ source: 'alertmanager-webhook', at: n.receivedAt, notification: n }));

@@ -24,6 +24,7 @@ import { startMonitoring, type MonitoringSession } from './monitoring.ts';
 import { SlidingRatio } from './sliding-ratio.ts';
 import { ExperimentSlo } from './slo-history.ts';
 import { errorRateAbort, probeFailureAbort } from './abort-rules.ts';
+import { listenNamed } from './listen-error.ts';
 import { harnessCheck } from './harness-check.ts';
 
 export interface RunOptions {
@@ -76,18 +77,22 @@ async function setUp(model: ScenarioModel, plan: ScenarioPlan, userEnv: Record<s
   try {
     if (spec.target.builtin === 'reference') {
       backend = await startBackend();
-      proxy = await startProxy({ name: 'reference-backend', listen: spec.injector.listen, upstream: backend.address, seed: plan.seed, network: model.network });
+      const upstreamBackend = backend.address;
+      proxy = await listenNamed(model, ['injector', 'listen'], spec.injector.listen, () => startProxy({ name: 'reference-backend', listen: spec.injector.listen, upstream: upstreamBackend, seed: plan.seed, network: model.network }));
       const secret = (): string => randomBytes(24).toString('base64url');
       const dbPassword = secret();
       const envelopeKey = randomBytes(32).toString('hex');
       const adminToken = secret();
       const at = spec.target.listen !== undefined ? parseHostPort(spec.target.listen, 'target.listen') : undefined;
-      service = await startReferenceService({
-        backend: proxy.listen,
-        backendTimeoutMs: 1000,
-        ...(at ? { host: at.host, port: at.port } : {}),
-        diagnostics: { databaseUrl: `postgres://reference:${dbPassword}@127.0.0.1:5432/reference`, envelopeKey, adminToken },
-      });
+      const backendAddress = proxy.listen;
+      service = await listenNamed(model, ['target', 'listen'], spec.target.listen ?? '127.0.0.1:0', () =>
+        startReferenceService({
+          backend: backendAddress,
+          backendTimeoutMs: 1000,
+          ...(at ? { host: at.host, port: at.port } : {}),
+          diagnostics: { databaseUrl: `postgres://reference:${dbPassword}@127.0.0.1:5432/reference`, envelopeKey, adminToken },
+        }),
+      );
       const s = service;
       const b = backend;
       const p = proxy;
@@ -106,14 +111,14 @@ async function setUp(model: ScenarioModel, plan: ScenarioPlan, userEnv: Record<s
     if (spec.target.address !== undefined) {
       const upstream = spec.injector.upstream ?? spec.target.address;
       parseHostPort(upstream, 'injector.upstream');
-      proxy = await startProxy({ name: 'target', listen: spec.injector.listen, upstream, seed: plan.seed, network: model.network });
+      proxy = await listenNamed(model, ['injector', 'listen'], spec.injector.listen, () => startProxy({ name: 'target', listen: spec.injector.listen, upstream, seed: plan.seed, network: model.network }));
       const p = proxy;
       return { proxy: p, loadTarget: { kind: 'tcp', host: p.listenHost, port: p.listenPort }, probeBase: undefined, probeEnv: userEnv, close: () => p.stop() };
     }
     const url = new URL(spec.target.url as string);
     const upstream = spec.injector.upstream ?? `${url.hostname}:${url.port || (url.protocol === 'https:' ? 443 : 80)}`;
     parseHostPort(upstream, 'injector.upstream');
-    proxy = await startProxy({ name: 'target', listen: spec.injector.listen, upstream, seed: plan.seed, network: model.network });
+    proxy = await listenNamed(model, ['injector', 'listen'], spec.injector.listen, () => startProxy({ name: 'target', listen: spec.injector.listen, upstream, seed: plan.seed, network: model.network }));
     const p = proxy;
     const proxied = `${url.protocol}//${p.listen}`;
     return {

@@ -1,5 +1,5 @@
 /** Front door of src/shared: errors, clock, seeded rng, durations, logger, redaction, spec input. */
-export { errorMessage, ExitCode, FaultlineError, InputError, InputErrors, isFaultlineError } from './errors.ts';
+export { errorMessage, ExitCode, FaultlineError, formatLocation, InputError, InputErrors, isFaultlineError } from './errors.ts';
 export { realClock, VirtualClock } from './clock.ts';
 export type { Clock } from './clock.ts';
 export { randomSeed, Rng, seedToString } from './rng.ts';
