@@ -1,7 +1,7 @@
 /**
  * Listeners the scenario file names (`injector.listen`, `target.listen`, the alert receiver's
- * `listen`): when one cannot be bound, the error names the file, line and field and says why, instead
- * of a bare `listen EADDRINUSE`. The run still ends as a harness error (exit 4): the file is valid,
+ * `listen`) or a flag names (`--metrics`): when one cannot be bound, the error names the file, line
+ * and field (or the flag) and says why, instead of a bare `listen EADDRINUSE`. The run still ends as a harness error (exit 4): the file is valid,
  * the machine is not ready for it.
  */
 import { FaultlineError, formatLocation } from '../shared/index.ts';
@@ -27,19 +27,27 @@ function bindErrno(e: unknown): string | undefined {
   return undefined;
 }
 
-/** Runs `start` (which binds `address`); a bind failure becomes FAULTLINE_SCENARIO_LISTEN naming `path`. */
-export async function listenNamed<T>(src: FieldSource, path: ReadonlyArray<string | number>, address: string, start: () => Promise<T>): Promise<T> {
+/** Runs `start` (which binds `address`); a bind failure becomes FAULTLINE_SCENARIO_LISTEN naming `what` and what to change. */
+async function listenAs<T>(what: string, change: string, address: string, details: Record<string, unknown>, start: () => Promise<T>): Promise<T> {
   try {
     return await start();
   } catch (e) {
     const errno = bindErrno(e);
     if (errno === undefined) throw e;
-    const field = path.join('.');
-    const where = formatLocation({ file: src.file, line: src.lineOf?.(path), field });
-    throw new FaultlineError(
-      'FAULTLINE_SCENARIO_LISTEN',
-      `${where}: cannot listen on ${address}: ${WHY[errno]} (${errno}); stop what holds it, or give ${field} another address`,
-      { cause: e, details: { field, address, errno } },
-    );
+    throw new FaultlineError('FAULTLINE_SCENARIO_LISTEN', `${what}: cannot listen on ${address}: ${WHY[errno]} (${errno}); stop what holds it, or give ${change} another address`, {
+      cause: e,
+      details: { ...details, address, errno },
+    });
   }
+}
+
+/** A listener the scenario file names at `path`: the error names the file, line and field. */
+export function listenNamed<T>(src: FieldSource, path: ReadonlyArray<string | number>, address: string, start: () => Promise<T>): Promise<T> {
+  const field = path.join('.');
+  return listenAs(formatLocation({ file: src.file, line: src.lineOf?.(path), field }), field, address, { field }, start);
+}
+
+/** A listener a command-line flag names (e.g. `--metrics`): the error names the flag. */
+export function listenFlag<T>(flag: string, address: string, start: () => Promise<T>): Promise<T> {
+  return listenAs(flag, flag, address, { flag }, start);
 }

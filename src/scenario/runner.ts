@@ -24,7 +24,7 @@ import { startMonitoring, type MonitoringSession } from './monitoring.ts';
 import { SlidingRatio } from './sliding-ratio.ts';
 import { ExperimentSlo } from './slo-history.ts';
 import { errorRateAbort, probeFailureAbort } from './abort-rules.ts';
-import { listenNamed } from './listen-error.ts';
+import { listenFlag, listenNamed } from './listen-error.ts';
 import { harnessCheck } from './harness-check.ts';
 
 export interface RunOptions {
@@ -476,6 +476,11 @@ export function runOutcome(o: {
   return { status, exitCode, skipped };
 }
 
+/** `--metrics`: the live metrics endpoint; a bind failure names the flag. */
+function startMetrics(address: string, slo: string): Promise<MetricsServer> {
+  return listenFlag('--metrics', address, () => startMetricsServer(address, slo));
+}
+
 /** Runs every experiment of the plan. Never throws for expectation failures; see RunResult.status. */
 export async function runScenario(model: ScenarioModel, plan: ScenarioPlan, opts: RunOptions = {}): Promise<RunResult> {
   const events = opts.events ?? new RunEvents();
@@ -509,7 +514,7 @@ export async function runScenario(model: ScenarioModel, plan: ScenarioPlan, opts
   let drill: RunResult['drill'];
   try {
     if (opts.metricsAddress) {
-      metrics = await startMetricsServer(opts.metricsAddress, model.slo.name);
+      metrics = await startMetrics(opts.metricsAddress, model.slo.name);
       events.emit({ type: 'metrics-listening', url: metrics.url });
     }
     const contextFor = (x: ExperimentPlan): Omit<ExperimentContext, 'env'> => {

@@ -61,4 +61,12 @@ describe('a listen address in use', () => {
     const edit = (s: string): string => s.replace('listen: 127.0.0.1:9095', `listen: 127.0.0.1:${port}`).replace('listen: 127.0.0.1:9101', 'listen: 127.0.0.1:0');
     await expectInUse(scenario('receiver', edit, `listen: 127.0.0.1:${port}`, scenarioText('gameday-alertmanager.yaml')), 'monitoring.alertmanager.receiver.listen');
   });
+
+  it('--metrics taken: exit 4 naming the flag', async () => {
+    const r = await faultline(['run', fileURLToPath(new URL('../../scenarios/chaos-selftest.yaml', import.meta.url)), '--metrics', `127.0.0.1:${port}`, '--report-dir', join(dir, 'reports-metrics')]);
+    const out = r.stdout + r.stderr;
+    expect(r.code, out).toBe(4);
+    expect(out).toContain(`--metrics: cannot listen on 127.0.0.1:${port}: another process already listens there (EADDRINUSE); stop what holds it, or give --metrics another address`);
+    expect(out).not.toMatch(/\n\s+at .+\(.+:\d+:\d+\)/);
+  });
 });
