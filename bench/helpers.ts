@@ -124,17 +124,12 @@ export function watchMachineLoad(): () => MachineLoad {
   return () => {
     const end = cpuTicks();
     const total = start && end ? end.total - start.total : 0;
-    const pct = (x: number | undefined): number | null => (start && end && total > 0 && x !== undefined ? (100 * x) / total : null);
-    return {
-      loadAverageAtStart,
-      loadAverageAtEnd: loadavg()[0] as number,
-      busyPct: pct(end && start ? end.busy - start.busy : undefined),
-      stealPct: pct(end && start ? end.steal - start.steal : undefined),
-    };
+    const share = (key: 'busy' | 'steal'): number | null => (start && end && total > 0 ? (100 * (end[key] - start[key])) / total : null);
+    return { loadAverageAtStart, loadAverageAtEnd: loadavg()[0] as number, busyPct: share('busy'), stealPct: share('steal') };
   };
 }
 
-/** One line for a report: load averages (per core), CPU busy and stolen over the run. */
+/** One line for a report: the load averages, the core count, CPU busy and stolen over the run. */
 export function describeMachineLoad(m: MachineLoad): string {
   return `machine load: 1-min load average ${m.loadAverageAtStart.toFixed(2)} at the start, ${m.loadAverageAtEnd.toFixed(2)} at the end (${cpus().length} cores); CPUs ${r2(m.busyPct)} % busy over the run (this bench included), ${r2(m.stealPct)} % stolen by the hypervisor`;
 }

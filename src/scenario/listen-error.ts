@@ -1,8 +1,8 @@
 /**
  * Listeners the scenario file names (`injector.listen`, `target.listen`, the alert receiver's
  * `listen`) or a flag names (`--metrics`): when one cannot be bound, the error names the file, line
- * and field (or the flag) and says why, instead of a bare `listen EADDRINUSE`. The run still ends as a harness error (exit 4): the file is valid,
- * the machine is not ready for it.
+ * and field (or the flag) and says why, instead of a bare `listen EADDRINUSE`. The run still ends as
+ * a harness error (exit 4): the file is valid, the machine is not ready for it.
  */
 import { FaultlineError, formatLocation } from '../shared/index.ts';
 
@@ -10,7 +10,7 @@ import { FaultlineError, formatLocation } from '../shared/index.ts';
 const WHY: Readonly<Record<string, string>> = {
   EADDRINUSE: 'another process already listens there',
   EACCES: 'this user may not bind it (ports below 1024 need privileges)',
-  EADDRNOTAVAIL: "it is not an address of this machine",
+  EADDRNOTAVAIL: 'it is not an address of this machine',
 };
 
 /** Where a scenario's fields are (the validated model's file and its line lookup). */

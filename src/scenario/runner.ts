@@ -74,11 +74,13 @@ async function setUp(model: ScenarioModel, plan: ScenarioPlan, userEnv: Record<s
   let backend: Backend | undefined;
   let service: ReferenceService | undefined;
   let proxy: Proxy | undefined;
+  // The injector listens where the file says; a bind failure names injector.listen.
+  const startInjector = (name: string, upstream: string): Promise<Proxy> =>
+    listenNamed(model, ['injector', 'listen'], spec.injector.listen, () => startProxy({ name, listen: spec.injector.listen, upstream, seed: plan.seed, network: model.network }));
   try {
     if (spec.target.builtin === 'reference') {
       backend = await startBackend();
-      const upstreamBackend = backend.address;
-      proxy = await listenNamed(model, ['injector', 'listen'], spec.injector.listen, () => startProxy({ name: 'reference-backend', listen: spec.injector.listen, upstream: upstreamBackend, seed: plan.seed, network: model.network }));
+      proxy = await startInjector('reference-backend', backend.address);
       const secret = (): string => randomBytes(24).toString('base64url');
       const dbPassword = secret();
       const envelopeKey = randomBytes(32).toString('hex');
@@ -111,14 +113,14 @@ async function setUp(model: ScenarioModel, plan: ScenarioPlan, userEnv: Record<s
     if (spec.target.address !== undefined) {
       const upstream = spec.injector.upstream ?? spec.target.address;
       parseHostPort(upstream, 'injector.upstream');
-      proxy = await listenNamed(model, ['injector', 'listen'], spec.injector.listen, () => startProxy({ name: 'target', listen: spec.injector.listen, upstream, seed: plan.seed, network: model.network }));
+      proxy = await startInjector('target', upstream);
       const p = proxy;
       return { proxy: p, loadTarget: { kind: 'tcp', host: p.listenHost, port: p.listenPort }, probeBase: undefined, probeEnv: userEnv, close: () => p.stop() };
     }
     const url = new URL(spec.target.url as string);
     const upstream = spec.injector.upstream ?? `${url.hostname}:${url.port || (url.protocol === 'https:' ? 443 : 80)}`;
     parseHostPort(upstream, 'injector.upstream');
-    proxy = await listenNamed(model, ['injector', 'listen'], spec.injector.listen, () => startProxy({ name: 'target', listen: spec.injector.listen, upstream, seed: plan.seed, network: model.network }));
+    proxy = await startInjector('target', upstream);
     const p = proxy;
     const proxied = `${url.protocol}//${p.listen}`;
     return {

@@ -89,9 +89,11 @@ function kernelPicked(): Promise<number> {
  * any outgoing connection on the machine (a scrape, a client, another run), and the server then fails
  * with EADDRINUSE. Ports below the range are only ever taken by explicit binds. Where there is no room
  * below the range (or every try is taken) the kernel picks one, as before. A port is not handed out
- * twice by one process while it is among the last 4,096 it handed out.
+ * twice by one process while it is among the last 4,096 it handed out. The range is read once.
  */
-export async function freePort(random: () => number = Math.random, range: { low: number; high: number } = ephemeralPortRange()): Promise<number> {
+let machineRange: { low: number; high: number } | undefined;
+
+export async function freePort(random: () => number = Math.random, range: { low: number; high: number } = (machineRange ??= ephemeralPortRange())): Promise<number> {
   const span = range.low - LOWEST_PICKED_PORT;
   if (span > 0) {
     for (let i = 0; i < PICK_ATTEMPTS; i++) {
